@@ -1,0 +1,216 @@
+"""CSV import of accounts and contacts: every row is validated first, then all of it
+is written in one transaction, or nothing is. Re-importing a file updates by
+external id (accounts) and by account + email (contacts), so nothing duplicates.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.csvfiles import CellError, RowError, parse_bool, parse_choice, parse_date, parse_decimal, read_rows
+from accounts.models import Account, Contact, User
+
+ACCOUNT_REQUIRED = {"external_id", "name"}
+ACCOUNT_OPTIONAL = {
+    "owner_email",
+    "segment",
+    "arr",
+    "renewal_date",
+    "lifecycle_stage",
+    "status",
+    "churned_on",
+    "churn_reason",
+}
+CONTACT_REQUIRED = {"account_external_id", "email", "name"}
+CONTACT_OPTIONAL = {"title", "is_primary", "opted_out"}
+MAX_ARR = 10**12
+
+
+@dataclass
+class AccountPlan:
+    """Validated rows, ready to write, and every problem found on the way."""
+
+    accounts: list[dict] = field(default_factory=list)
+    account_columns: set[str] = field(default_factory=set)
+    contacts: list[dict] = field(default_factory=list)
+    contact_columns: set[str] = field(default_factory=set)
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def _account_values(row: dict, owners: dict[str, int]) -> dict:
+    values = {"external_id": row["external_id"], "name": row["name"]}
+    if not values["external_id"]:
+        raise CellError("external_id is empty")
+    if not values["name"]:
+        raise CellError("name is empty")
+    if len(values["external_id"]) > 100 or len(values["name"]) > 200:
+        raise CellError("external_id is limited to 100 characters and name to 200")
+    if "owner_email" in row:
+        email = row["owner_email"].lower()
+        if email and email not in owners:
+            raise CellError(f"owner_email {row['owner_email']!r} is not an active Pulse user")
+        values["owner_id"] = owners.get(email)
+    if "segment" in row:
+        values["segment"] = parse_choice("segment", row["segment"], Account.Segment.choices) or Account.Segment.SMB
+    if "arr" in row:
+        arr = parse_decimal("arr", row["arr"]) or 0
+        if arr < 0 or arr >= MAX_ARR:
+            raise CellError(f"arr {row['arr']!r} must be between 0 and {MAX_ARR:,}")
+        values["arr"] = round(arr, 2)
+    if "renewal_date" in row:
+        values["renewal_date"] = parse_date("renewal_date", row["renewal_date"])
+    if "lifecycle_stage" in row:
+        values["lifecycle_stage"] = (
+            parse_choice("lifecycle_stage", row["lifecycle_stage"], Account.Lifecycle.choices)
+            or Account.Lifecycle.ONBOARDING
+        )
+    if "status" in row:
+        status = parse_choice("status", row["status"], Account.Status.choices) or Account.Status.ACTIVE
+        churned_on = parse_date("churned_on", row.get("churned_on", ""))
+        reason = row.get("churn_reason", "")
+        if status == Account.Status.CHURNED and churned_on is None:
+            raise CellError("a churned account needs churned_on (YYYY-MM-DD)")
+        if status == Account.Status.ACTIVE and (churned_on or reason):
+            raise CellError("churned_on and churn_reason are only for churned accounts")
+        values.update(status=status, churned_on=churned_on, churn_reason=reason[:300])
+    return values
+
+
+def _contact_values(row: dict) -> dict:
+    email = row["email"].lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise CellError(f"email {row['email']!r} is not a valid email address") from None
+    if not row["name"]:
+        raise CellError("name is empty")
+    values = {"account_external_id": row["account_external_id"], "email": email, "name": row["name"][:200]}
+    if "title" in row:
+        values["title"] = row["title"][:200]
+    if "is_primary" in row:
+        values["is_primary"] = parse_bool("is_primary", row["is_primary"])
+    if "opted_out" in row:
+        values["opted_out"] = parse_bool("opted_out", row["opted_out"])
+    return values
+
+
+def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | None, progress=None) -> AccountPlan:
+    """Read and check every row of both files; nothing is written."""
+    plan = AccountPlan()
+    progress = progress or (lambda done: None)
+    owners = {email.lower(): pk for pk, email in User.objects.filter(is_active=True).values_list("pk", "email")}
+    seen_ids: dict[str, int] = {}
+    done = 0
+
+    if accounts_csv is not None:
+        rows, plan.errors = read_rows(
+            accounts_csv, file="accounts", required=ACCOUNT_REQUIRED, optional=ACCOUNT_OPTIONAL
+        )
+        if rows:
+            columns = set(rows[0][1])
+            if "status" not in columns and columns & {"churned_on", "churn_reason"}:
+                plan.errors.append(RowError("accounts", 1, "churned_on and churn_reason need the status column"))
+                rows = []
+            plan.account_columns = columns
+        for line, row in rows:
+            try:
+                values = _account_values(row, owners)
+                if values["external_id"] in seen_ids:
+                    raise CellError(
+                        f"external_id {values['external_id']!r} is also on line {seen_ids[values['external_id']]}"
+                    )
+                seen_ids[values["external_id"]] = line
+                plan.accounts.append(values)
+            except CellError as exc:
+                plan.errors.append(RowError("accounts", line, str(exc)))
+            done += 1
+            if done % 500 == 0:
+                progress(done)
+
+    if contacts_csv is not None:
+        rows, errors = read_rows(contacts_csv, file="contacts", required=CONTACT_REQUIRED, optional=CONTACT_OPTIONAL)
+        plan.errors.extend(errors)
+        plan.contact_columns = set(rows[0][1]) if rows else set()
+        referenced = {row["account_external_id"] for _, row in rows}
+        known_ids = set(seen_ids) | set(
+            Account.objects.filter(external_id__in=referenced).values_list("external_id", flat=True)
+        )
+        seen_contacts: dict[tuple[str, str], int] = {}
+        for line, row in rows:
+            try:
+                values = _contact_values(row)
+                if values["account_external_id"] not in known_ids:
+                    raise CellError(
+                        f"account_external_id {values['account_external_id']!r} matches no account "
+                        "in Pulse or in the accounts file"
+                    )
+                key = (values["account_external_id"], values["email"])
+                if key in seen_contacts:
+                    raise CellError(f"{values['email']} is listed for this account on line {seen_contacts[key]} too")
+                seen_contacts[key] = line
+                plan.contacts.append(values)
+            except CellError as exc:
+                plan.errors.append(RowError("contacts", line, str(exc)))
+            done += 1
+            if done % 500 == 0:
+                progress(done)
+    plan.rows_read = done
+    return plan
+
+
+@transaction.atomic
+def account_import_apply(*, plan: AccountPlan) -> dict:
+    """Write a plan with no errors; returns counts of what was created and updated."""
+    assert not plan.errors, "a plan with errors must not be applied"
+    result = {"accounts_created": 0, "accounts_updated": 0, "contacts_created": 0, "contacts_updated": 0}
+    if plan.accounts:
+        external_ids = [values["external_id"] for values in plan.accounts]
+        existing = set(Account.objects.filter(external_id__in=external_ids).values_list("external_id", flat=True))
+        update_fields = sorted(
+            {name for values in plan.accounts for name in values if name != "external_id"} | {"updated_at"}
+        )
+        Account.objects.bulk_create(
+            [Account(**values) for values in plan.accounts],
+            update_conflicts=True,
+            unique_fields=["external_id"],
+            update_fields=update_fields,
+            batch_size=1000,
+        )
+        result["accounts_updated"] = len(existing)
+        result["accounts_created"] = len(plan.accounts) - len(existing)
+
+    if plan.contacts:
+        account_ids = dict(
+            Account.objects.filter(
+                external_id__in={values["account_external_id"] for values in plan.contacts}
+            ).values_list("external_id", "pk")
+        )
+        existing = {
+            (contact.account_id, contact.email.lower()): contact
+            for contact in Contact.objects.filter(account_id__in=account_ids.values())
+        }
+        now = timezone.now()
+        to_create, to_update = [], []
+        for values in plan.contacts:
+            account_id = account_ids[values["account_external_id"]]
+            contact = existing.get((account_id, values["email"]))
+            if contact is None:
+                contact = Contact(account_id=account_id, email=values["email"])
+                to_create.append(contact)
+            else:
+                to_update.append(contact)
+            contact.name = values["name"]
+            contact.title = values.get("title", contact.title)
+            contact.is_primary = values.get("is_primary", contact.is_primary)
+            # An import may record an opt-out but never undo one: only the contact can.
+            if values.get("opted_out") and contact.opted_out_at is None:
+                contact.opted_out_at = now
+        Contact.objects.bulk_create(to_create, batch_size=1000)
+        Contact.objects.bulk_update(to_update, ["name", "title", "is_primary", "opted_out_at"], batch_size=1000)
+        result["contacts_created"] = len(to_create)
+        result["contacts_updated"] = len(to_update)
+    return result

@@ -1,0 +1,101 @@
+from django import forms
+from django.contrib import admin
+
+from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
+
+
+class UserCreationForm(forms.ModelForm):
+    password = forms.CharField(widget=forms.PasswordInput, help_text="The person can change it after logging in.")
+
+    class Meta:
+        model = User
+        fields = ["email", "name", "role", "team", "password"]
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_password(self.cleaned_data["password"])
+        if commit:
+            user.save()
+        return user
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["email", "name", "role", "team", "is_active", "last_login"]
+    list_filter = ["role", "team", "is_active"]
+    search_fields = ["email", "name"]
+    filter_horizontal = ["managed_teams"]
+    fields = ["email", "name", "role", "team", "managed_teams", "is_active", "last_login", "date_joined"]
+    readonly_fields = ["last_login", "date_joined"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = UserCreationForm
+            kwargs["fields"] = UserCreationForm.Meta.fields
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return UserCreationForm.Meta.fields if obj is None else self.fields
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "owner", "segment", "arr", "renewal_date", "status"]
+    list_filter = ["segment", "status", "lifecycle_stage", "owner__team"]
+    search_fields = ["name", "external_id"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+    inlines = [ContactInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "account", "is_primary", "opted_out_at"]
+    search_fields = ["name", "email", "account__name"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ["account", "date", "csm", "sentiment", "next_checkin_on"]
+    list_select_related = ["account", "csm"]
+    raw_id_fields = ["account"]
+    date_hierarchy = "date"
+
+
+@admin.register(MetricDefinition)
+class MetricDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["key", "label", "unit"]
+
+
+@admin.register(MetricValue)
+class MetricValueAdmin(admin.ModelAdmin):
+    list_display = ["account", "metric", "date", "value"]
+    list_filter = ["metric"]
+    list_select_related = ["account", "metric"]
+    raw_id_fields = ["account"]
+    date_hierarchy = "date"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "token_hash", "created_by", "created_at", "last_used_at"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["pk", "kind", "status", "filenames", "created_by", "created_at"]
+    list_filter = ["kind", "status"]
+    exclude = ["files"]

@@ -1,0 +1,143 @@
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.csvfiles import CellError, decode_upload
+from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
+from accounts.selectors import people_in_scope
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class AccountForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = [
+            "name",
+            "external_id",
+            "owner",
+            "segment",
+            "arr",
+            "renewal_date",
+            "lifecycle_stage",
+            "status",
+            "churned_on",
+            "churn_reason",
+        ]
+        widgets = {"renewal_date": DateInput(), "churned_on": DateInput()}
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owner_choices(user)
+        self.fields["owner"].required = user.role == User.Role.CSM
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("status") == Account.Status.CHURNED and not cleaned.get("churned_on"):
+            self.add_error("churned_on", "A churned account needs the date it churned.")
+        return cleaned
+
+
+def owner_choices(user: User):
+    """Who this user may make an account's owner: a CSM only themselves, others anyone in their scope."""
+    if user.role == User.Role.CSM:
+        return User.objects.filter(pk=user.pk)
+    return people_in_scope(user)
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = ["name", "email", "title", "is_primary"]
+
+    def __init__(self, *args, account: Account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].lower()
+        others = Contact.objects.filter(account=self.account, email__iexact=email).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError("This account already has a contact with this email.")
+        return email
+
+
+class CheckInForm(forms.ModelForm):
+    class Meta:
+        model = CheckIn
+        fields = ["date", "sentiment", "notes", "next_checkin_on"]
+        widgets = {
+            "date": DateInput(),
+            "next_checkin_on": DateInput(),
+            "sentiment": forms.RadioSelect,
+            "notes": forms.Textarea(attrs={"rows": 3, "placeholder": "What did you talk about? Any risks?"}),
+        }
+
+    def clean_date(self):
+        date = self.cleaned_data["date"]
+        if date > timezone.localdate():
+            raise forms.ValidationError("A check-in is logged after it happens: the date cannot be in the future.")
+        return date
+
+    def clean(self):
+        cleaned = super().clean()
+        date, next_on = cleaned.get("date"), cleaned.get("next_checkin_on")
+        if date and next_on and next_on <= date:
+            self.add_error("next_checkin_on", "The next check-in must come after this one.")
+        return cleaned
+
+
+class CsvUploadField(forms.FileField):
+    """A CSV upload read as text, with a clear message for files that are too big or not UTF-8."""
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if not upload:
+            return None
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // 1_000_000} MB; the limit is {settings.IMPORT_MAX_BYTES // 1_000_000} MB."
+            )
+        try:
+            return upload.name, decode_upload(upload.read())
+        except CellError as exc:
+            raise forms.ValidationError(f"{upload.name}: {exc}.") from None
+
+
+class AccountImportForm(forms.Form):
+    accounts_file = CsvUploadField(
+        required=False,
+        label="Accounts CSV",
+        help_text="Columns: external_id, name, owner_email, segment, arr, renewal_date, lifecycle_stage, "
+        "status, churned_on, churn_reason (only the first two are required).",
+    )
+    contacts_file = CsvUploadField(
+        required=False,
+        label="Contacts CSV",
+        help_text="Columns: account_external_id, email, name, title, is_primary, opted_out.",
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("accounts_file") and not cleaned.get("contacts_file"):
+            raise forms.ValidationError("Choose an accounts file, a contacts file, or both.")
+        return cleaned
+
+
+class MetricImportForm(forms.Form):
+    metrics_file = CsvUploadField(label="Metric values CSV", help_text="Columns: account, metric, date, value.")
+
+
+class MetricDefinitionForm(forms.ModelForm):
+    class Meta:
+        model = MetricDefinition
+        fields = ["key", "label", "unit", "description"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Which integration will use it.")

@@ -1,0 +1,330 @@
+"""People (users, teams), customer accounts, contacts, check-ins, metrics and API tokens."""
+
+import datetime
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class UserManager(BaseUserManager):
+    def get_by_natural_key(self, email):
+        # People type their address in any case; addresses are stored lower-case.
+        return self.get(email__iexact=email)
+
+    def create_user(self, email, password=None, **fields):
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        return self.create_user(email, password, role=User.Role.ADMIN, **fields)
+
+
+class User(AbstractBaseUser):
+    """A Pulse user. The role alone decides what they can see (see AccountQuerySet.visible_to)."""
+
+    class Role(models.TextChoices):
+        CSM = "csm", "CSM"
+        MANAGER = "manager", "Manager"
+        ADMIN = "admin", "Admin"
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CSM)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", help_text="A CSM's team."
+    )
+    managed_teams = models.ManyToManyField(
+        Team, blank=True, related_name="managers", help_text="The teams a manager sees."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name or self.email
+
+    def get_full_name(self):
+        return self.name
+
+    def get_short_name(self):
+        return self.name.split(" ")[0] if self.name else self.email
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == self.Role.MANAGER
+
+    # The Django admin is for Pulse admins only; there are no finer permissions.
+    @property
+    def is_staff(self) -> bool:
+        return self.is_active and self.is_admin
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.is_staff
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return self.is_staff
+
+    def has_module_perms(self, app_label) -> bool:
+        return self.is_staff
+
+
+class AccountQuerySet(models.QuerySet):
+    """The one place that decides which accounts a user may see and edit."""
+
+    def visible_to(self, user):
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role == User.Role.ADMIN:
+            return self
+        if user.role == User.Role.MANAGER:
+            return self.filter(owner__team__in=user.managed_teams.all())
+        if user.team_id is None:
+            return self.filter(owner=user)
+        return self.filter(owner__team_id=user.team_id)
+
+    def editable_by(self, user):
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role == User.Role.CSM:
+            return self.filter(owner=user)
+        return self.visible_to(user)
+
+
+class Account(models.Model):
+    class Segment(models.TextChoices):
+        SMB = "smb", "SMB"
+        MID_MARKET = "mid_market", "Mid-market"
+        ENTERPRISE = "enterprise", "Enterprise"
+
+    class Lifecycle(models.TextChoices):
+        ONBOARDING = "onboarding", "Onboarding"
+        ADOPTION = "adoption", "Adoption"
+        EXPANSION = "expansion", "Expansion"
+        RENEWAL = "renewal", "Renewal"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CHURNED = "churned", "Churned"
+
+    name = models.CharField(max_length=200)
+    external_id = models.CharField("CRM ID", max_length=100, unique=True, help_text="The account's ID in your CRM.")
+    owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts", verbose_name="CSM"
+    )
+    segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.SMB)
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    renewal_date = models.DateField(null=True, blank=True)
+    lifecycle_stage = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.ONBOARDING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    churned_on = models.DateField(null=True, blank=True)
+    churn_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["owner", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(arr__gte=0), name="account_arr_not_negative"),
+            models.CheckConstraint(
+                condition=Q(status="active", churned_on__isnull=True) | Q(status="churned", churned_on__isnull=False),
+                name="account_churned_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:detail", args=[self.pk])
+
+    def days_to_renewal(self, today: datetime.date | None = None) -> int | None:
+        if self.renewal_date is None:
+            return None
+        return (self.renewal_date - (today or timezone.localdate())).days
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    title = models.CharField(max_length=200, blank=True)
+    is_primary = models.BooleanField("primary", default=False)
+    opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the contact opted out of surveys.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+        constraints = [models.UniqueConstraint(fields=["account", "email"], name="contact_email_unique_per_account")]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>"
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class CheckIn(models.Model):
+    """A conversation with the customer, with the CSM's own read of how it went."""
+
+    SENTIMENT_LABELS = {1: "Very negative", 2: "Negative", 3: "Neutral", 4: "Positive", 5: "Very positive"}
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="checkins")
+    csm = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="checkins", verbose_name="CSM")
+    date = models.DateField(default=timezone.localdate)
+    notes = models.TextField(blank=True)
+    sentiment = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        choices=sorted(SENTIMENT_LABELS.items()),
+        help_text="Your read of the customer's satisfaction and responsiveness, 1 (very negative) to 5.",
+    )
+    next_checkin_on = models.DateField("next check-in", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]
+        indexes = [models.Index(fields=["account", "-date"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(sentiment__gte=1, sentiment__lte=5), name="checkin_sentiment_1_to_5")
+        ]
+
+    def __str__(self):
+        return f"{self.account} on {self.date}"
+
+
+class MetricDefinition(models.Model):
+    """A time series the team tracks per account (product usage, support tickets, ...)."""
+
+    key = models.SlugField(max_length=50, unique=True, help_text="Used in CSV files and the API, e.g. active_users.")
+    label = models.CharField(max_length=100)
+    unit = models.CharField(max_length=30, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self):
+        return self.label
+
+
+class MetricValue(models.Model):
+    """One value of one metric for one account on one day; sending it again replaces it."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metric_values")
+    metric = models.ForeignKey(MetricDefinition, on_delete=models.CASCADE, related_name="values")
+    date = models.DateField()
+    value = models.FloatField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "metric", "date"], name="metric_value_unique_per_day")
+        ]
+        indexes = [models.Index(fields=["metric", "date"])]
+
+    def __str__(self):
+        return f"{self.metric.key}={self.value} for {self.account_id} on {self.date}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for one integration. Only its SHA-256 is stored; the token is shown once."""
+
+    name = models.CharField(max_length=100, help_text="Which integration uses it, e.g. 'Product analytics sync'.")
+    prefix = models.CharField(max_length=12, help_text="The first characters, to recognise the token.")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ImportJob(models.Model):
+    """An uploaded CSV file and what became of it: validated whole, then imported in one transaction."""
+
+    class Kind(models.TextChoices):
+        ACCOUNTS = "accounts", "Accounts and contacts"
+        METRICS = "metrics", "Metric values"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Rejected"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    files = models.JSONField(help_text="{'accounts': text, 'contacts': text} or {'metrics': text}.")
+    filenames = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{'file', 'line', 'message'}] when rejected.")
+    result = models.JSONField(default=dict, blank=True, help_text="Counts created / updated when imported.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} import #{self.pk}"
+
+    def get_absolute_url(self):
+        return reverse("accounts:import_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def result_lines(self) -> list[tuple[int, str]]:
+        """[(3, "accounts created"), ...] for the result page."""
+        return [(count, label.replace("_", " ")) for label, count in self.result.items()]
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0

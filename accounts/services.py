@@ -1,0 +1,142 @@
+"""Writes with rules: accounts, contacts, check-ins, API tokens and import jobs."""
+
+import datetime
+import hashlib
+import secrets
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.account_import import account_import_apply, account_import_validate
+from accounts.metric_import import metric_csv_validate, metric_values_upsert
+from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, User
+
+API_TOKEN_PREFIX = "pulse_"
+
+
+def account_save(*, account: Account, data: dict) -> Account:
+    """Create or update an account from validated form data."""
+    for name, value in data.items():
+        setattr(account, name, value)
+    if account.status == Account.Status.ACTIVE:
+        account.churned_on, account.churn_reason = None, ""
+    account.save()
+    return account
+
+
+def contact_save(*, contact: Contact, data: dict) -> Contact:
+    for name, value in data.items():
+        setattr(contact, name, value)
+    contact.email = contact.email.lower()
+    contact.save()
+    return contact
+
+
+def contact_delete(*, contact: Contact) -> None:
+    contact.delete()
+
+
+def checkin_add(
+    *,
+    account: Account,
+    csm: User,
+    date: datetime.date,
+    sentiment: int,
+    notes: str = "",
+    next_checkin_on: datetime.date | None = None,
+) -> CheckIn:
+    return CheckIn.objects.create(
+        account=account, csm=csm, date=date, sentiment=sentiment, notes=notes, next_checkin_on=next_checkin_on
+    )
+
+
+def _token_hash(raw: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(*, name: str, created_by: User) -> tuple[ApiToken, str]:
+    """Return the token and its secret; the secret is not stored and cannot be shown again."""
+    raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name, prefix=raw[: len(API_TOKEN_PREFIX) + 6], token_hash=_token_hash(raw), created_by=created_by
+    )
+    return token, raw
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    token = ApiToken.objects.filter(token_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    if token is not None:
+        now = timezone.now()
+        # One write a minute at most, however busy the integration.
+        ApiToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - datetime.timedelta(minutes=1))
+        ).update(last_used_at=now)
+    return token
+
+
+def api_token_revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def import_job_create(*, kind: str, files: dict[str, str], filenames: str, created_by: User | None) -> ImportJob:
+    """Store the uploaded text and queue the import once the job row is committed."""
+    from accounts.tasks import import_job_run_task
+
+    estimated_rows = sum(text.count("\n") for text in files.values())
+    job = ImportJob.objects.create(
+        kind=kind, files=files, filenames=filenames[:500], created_by=created_by, rows_total=estimated_rows
+    )
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+def _job_progress(job_id: int):
+    def report(done: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(rows_done=done)
+
+    return report
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Validate every row, then import all of it in one transaction, or reject it with each bad row.
+
+    Safe to run twice (a redelivered task): the final step locks the job row and
+    does nothing if another run has already finished it.
+    """
+    claimed = ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.PENDING, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.RUNNING, rows_done=0)
+    if not claimed:
+        return None
+    job = ImportJob.objects.get(pk=job_id)
+    progress = _job_progress(job_id)
+    if job.kind == ImportJob.Kind.METRICS:
+        metric_plan, errors = metric_csv_validate(job.files["metrics"])
+        row_count, apply = metric_plan.rows_read, lambda: metric_values_upsert(plan=metric_plan)
+    else:
+        account_plan = account_import_validate(
+            accounts_csv=job.files.get("accounts"), contacts_csv=job.files.get("contacts"), progress=progress
+        )
+        errors = account_plan.errors
+        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
+    ImportJob.objects.filter(pk=job_id).update(rows_total=row_count, rows_done=row_count)
+
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.is_finished:
+            return job
+        if errors:
+            job.status, job.errors = ImportJob.Status.FAILED, [error.as_dict() for error in errors]
+        else:
+            job.status, job.result = ImportJob.Status.DONE, apply()
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "errors", "result", "finished_at"])
+    return job
+
+
+def import_jobs_prune(*, older_than_days: int = 7) -> int:
+    """Drop the stored file text of old imports; the summary rows stay for the record."""
+    cutoff = timezone.now() - datetime.timedelta(days=older_than_days)
+    return ImportJob.objects.filter(created_at__lt=cutoff).exclude(files={}).update(files={})

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from accounts.services import import_job_run, import_jobs_prune
+
+
+# acks_late: a worker killed mid-import leaves the message to another worker;
+# import_job_run is safe to run twice.
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_job_run_task(job_id: int) -> None:
+    import_job_run(job_id=job_id)
+
+
+@shared_task
+def import_jobs_prune_task() -> None:
+    import_jobs_prune()

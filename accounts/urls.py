@@ -1,0 +1,26 @@
+from django.urls import path
+
+from accounts import data_views, views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/", views.account_list_view, name="list"),
+    path("accounts/new/", views.account_create, name="create"),
+    path("accounts/import/", data_views.account_import, name="import"),
+    path("accounts/<int:account_id>/", views.account_detail, name="detail"),
+    path("accounts/<int:account_id>/edit/", views.account_edit, name="edit"),
+    path("accounts/<int:account_id>/contacts/", views.contact_add, name="contact_add"),
+    path("accounts/<int:account_id>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+    path("accounts/<int:account_id>/contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+    path("accounts/<int:account_id>/checkins/", views.checkin_add, name="checkin_add"),
+    path("imports/<int:job_id>/", data_views.import_detail, name="import_detail"),
+    path("metrics/", data_views.metric_list, name="metrics"),
+    path("metrics/import/", data_views.metric_import, name="metric_import"),
+    path("settings/api-tokens/", data_views.token_list, name="tokens"),
+    path("settings/api-tokens/<int:token_id>/revoke/", data_views.token_revoke, name="token_revoke"),
+    path("api/v1/metrics", data_views.metrics_api, name="metrics_api"),
+    path("outbox/", data_views.outbox, name="outbox"),
+    path("outbox/<str:name>/", data_views.outbox_message, name="outbox_message"),
+    path("outbox/<str:name>/html/", data_views.outbox_message_html, name="outbox_message_html"),
+]

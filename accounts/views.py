@@ -1,0 +1,174 @@
+"""Account pages: the list, one account with its contacts and check-ins, create and edit."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import AccountForm, CheckInForm, ContactForm
+from accounts.models import Account, Contact
+from accounts.selectors import ACCOUNT_SORTS, account_list, account_metric_summaries, people_in_scope
+
+PAGE_SIZE = 50
+SORT_COLUMNS = [
+    ("name", "Account"),
+    ("owner", "CSM"),
+    ("segment", "Segment"),
+    ("arr", "ARR"),
+    ("renewal", "Renewal"),
+    ("last_checkin", "Last check-in"),
+]
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
+    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Account.Status.choices])
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in ACCOUNT_SORTS])
+    desc = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people_in_scope(user)
+
+
+@login_required
+def account_list_view(request):
+    form = AccountFilterForm(request.GET, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    accounts = account_list(
+        user=request.user,
+        query=filters.get("q", ""),
+        owner=filters.get("owner"),
+        segment=filters.get("segment", ""),
+        status=filters.get("status", ""),
+        sort=filters.get("sort") or "name",
+        descending=filters.get("desc", False),
+    )
+    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sorted_query = query.urlencode()
+    query.pop("sort", None)
+    query.pop("desc", None)
+    context = {
+        "form": form,
+        "page": page,
+        "sort": filters.get("sort") or "name",
+        "desc": filters.get("desc", False),
+        "sort_columns": SORT_COLUMNS,
+        "querystring_base": query.urlencode(),
+        "querystring_sorted": sorted_query,
+    }
+    template = "accounts/list.html#results" if request.htmx and not request.htmx.boosted else "accounts/list.html"
+    return render(request, template, context)
+
+
+def _visible_account(request, account_id) -> Account:
+    return get_object_or_404(Account.objects.visible_to(request.user).select_related("owner__team"), pk=account_id)
+
+
+def _editable_account(request, account_id) -> Account:
+    return get_object_or_404(Account.objects.editable_by(request.user), pk=account_id)
+
+
+def _account_context(request, account: Account, **overrides) -> dict:
+    can_edit = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
+    context = {
+        "account": account,
+        "can_edit": can_edit,
+        "contacts": account.contacts.all(),
+        "checkins": account.checkins.select_related("csm")[:20],
+        "metrics": account_metric_summaries(account=account),
+        "contact_form": ContactForm(account=account),
+        "checkin_form": CheckInForm(),
+    }
+    context.update(overrides)
+    return context
+
+
+@login_required
+def account_detail(request, account_id):
+    account = _visible_account(request, account_id)
+    return render(request, "accounts/detail.html", _account_context(request, account))
+
+
+@login_required
+def account_create(request):
+    form = AccountForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        account = services.account_save(account=Account(), data=form.cleaned_data)
+        messages.success(request, f"Account {account.name} created.")
+        return redirect(account)
+    return render(request, "accounts/form.html", {"form": form, "account": None})
+
+
+@login_required
+def account_edit(request, account_id):
+    account = _editable_account(request, account_id)
+    form = AccountForm(request.POST if request.method == "POST" else None, instance=account, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.account_save(account=account, data=form.cleaned_data)
+        messages.success(request, "Account saved.")
+        return redirect(account)
+    return render(request, "accounts/form.html", {"form": form, "account": account})
+
+
+def _account_section(request, account: Account, section: str, status: int = 200, **overrides):
+    """The account page, or on an HTMX request only the named section of it."""
+    template = f"accounts/detail.html#{section}" if request.htmx else "accounts/detail.html"
+    return render(request, template, _account_context(request, account, **overrides), status=status)
+
+
+@login_required
+@require_POST
+def contact_add(request, account_id):
+    account = _editable_account(request, account_id)
+    form = ContactForm(request.POST, account=account)
+    if not form.is_valid():
+        return _account_section(request, account, "contacts", status=422, contact_form=form)
+    contact = services.contact_save(contact=Contact(account=account), data=form.cleaned_data)
+    if not request.htmx:
+        messages.success(request, f"{contact.name} added.")
+        return redirect(account)
+    return _account_section(request, account, "contacts")
+
+
+@login_required
+def contact_edit(request, account_id, contact_id):
+    account = _editable_account(request, account_id)
+    contact = get_object_or_404(account.contacts, pk=contact_id)
+    form = ContactForm(request.POST if request.method == "POST" else None, instance=contact, account=account)
+    if request.method == "POST" and form.is_valid():
+        services.contact_save(contact=contact, data=form.cleaned_data)
+        messages.success(request, f"{contact.name} saved.")
+        return redirect(account)
+    return render(request, "accounts/contact_form.html", {"form": form, "account": account, "contact": contact})
+
+
+@login_required
+@require_POST
+def contact_delete(request, account_id, contact_id):
+    account = _editable_account(request, account_id)
+    contact = get_object_or_404(account.contacts, pk=contact_id)
+    services.contact_delete(contact=contact)
+    messages.success(request, f"{contact.name} removed.")
+    return redirect(account)
+
+
+@login_required
+@require_POST
+def checkin_add(request, account_id):
+    account = _editable_account(request, account_id)
+    form = CheckInForm(request.POST)
+    if not form.is_valid():
+        return _account_section(request, account, "checkins", status=422, checkin_form=form)
+    services.checkin_add(account=account, csm=request.user, **form.cleaned_data)
+    if not request.htmx:
+        messages.success(request, "Check-in logged.")
+        return redirect(account)
+    return _account_section(request, account, "checkins")
