@@ -1,0 +1,70 @@
+"""Logging in by email, password reset through the outbox, and the outbox pages."""
+
+import re
+
+from accounts.outbox import outbox_list
+
+
+def test_login_by_email_in_any_case(client, alice, alice_account, password):
+    response = client.post("/login/", {"username": "ALICE@pulse.test", "password": password}, follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/"
+    assert alice_account.name in response.content.decode()
+
+
+def test_wrong_password_shows_error(client, alice):
+    response = client.post("/login/", {"username": "alice@pulse.test", "password": "nope"})
+    assert "Please enter a correct email and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_logout_is_a_post(client, alice, login):
+    login(alice)
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/accounts/").status_code == 302
+
+
+def test_password_reset_mail_lands_in_outbox_and_works(client, alice, settings):
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    client.post("/password-reset/", {"email": "alice@pulse.test"})
+    [message] = outbox_list()
+    assert message.to == "alice@pulse.test" and "Reset your password" in message.subject
+    link = re.search(r"http://testserver(/password-reset/\S+/)", message.text).group(1)
+    form_page = client.get(link, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "A-much-better-pw-42", "new_password2": "A-much-better-pw-42"},
+    )
+    alice.refresh_from_db()
+    assert alice.check_password("A-much-better-pw-42")
+
+
+def test_outbox_lists_and_shows_messages_to_admins(adam, login, settings):
+    from django.core.mail import EmailMultiAlternatives
+
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    message = EmailMultiAlternatives("How are we doing?", "Plain part https://x.test/a", to=["c@customer.test"])
+    message.attach_alternative("<p>HTML <b>part</b></p>", "text/html")
+    message.send()
+    client = login(adam)
+    listing = client.get("/outbox/").content.decode()
+    assert "How are we doing?" in listing and "c@customer.test" in listing
+    name = outbox_list()[0].name
+    detail = client.get(f"/outbox/{name}/").content.decode()
+    assert "Plain part" in detail and f"/outbox/{name}/html/" in detail
+    html = client.get(f"/outbox/{name}/html/")
+    assert html.content.strip() == b"<p>HTML <b>part</b></p>" and "script-src 'none'" in html["Content-Security-Policy"]
+
+
+def test_outbox_is_404_when_smtp_is_configured(adam, login, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert login(adam).get("/outbox/").status_code == 404
+
+
+def test_outbox_rejects_path_tricks(adam, login, settings):
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    assert login(adam).get("/outbox/..%2f..%2fetc%2fpasswd/").status_code == 404
+
+
+def test_healthz_reports_database(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}
