@@ -1,0 +1,58 @@
+"""`manage.py seed_demo`: a believable, reproducible demo data set; running it again adds nothing."""
+
+import random
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import demo as accounts_demo
+from accounts.models import Account, User
+
+
+class Command(BaseCommand):
+    help = "Create demo teams, users, accounts and a year of history. Idempotent: only what is missing is created."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--accounts", type=int, default=300, help="How many demo accounts (default 300).")
+        parser.add_argument("--seed", type=int, default=7, help="Random seed; the same seed gives the same data.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if the database already has accounts (make run)."
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="Seed even with DEBUG=false (demo users share a known password)."
+        )
+
+    def handle(self, *args, accounts: int, seed: int, if_empty: bool, force: bool, **options):
+        if accounts < 0:
+            raise CommandError("--accounts must be 0 or more.")
+        if not settings.DEBUG and not force:
+            raise CommandError("DEBUG is false: demo users with the password 'demo' do not belong here (--force).")
+        if if_empty and Account.objects.exists():
+            self.stdout.write("The database already has accounts; no demo data added.")
+            self._logins_write()
+            return
+        started = time.monotonic()
+        with transaction.atomic():
+            counts = accounts_demo.seed_accounts(
+                accounts=accounts, rng=random.Random(seed), today=timezone.localdate(), stdout=self.stdout
+            )
+        created = ", ".join(f"{count} {name}" for name, count in counts.items())
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")
+        )
+        self._logins_write()
+
+    def _logins_write(self):
+        self.stdout.write(f"\nLog in at {settings.SITE_URL}{reverse('login')} with (demo only):")
+        width = max(len(person.email) for person in accounts_demo.LOGINS)
+        for person in accounts_demo.LOGINS:
+            role = User.Role(person.role).label
+            scope = f", {person.team}" if person.team else ""
+            self.stdout.write(f"  {person.email:<{width}}  / {accounts_demo.DEMO_PASSWORD}  ({role}{scope})")
+        others = len(accounts_demo.PEOPLE) - len(accounts_demo.LOGINS)
+        example = accounts_demo.PEOPLE[len(accounts_demo.LOGINS)].email
+        self.stdout.write(f"  … and {others} more demo users such as {example}, same password.")

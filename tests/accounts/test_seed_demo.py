@@ -1,0 +1,187 @@
+import datetime
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Avg, Count, Max, Min, Q
+from django.utils import timezone
+
+from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Team, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    """The seeder refuses DEBUG=false (pytest-django's default); demo installs run with DEBUG on."""
+    settings.DEBUG = True
+
+
+def seed(accounts=20, **options) -> str:
+    out = StringIO()
+    call_command("seed_demo", accounts=accounts, stdout=out, **options)
+    return out.getvalue()
+
+
+def table_counts() -> dict:
+    models = (Team, User, User.managed_teams.through, Account, Contact, CheckIn, MetricDefinition, MetricValue)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def days_ago(days: int) -> datetime.date:
+    return timezone.localdate() - datetime.timedelta(days=days)
+
+
+def mean_per_account(values) -> dict:
+    return dict(values.values("account").annotate(mean=Avg("value")).values_list("account", "mean"))
+
+
+def test_demo_logins_exist_with_their_roles_and_password():
+    seed()
+    roles = dict(User.objects.values_list("email", "role"))
+    assert roles["admin@example.com"] == User.Role.ADMIN
+    assert roles["manager@example.com"] == User.Role.MANAGER
+    assert roles["csm@example.com"] == User.Role.CSM
+    assert roles["priya.shah@example.com"] == User.Role.CSM
+    assert User.objects.get(email="csm@example.com").check_password("demo")
+    assert User.objects.get(email="priya.shah@example.com").check_password("demo")
+
+
+def test_manager_manages_the_team_of_the_demo_csm():
+    seed()
+    csm = User.objects.get(email="csm@example.com")
+    manager = User.objects.get(email="manager@example.com")
+    assert list(manager.managed_teams.all()) == [csm.team]
+    assert csm.accounts.exists()
+    assert Account.objects.visible_to(manager).filter(owner=csm).count() == csm.accounts.count()
+
+
+def test_cast_is_three_teams_of_four_csms_and_a_manager_each():
+    seed()
+    teams = Team.objects.annotate(
+        csms=Count("members", filter=Q(members__role=User.Role.CSM), distinct=True),
+        managers_count=Count("managers", distinct=True),
+    )
+    assert [(team.csms, team.managers_count) for team in teams] == [(4, 1)] * 3
+    assert User.objects.filter(role=User.Role.ADMIN).count() == 1
+
+
+def test_seeding_twice_creates_nothing_new():
+    seed()
+    before = table_counts()
+    assert before["Account"] == 20
+    seed()
+    assert table_counts() == before
+
+
+def test_more_accounts_adds_only_the_missing_ones():
+    seed(accounts=20)
+    before = table_counts()
+    seed(accounts=25)
+    after = table_counts()
+    assert after["Account"] - before["Account"] == 5
+    assert after["User"] == before["User"]
+    assert Account.objects.filter(external_id="DEMO-00025").exists()
+    assert not Account.objects.filter(external_id="DEMO-00026").exists()
+    new_accounts = Account.objects.filter(external_id__gt="DEMO-00020")
+    assert MetricValue.objects.filter(account__in=new_accounts).exists()
+
+
+def test_an_account_is_the_same_however_it_was_added():
+    seed(accounts=20)
+    seed(accounts=25)
+    fields = ("external_id", "name", "segment", "arr", "owner__email", "renewal_date", "status")
+    grown = list(Account.objects.order_by("external_id").values_list(*fields))
+    Account.objects.all().delete()
+    seed(accounts=25)
+    assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown
+
+
+def test_accounts_are_believable():
+    seed()
+    ranges = {
+        Account.Segment.SMB: (5_000, 30_000),
+        Account.Segment.MID_MARKET: (30_000, 150_000),
+        Account.Segment.ENTERPRISE: (150_000, 1_200_000),
+    }
+    for account in Account.objects.all():
+        low, high = ranges[account.segment]
+        assert low <= account.arr <= high
+        assert account.arr % 500 == 0
+        assert account.external_id.startswith("DEMO-")
+        if account.status == Account.Status.ACTIVE:
+            assert 0 < account.days_to_renewal() <= 365
+    assert Account.objects.values("name").distinct().count() == 20
+
+
+def test_every_account_has_two_to_four_contacts_and_one_primary():
+    seed()
+    accounts = Account.objects.annotate(
+        contact_count=Count("contacts"), primaries=Count("contacts", filter=Q(contacts__is_primary=True))
+    )
+    for account in accounts:
+        assert 2 <= account.contact_count <= 4
+        assert account.primaries == 1
+    for contact in Contact.objects.select_related("account")[:10]:
+        assert contact.email.endswith(".example")
+        assert contact.title
+
+
+def test_checkins_are_by_the_owner_over_the_year():
+    seed()
+    for account in Account.objects.filter(status=Account.Status.ACTIVE):
+        checkins = account.checkins.all()
+        assert {checkin.csm for checkin in checkins} == {account.owner}
+        assert checkins.last().date <= days_ago(365 - 21)
+        assert checkins.first().next_checkin_on is not None
+    assert CheckIn.objects.aggregate(low=Min("sentiment"), high=Max("sentiment")) != {"low": 5, "high": 5}
+
+
+def test_metric_values_span_a_year_for_every_metric():
+    seed()
+    keys = set(MetricDefinition.objects.values_list("key", flat=True))
+    assert {"active_users", "logins", "support_tickets", "days_overdue"} <= keys
+    span = MetricValue.objects.aggregate(first=Min("date"), last=Max("date"))
+    assert (span["last"] - span["first"]).days >= 360
+    assert span["last"] <= timezone.localdate()
+    account = Account.objects.filter(status=Account.Status.ACTIVE).first()
+    per_metric = account.metric_values.values("metric__key").annotate(days=Count("id"))
+    assert {row["metric__key"]: row["days"] for row in per_metric} == dict.fromkeys(keys, 365)
+
+
+def test_usage_has_trends_and_weekly_seasonality():
+    seed()
+    usage = MetricValue.objects.filter(metric__key="active_users", account__status=Account.Status.ACTIVE)
+    year_ago = mean_per_account(usage.filter(date__lt=days_ago(335)))
+    recent = mean_per_account(usage.filter(date__gte=days_ago(30)))
+    changes = [recent[account] / year_ago[account] for account in recent if year_ago[account]]
+    assert any(change < 0.75 for change in changes), "some account slid over the year"
+    assert any(0.9 <= change <= 1.2 for change in changes), "some account held steady"
+    weekdays = usage.filter(date__week_day__in=[2, 3, 4, 5, 6]).aggregate(v=Avg("value"))["v"]
+    weekends = usage.filter(date__week_day__in=[1, 7]).aggregate(v=Avg("value"))["v"]
+    assert weekends < weekdays / 2
+
+
+def test_output_names_the_three_logins():
+    output = seed()
+    assert "http://127.0.0.1:8000/login/" in output
+    for email in ("admin@example.com", "manager@example.com", "csm@example.com"):
+        assert re.search(rf"{email} +/ demo", output)
+    assert "20 accounts" in output
+
+
+def test_if_empty_leaves_a_database_with_accounts_alone(db, capsys):
+    from tests.factories import AccountFactory
+
+    AccountFactory()
+    call_command("seed_demo", "--accounts", "5", "--if-empty")
+    assert Account.objects.count() == 1
+    assert "already has accounts" in capsys.readouterr().out
+
+
+def test_refuses_to_seed_production_without_force(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is false"):
+        call_command("seed_demo", "--accounts", "5")
+    assert not Account.objects.exists()
