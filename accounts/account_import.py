@@ -41,60 +41,83 @@ class AccountPlan:
     rows_read: int = 0
 
 
+class _Problems:
+    """Collects every problem of one row, so the person fixes the row once."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def read(self, parse, *args):
+        try:
+            return parse(*args)
+        except CellError as exc:
+            self.messages.append(str(exc))
+            return None
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise CellError("; ".join(self.messages))
+
+
 def _account_values(row: dict, owners: dict[str, int]) -> dict:
+    problems = _Problems()
     values = {"external_id": row["external_id"], "name": row["name"]}
     if not values["external_id"]:
-        raise CellError("external_id is empty")
+        problems.add("external_id is empty")
     if not values["name"]:
-        raise CellError("name is empty")
+        problems.add("name is empty")
     if len(values["external_id"]) > 100 or len(values["name"]) > 200:
-        raise CellError("external_id is limited to 100 characters and name to 200")
+        problems.add("external_id is limited to 100 characters and name to 200")
     if "owner_email" in row:
         email = row["owner_email"].lower()
         if email and email not in owners:
-            raise CellError(f"owner_email {row['owner_email']!r} is not an active Pulse user")
+            problems.add(f"owner_email {row['owner_email']!r} is not an active Pulse user")
         values["owner_id"] = owners.get(email)
     if "segment" in row:
-        values["segment"] = parse_choice("segment", row["segment"], Account.Segment.choices) or Account.Segment.SMB
+        values["segment"] = problems.read(parse_choice, "segment", row["segment"], Account.Segment.choices) or "smb"
     if "arr" in row:
-        arr = parse_decimal("arr", row["arr"]) or 0
-        if arr < 0 or arr >= MAX_ARR:
-            raise CellError(f"arr {row['arr']!r} must be between 0 and {MAX_ARR:,}")
+        arr = problems.read(parse_decimal, "arr", row["arr"]) or 0
+        if not 0 <= arr < MAX_ARR:
+            problems.add(f"arr {row['arr']!r} must be between 0 and {MAX_ARR:,}")
         values["arr"] = round(arr, 2)
     if "renewal_date" in row:
-        values["renewal_date"] = parse_date("renewal_date", row["renewal_date"])
+        values["renewal_date"] = problems.read(parse_date, "renewal_date", row["renewal_date"])
     if "lifecycle_stage" in row:
-        values["lifecycle_stage"] = (
-            parse_choice("lifecycle_stage", row["lifecycle_stage"], Account.Lifecycle.choices)
-            or Account.Lifecycle.ONBOARDING
-        )
+        stage = problems.read(parse_choice, "lifecycle_stage", row["lifecycle_stage"], Account.Lifecycle.choices)
+        values["lifecycle_stage"] = stage or Account.Lifecycle.ONBOARDING
     if "status" in row:
-        status = parse_choice("status", row["status"], Account.Status.choices) or Account.Status.ACTIVE
-        churned_on = parse_date("churned_on", row.get("churned_on", ""))
+        status = problems.read(parse_choice, "status", row["status"], Account.Status.choices) or "active"
+        churned_on = problems.read(parse_date, "churned_on", row.get("churned_on", ""))
         reason = row.get("churn_reason", "")
-        if status == Account.Status.CHURNED and churned_on is None:
-            raise CellError("a churned account needs churned_on (YYYY-MM-DD)")
-        if status == Account.Status.ACTIVE and (churned_on or reason):
-            raise CellError("churned_on and churn_reason are only for churned accounts")
+        if status == Account.Status.CHURNED and churned_on is None and not row.get("churned_on"):
+            problems.add("a churned account needs churned_on (YYYY-MM-DD)")
+        if status == Account.Status.ACTIVE and (row.get("churned_on") or reason):
+            problems.add("churned_on and churn_reason are only for churned accounts")
         values.update(status=status, churned_on=churned_on, churn_reason=reason[:300])
+    problems.raise_any()
     return values
 
 
 def _contact_values(row: dict) -> dict:
+    problems = _Problems()
     email = row["email"].lower()
     try:
         validate_email(email)
     except ValidationError:
-        raise CellError(f"email {row['email']!r} is not a valid email address") from None
+        problems.add(f"email {row['email']!r} is not a valid email address")
     if not row["name"]:
-        raise CellError("name is empty")
+        problems.add("name is empty")
     values = {"account_external_id": row["account_external_id"], "email": email, "name": row["name"][:200]}
     if "title" in row:
         values["title"] = row["title"][:200]
     if "is_primary" in row:
-        values["is_primary"] = parse_bool("is_primary", row["is_primary"])
+        values["is_primary"] = problems.read(parse_bool, "is_primary", row["is_primary"])
     if "opted_out" in row:
-        values["opted_out"] = parse_bool("opted_out", row["opted_out"])
+        values["opted_out"] = problems.read(parse_bool, "opted_out", row["opted_out"])
+    problems.raise_any()
     return values
 
 

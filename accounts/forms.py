@@ -14,7 +14,15 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class AccountForm(forms.ModelForm):
+class PulseForm:
+    """Labels without Django's trailing colon, as in the rest of the interface."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AccountForm(PulseForm, forms.ModelForm):
     class Meta:
         model = Account
         fields = [
@@ -50,7 +58,7 @@ def owner_choices(user: User):
     return people_in_scope(user)
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(PulseForm, forms.ModelForm):
     class Meta:
         model = Contact
         fields = ["name", "email", "title", "is_primary"]
@@ -67,7 +75,7 @@ class ContactForm(forms.ModelForm):
         return email
 
 
-class CheckInForm(forms.ModelForm):
+class CheckInForm(PulseForm, forms.ModelForm):
     class Meta:
         model = CheckIn
         fields = ["date", "sentiment", "notes", "next_checkin_on"]
@@ -77,6 +85,10 @@ class CheckInForm(forms.ModelForm):
             "sentiment": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 3, "placeholder": "What did you talk about? Any risks?"}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sentiment"].choices = sorted(CheckIn.SENTIMENT_LABELS.items())
 
     def clean_date(self):
         date = self.cleaned_data["date"]
@@ -109,7 +121,7 @@ class CsvUploadField(forms.FileField):
             raise forms.ValidationError(f"{upload.name}: {exc}.") from None
 
 
-class AccountImportForm(forms.Form):
+class AccountImportForm(PulseForm, forms.Form):
     accounts_file = CsvUploadField(
         required=False,
         label="Accounts CSV",
@@ -129,15 +141,15 @@ class AccountImportForm(forms.Form):
         return cleaned
 
 
-class MetricImportForm(forms.Form):
+class MetricImportForm(PulseForm, forms.Form):
     metrics_file = CsvUploadField(label="Metric values CSV", help_text="Columns: account, metric, date, value.")
 
 
-class MetricDefinitionForm(forms.ModelForm):
+class MetricDefinitionForm(PulseForm, forms.ModelForm):
     class Meta:
         model = MetricDefinition
         fields = ["key", "label", "unit", "description"]
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(PulseForm, forms.Form):
     name = forms.CharField(max_length=100, help_text="Which integration will use it.")

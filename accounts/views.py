@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import AccountForm, CheckInForm, ContactForm
+from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
 from accounts.models import Account, Contact
 from accounts.selectors import ACCOUNT_SORTS, account_list, account_metric_summaries, people_in_scope
 
@@ -23,7 +23,7 @@ SORT_COLUMNS = [
 ]
 
 
-class AccountFilterForm(forms.Form):
+class AccountFilterForm(PulseForm, forms.Form):
     q = forms.CharField(required=False, label="Search")
     owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
     segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])

@@ -237,3 +237,11 @@ def test_command_refuses_unknown_file_kind(tmp_path, db):
     (tmp_path / "x.csv").write_text("foo,bar\n1,2\n")
     with pytest.raises(CommandError, match="neither an accounts file"):
         call_command("import_accounts", str(tmp_path / "x.csv"))
+
+
+def test_a_row_with_several_problems_lists_them_all(alice):
+    plan = account_import_validate(accounts_csv="external_id,name,segment,arr\nA,,gold,abc\n", contacts_csv=None)
+    [error] = plan.errors
+    assert error.message == (
+        "name is empty; segment 'gold' is not one of: smb, mid_market, enterprise; arr 'abc' is not a number"
+    )
