@@ -73,20 +73,15 @@ def test_check_deploy_warns_when_email_would_go_to_the_outbox():
 
 
 def test_redis_url_switches_broker_and_cache():
-    code = "from django.conf import settings as s; print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
-    clean = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    shell = [
-        sys.executable,
-        "-c",
-        f"import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE','config.settings'); django.setup(); {code}",
-    ]
-    with_redis = subprocess.run(
-        shell, cwd=ROOT, env={**clean, "REDIS_URL": "redis://127.0.0.1:6379/3"}, capture_output=True, text=True
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
     )
-    without = subprocess.run(shell, cwd=ROOT, env=clean, capture_output=True, text=True)
-    assert with_redis.stdout.split() == [
-        "redis://127.0.0.1:6379/3",
-        "False",
-        "django.core.cache.backends.redis.RedisCache",
-    ]
-    assert without.stdout.split() == ["memory://", "True", "django.core.cache.backends.locmem.LocMemCache"]
+    clean = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DJANGO_SETTINGS_MODULE": "config.settings"}
+
+    def read(env):
+        return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True).stdout
+
+    with_redis = read({**clean, "REDIS_URL": "redis://127.0.0.1:6379/3"}).split()
+    assert with_redis == ["redis://127.0.0.1:6379/3", "False", "django.core.cache.backends.redis.RedisCache"]
+    assert read(clean).split() == ["memory://", "True", "django.core.cache.backends.locmem.LocMemCache"]

@@ -49,7 +49,7 @@ def test_bad_filter_values_are_ignored_not_500(alice, alice_account, login):
 
 @pytest.mark.parametrize("rows", [5, 60])
 def test_list_query_count_does_not_grow_with_rows(alice, login, django_assert_max_num_queries, rows):
-    for n in range(rows):
+    for _ in range(rows):
         account = AccountFactory(owner=alice)
         ContactFactory(account=account)
         CheckInFactory(account=account)

@@ -29,7 +29,10 @@ def test_upload_stores_values_and_replaces_same_day(adam, alice, login, django_c
 def test_bad_rows_store_nothing_and_are_listed_by_line(adam, alice, login, django_capture_on_commit_callbacks):
     AccountFactory(external_id="CRM-1", owner=alice)
     MetricDefinitionFactory(key="tickets")
-    text = "account,metric,date,value\nCRM-1,tickets,2026-11-01,3\nCRM-2,tickets,2026-11-01,3\nCRM-1,tickets,2026-11-02,many\n"
+    text = (
+        "account,metric,date,value\n"
+        "CRM-1,tickets,2026-11-01,3\nCRM-2,tickets,2026-11-01,3\nCRM-1,tickets,2026-11-02,many\n"
+    )
     html = _post_csv(login(adam), text, django_capture_on_commit_callbacks)
     assert "Nothing was imported" in html
     job = ImportJob.objects.get()
