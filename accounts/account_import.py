@@ -106,6 +106,8 @@ def _contact_values(row: dict) -> dict:
     email = row["email"].lower()
     try:
         validate_email(email)
+        if len(email) > Contact._meta.get_field("email").max_length:
+            raise ValidationError("too long")
     except ValidationError:
         problems.add(f"email {row['email']!r} is not a valid email address")
     if not row["name"]:

@@ -4,7 +4,7 @@ import datetime
 import hashlib
 import secrets
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -123,16 +123,25 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
     ImportJob.objects.filter(pk=job_id).update(rows_total=row_count, rows_done=row_count)
 
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.is_finished:
-            return job
-        if errors:
-            job.status, job.errors = ImportJob.Status.FAILED, [error.as_dict() for error in errors]
-        else:
-            job.status, job.result = ImportJob.Status.DONE, apply()
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "errors", "result", "finished_at"])
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.is_finished:
+                return job
+            if errors:
+                job.status, job.errors = ImportJob.Status.FAILED, [error.as_dict() for error in errors]
+            else:
+                job.status, job.result = ImportJob.Status.DONE, apply()
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "errors", "result", "finished_at"])
+    except DatabaseError as exc:
+        # Validation should catch everything; if the database still refuses, say so instead of hanging.
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJob.Status.FAILED,
+            errors=[{"file": "", "line": 0, "message": f"the database refused the import: {exc}"[:500]}],
+            finished_at=timezone.now(),
+        )
+        job = ImportJob.objects.get(pk=job_id)
     return job
 
 

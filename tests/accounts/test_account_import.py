@@ -245,3 +245,26 @@ def test_a_row_with_several_problems_lists_them_all(alice):
     assert error.message == (
         "name is empty; segment 'gold' is not one of: smb, mid_market, enterprise; arr 'abc' is not a number"
     )
+
+
+def test_email_too_long_for_the_column_is_a_row_error(alice, bob):
+    long_email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".example"
+    plan = account_import_validate(accounts_csv=ACCOUNTS, contacts_csv=CONTACTS + f"CRM-1,{long_email},Long,,,\n")
+    assert [(e.line, "is not a valid email address" in e.message) for e in plan.errors] == [(5, True)]
+
+
+def test_a_database_refusal_fails_the_job_instead_of_hanging(
+    alice, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.db import IntegrityError
+
+    from accounts import services
+
+    def refuse(*, plan):
+        raise IntegrityError("simulated refusal")
+
+    monkeypatch.setattr(services, "account_import_apply", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.import_job_create(kind="accounts", files={"accounts": ACCOUNTS}, filenames="a", created_by=None)
+    job.refresh_from_db()
+    assert job.status == "failed" and "simulated refusal" in job.errors[0]["message"]
