@@ -1,0 +1,181 @@
+"""Real services for tests/integration: PostgreSQL, Redis and a Celery worker process.
+
+Each fixture skips with a reason when its service is absent, so the suite runs
+anywhere; CI sets DATABASE_URL and REDIS_URL (and CI=true turns any skip into a failure).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+
+from config.celery import app as celery_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WORKER_START_TIMEOUT = 30
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Lets fixtures see at teardown whether the test failed (to dump the worker's log).
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(request) -> bool:
+    return any(
+        getattr(request.node, f"rep_{when}", None) and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture
+def postgres():
+    """The default database is PostgreSQL, or the test is skipped."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        pytest.skip(f"DATABASE_URL does not point at PostgreSQL (engine is {engine})")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """REDIS_URL, when it is set and a Redis server answers PING there; otherwise the test is skipped."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        pytest.skip("REDIS_URL is not set")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis answers PING at REDIS_URL ({exc})")
+    finally:
+        client.close()
+    return url
+
+
+def _database_url(db: dict) -> str:
+    """The postgres:// URL of the database Django is using now (the test database, during tests)."""
+    credentials = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+class Worker:
+    """A `celery worker` subprocess consuming one queue of its own."""
+
+    def __init__(self, queue: str, log_path: Path):
+        self.queue = queue
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait_for_task(self, task_id: str, timeout: float = 30) -> None:
+        """Block until the worker logs that this task finished (it logs every task it runs)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            log = self.log()
+            if f"[{task_id}] succeeded" in log:
+                return
+            if f"[{task_id}] raised" in log:
+                raise AssertionError(f"task {task_id} raised in the worker:\n{log}")
+            self._check_alive()
+            time.sleep(0.2)
+        raise AssertionError(f"task {task_id} did not finish within {timeout}s")
+
+    def _check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"the celery worker exited with {self.process.returncode}:\n{self.log()}")
+
+
+@pytest.fixture
+def celery_worker(_tasks_in_process, transactional_db, postgres, redis_url, tmp_path, request):
+    """A real Celery worker (solo pool) on a queue of its own, reading the test database.
+
+    Requested after `_tasks_in_process` so its settings win over the in-process (eager)
+    mode for the test. The test process publishes to the worker's queue through Redis.
+    Tests need `transactional_db` (requested here too) so the worker sees committed rows.
+    """
+    queue = f"pulse-test-{uuid.uuid4().hex[:12]}"
+    worker = Worker(queue, tmp_path / "celery-worker.log")
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker",
+        "--pool=solo", "--concurrency=1", "-Q", queue, "--hostname", f"{queue}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+    ]  # fmt: skip
+
+    saved = {name: celery_app.conf[name] for name in ("task_always_eager", "broker_url", "task_default_queue")}
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = redis_url
+    celery_app.conf.task_default_queue = queue
+    _drop_connection_pools()
+
+    with worker.log_path.open("w") as log_file:
+        worker.process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_until_ready(worker)
+        yield worker
+    finally:
+        worker.process.terminate()
+        try:
+            worker.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        if _failed(request):
+            print(f"\n----- celery worker log ({queue}) -----\n{worker.log()}----- end of worker log -----")
+        for name, value in saved.items():
+            celery_app.conf[name] = value
+        _drop_connection_pools()
+        _delete_queue(redis_url, queue)
+
+
+def _drop_connection_pools() -> None:
+    # The app caches its broker connection pool; forget it so the next publish uses the broker_url set now.
+    # (Not closed: kombu keeps one pool per URL and hands the same one out again.)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def _wait_until_ready(worker: Worker) -> None:
+    destination = [worker.queue + "@" + socket.gethostname()]
+    deadline = time.monotonic() + WORKER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        worker._check_alive()
+        if "ready." in worker.log() and celery_app.control.ping(destination=destination, timeout=1):
+            return
+        time.sleep(0.2)
+    worker.process.kill()
+    pytest.fail(f"the celery worker was not ready within {WORKER_START_TIMEOUT}s:\n{worker.log()}")
+
+
+def _delete_queue(url: str, queue: str) -> None:
+    client = redis.Redis.from_url(url)
+    try:
+        # The queue's list and the bindings kombu keeps for it (key names vary by kombu version).
+        keys = [queue, *client.scan_iter(match=f"_kombu.*{queue}*")]
+        client.delete(*keys)
+    finally:
+        client.close()
