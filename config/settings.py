@@ -85,9 +85,12 @@ TEMPLATES = [
 # Database: a SQLite file by default; PostgreSQL (psycopg 3) in production.
 # Health-checked persistent connections: a connection the server dropped is
 # replaced on the next request instead of failing it.
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL is None:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default needs its folder on a fresh clone
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'pulse.sqlite3'}"),
+        DATABASE_URL or f"sqlite:///{VAR_DIR / 'pulse.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
