@@ -1,0 +1,23 @@
+"""The Django admin has every model, and only Pulse admins get in."""
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+
+
+def _our_models():
+    return [model for model in apps.get_app_config("accounts").get_models()]
+
+
+def test_every_model_is_registered():
+    missing = [model.__name__ for model in _our_models() if not admin.site.is_registered(model)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("model", _our_models(), ids=lambda model: model.__name__)
+def test_admin_lists_and_adds_for_admins_only(adam, maria, login, model):
+    url = f"/admin/accounts/{model._meta.model_name}/"
+    assert login(adam).get(url).status_code == 200
+    assert login(adam).get(url + "add/").status_code == 200
+    response = login(maria).get(url)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
