@@ -10,7 +10,16 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.csvfiles import CellError, RowError, parse_bool, parse_choice, parse_date, parse_decimal, read_rows
+from accounts.csvfiles import (
+    CellError,
+    RowError,
+    RowProblems,
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_decimal,
+    read_rows,
+)
 from accounts.models import Account, Contact, User
 
 ACCOUNT_REQUIRED = {"external_id", "name"}
@@ -41,29 +50,8 @@ class AccountPlan:
     rows_read: int = 0
 
 
-class _Problems:
-    """Collects every problem of one row, so the person fixes the row once."""
-
-    def __init__(self):
-        self.messages: list[str] = []
-
-    def read(self, parse, *args):
-        try:
-            return parse(*args)
-        except CellError as exc:
-            self.messages.append(str(exc))
-            return None
-
-    def add(self, message: str) -> None:
-        self.messages.append(message)
-
-    def raise_any(self) -> None:
-        if self.messages:
-            raise CellError("; ".join(self.messages))
-
-
 def _account_values(row: dict, owners: dict[str, int]) -> dict:
-    problems = _Problems()
+    problems = RowProblems()
     values = {"external_id": row["external_id"], "name": row["name"]}
     if not values["external_id"]:
         problems.add("external_id is empty")
@@ -102,7 +90,7 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
 
 
 def _contact_values(row: dict) -> dict:
-    problems = _Problems()
+    problems = RowProblems()
     email = row["email"].lower()
     try:
         validate_email(email)

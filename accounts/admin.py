@@ -1,7 +1,18 @@
 from django import forms
 from django.contrib import admin
 
-from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
+from accounts.models import (
+    Account,
+    ApiToken,
+    CheckIn,
+    Contact,
+    ImportJob,
+    MetricDefinition,
+    MetricValue,
+    Notification,
+    Team,
+    User,
+)
 
 
 class UserCreationForm(forms.ModelForm):
@@ -99,3 +110,10 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["pk", "kind", "status", "filenames", "created_by", "created_at"]
     list_filter = ["kind", "status"]
     exclude = ["files"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "user", "created_at", "read_at"]
+    list_select_related = ["user"]
+    search_fields = ["title", "key"]

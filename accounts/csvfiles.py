@@ -21,6 +21,28 @@ class CellError(ValueError):
     """A cell that cannot be read; the message names the column and the value."""
 
 
+class RowProblems:
+    """Collects every problem of one row, so the person fixes the row once."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def read(self, parse, *args):
+        """parse(*args), or None with its CellError message noted."""
+        try:
+            return parse(*args)
+        except CellError as exc:
+            self.messages.append(str(exc))
+            return None
+
+    def add(self, message: str) -> None:
+        self.messages.append(message)
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise CellError("; ".join(self.messages))
+
+
 def decode_upload(data: bytes) -> str:
     """UTF-8, with or without the byte-order mark spreadsheet programs write."""
     try:

@@ -182,6 +182,9 @@ class Contact(models.Model):
     title = models.CharField(max_length=200, blank=True)
     is_primary = models.BooleanField("primary", default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the contact opted out of surveys.")
+    bounced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mail server permanently refused this address."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -194,6 +197,10 @@ class Contact(models.Model):
     @property
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+    @property
+    def can_be_surveyed(self) -> bool:
+        return self.opted_out_at is None and self.bounced_at is None and bool(self.email)
 
 
 class CheckIn(models.Model):
@@ -328,3 +335,22 @@ class ImportJob(models.Model):
         if self.is_finished:
             return 100
         return int(100 * self.rows_done / self.rows_total) if self.rows_total else 0
+
+
+class Notification(models.Model):
+    """An in-app alert for one user. `key` names the event, so the same event never alerts twice."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    key = models.CharField(max_length=120, help_text="e.g. 'detractor:1234': one notification per event.")
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_event")]
+
+    def __str__(self):
+        return self.title

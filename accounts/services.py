@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.account_import import account_import_apply, account_import_validate
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
-from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, User
+from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
 
 API_TOKEN_PREFIX = "pulse_"
 
@@ -49,6 +49,14 @@ def checkin_add(
     return CheckIn.objects.create(
         account=account, csm=csm, date=date, sentiment=sentiment, notes=notes, next_checkin_on=next_checkin_on
     )
+
+
+def notification_create(*, user: User, key: str, title: str, body: str = "", url: str = "") -> Notification | None:
+    """Notify a user of an event once: returns None if this user was already notified of `key`."""
+    notification, created = Notification.objects.get_or_create(
+        user=user, key=key, defaults={"title": title[:200], "body": body, "url": url[:300]}
+    )
+    return notification if created else None
 
 
 def _token_hash(raw: str) -> str:

@@ -4,7 +4,8 @@ import factory
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Team, User
+from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Notification, Team, User
+from surveys.models import DEFAULT_FOLLOW_UP, DEFAULT_QUESTIONS, Campaign, Invitation, Kind, Response, Survey
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = make_password(PASSWORD)  # hashing once keeps the suite fast
@@ -79,3 +80,83 @@ class MetricValueFactory(factory.django.DjangoModelFactory):
     metric = factory.SubFactory(MetricDefinitionFactory)
     date = factory.LazyFunction(timezone.localdate)
     value = 10.0
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    user = factory.SubFactory(UserFactory)
+    key = factory.Sequence(lambda n: f"test:{n}")
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    url = "/accounts/"
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Survey
+
+    kind = Kind.NPS
+    name = factory.LazyAttribute(lambda survey: f"{Kind(survey.kind).label} survey")
+    question = factory.LazyAttribute(lambda survey: DEFAULT_QUESTIONS[Kind(survey.kind)])
+    follow_up_question = DEFAULT_FOLLOW_UP
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A draft campaign (the model's default status) asking the primary contacts of all accounts."""
+
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    survey = factory.SubFactory(SurveyFactory)
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """A sent invitation, as the contact finds it in their mailbox."""
+
+    class Meta:
+        model = Invitation
+
+    campaign = factory.SubFactory(CampaignFactory, status=Campaign.Status.SENT)
+    contact = factory.SubFactory(ContactFactory)
+    account = factory.SelfAttribute("contact.account")
+    status = Invitation.Status.SENT
+    sent_at = factory.LazyFunction(timezone.now)
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    """An answer; without an invitation (as imported history) unless given one, whose contact it then takes."""
+
+    class Meta:
+        model = Response
+
+    invitation = None
+    account = factory.LazyAttribute(lambda o: o.invitation.account if o.invitation else AccountFactory())
+    contact = factory.LazyAttribute(
+        lambda o: o.invitation.contact if o.invitation else ContactFactory(account=o.account)
+    )
+    kind = factory.LazyAttribute(lambda o: o.invitation.campaign.survey.kind if o.invitation else Kind.NPS)
+    score = 9
+    comment = ""
+    answered_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("answered_at")
+
+
+class CommentFactory(ResponseFactory):
+    """A low answer with a comment, as it lands in the feedback inbox."""
+
+    score = 4
+    comment = factory.Sequence(lambda n: f"Comment number {n} about the product.")
+
+
+def answered_invitation(*, account, score: int, survey: Survey | None = None, comment: str = "", **kwargs) -> Response:
+    """A sent invitation to a new contact of `account`, answered with `score`."""
+    survey = survey or SurveyFactory()
+    invitation = InvitationFactory(
+        campaign=CampaignFactory(survey=survey, status=Campaign.Status.SENT),
+        contact=ContactFactory(account=account),
+        status=Invitation.Status.RESPONDED,
+        **kwargs,
+    )
+    return ResponseFactory(invitation=invitation, kind=survey.kind, score=score, comment=comment)

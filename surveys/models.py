@@ -1,0 +1,234 @@
+"""Surveys (NPS, CSAT, CES), campaigns that send them, invitations and the answers."""
+
+import datetime
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Account, Contact, User
+
+
+class Kind(models.TextChoices):
+    NPS = "nps", "NPS"
+    CSAT = "csat", "CSAT"
+    CES = "ces", "CES"
+
+
+# Per kind: the scale, the words at both ends, and the default wording (PRODUCT.md).
+SCALES = {
+    Kind.NPS: (0, 10, "Not at all likely", "Extremely likely"),
+    Kind.CSAT: (1, 5, "Very unsatisfied", "Very satisfied"),
+    Kind.CES: (1, 7, "Strongly disagree", "Strongly agree"),
+}
+DEFAULT_QUESTIONS = {
+    Kind.NPS: "How likely are you to recommend {company} to a friend or colleague?",
+    Kind.CSAT: "How would you rate your experience with {company}?",
+    Kind.CES: "{company} made it easy for me to handle my issue.",
+}
+DEFAULT_FOLLOW_UP = "What is the main reason for your score?"
+
+# The answers that alert the account owner: NPS detractors, CSAT 1-2, CES 1-3.
+ALERT_AT_OR_BELOW = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3}
+
+
+class Survey(models.Model):
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    question = models.CharField(
+        max_length=300, help_text="{company} is replaced by the product name, e.g. 'How likely are you to recommend…'."
+    )
+    follow_up_question = models.CharField(
+        max_length=300, blank=True, default=DEFAULT_FOLLOW_UP, help_text="Optional open question after the score."
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def scale(self) -> range:
+        low, high, _, _ = SCALES[self.kind]
+        return range(low, high + 1)
+
+    @property
+    def scale_labels(self) -> tuple[str, str]:
+        return SCALES[self.kind][2], SCALES[self.kind][3]
+
+    @property
+    def question_text(self) -> str:
+        return self.question.replace("{company}", settings.PRODUCT_NAME)
+
+
+class Campaign(models.Model):
+    class Audience(models.TextChoices):
+        ALL = "all", "All accounts"
+        SEGMENT = "segment", "A segment"
+        OWNER = "owner", "One CSM's accounts"
+        ACCOUNTS = "accounts", "Picked accounts"
+
+    class Recipients(models.TextChoices):
+        PRIMARY = "primary", "Primary contacts"
+        ALL = "all", "All contacts"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    name = models.CharField(max_length=150)
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="campaigns")
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.ALL)
+    segment = models.CharField(max_length=20, choices=Account.Segment.choices, blank=True)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accounts = models.ManyToManyField(Account, blank=True, related_name="+")
+    recipients = models.CharField(max_length=10, choices=Recipients.choices, default=Recipients.PRIMARY)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: send as soon as you press send.")
+    reminder_after_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Remind those who have not answered after this many days (empty: no reminder)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reminders_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("surveys:campaign_detail", args=[self.pk])
+
+
+def new_token() -> str:
+    """192 random bits, URL-safe: unguessable, and the only key to an invitation."""
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RESPONDED = "responded", "Answered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "contact"], name="invitation_once_per_campaign")]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            models.Index(fields=["contact", "sent_at"]),
+            models.Index(fields=["account", "sent_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} → {self.contact}"
+
+    @property
+    def answer_url(self) -> str:
+        return settings.SITE_URL + reverse("surveys:answer", args=[self.token])
+
+    @property
+    def opt_out_url(self) -> str:
+        return settings.SITE_URL + reverse("surveys:opt_out", args=[self.token])
+
+
+class ResponseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Answers of the accounts the user may see (the one scope rule lives on AccountQuerySet)."""
+        return self.filter(account__in=Account.objects.visible_to(user))
+
+
+class Response(models.Model):
+    """One answer per invitation. The contact may change it for a while, then it locks."""
+
+    EDITABLE_FOR = datetime.timedelta(days=7)
+
+    class FeedbackStatus(models.TextChoices):
+        NEW = "new", "New"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        CLOSED = "closed", "Closed"
+
+    # Answers imported from another tool have no invitation, and may name only the account.
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="response"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="responses")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    import_key = models.CharField(
+        max_length=200, null=True, blank=True, unique=True, help_text="Identity of an imported answer, for re-imports."
+    )
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    score = models.SmallIntegerField()
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    feedback_status = models.CharField(max_length=12, choices=FeedbackStatus.choices, default=FeedbackStatus.NEW)
+    assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback")
+    internal_note = models.TextField(blank=True)
+    feedback_changed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ResponseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-answered_at"]
+        indexes = [
+            models.Index(fields=["kind", "answered_at"]),
+            models.Index(fields=["account", "kind", "answered_at"]),
+            models.Index(fields=["feedback_status", "answered_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="nps", score__gte=0, score__lte=10)
+                | Q(kind="csat", score__gte=1, score__lte=5)
+                | Q(kind="ces", score__gte=1, score__lte=7),
+                name="response_score_on_scale",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.score} from {self.contact_id}"
+
+    @property
+    def locks_at(self) -> datetime.datetime:
+        return self.answered_at + self.EDITABLE_FOR
+
+    @property
+    def is_locked(self) -> bool:
+        return timezone.now() >= self.locks_at
+
+    @property
+    def category(self) -> str:
+        """promoter / passive / detractor for NPS; positive / neutral / negative for CSAT and CES."""
+        from surveys.formulas import category
+
+        return category(self.kind, self.score)
+
+    @property
+    def alerts_owner(self) -> bool:
+        return self.score <= ALERT_AT_OR_BELOW[self.kind]
