@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.product",
+                "accounts.context_processors.notifications",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -134,6 +135,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+# One queue name per installation, so two installations (or test runs) can share a Redis.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "pulse")
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -151,6 +154,16 @@ CELERY_BEAT_SCHEDULE = {
     "import-jobs-prune": {
         "task": "accounts.tasks.import_jobs_prune_task",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Every minute: start campaigns whose scheduled time has come.
+    "campaigns-start-due": {
+        "task": "surveys.tasks.campaigns_start_due_task",
+        "schedule": 60.0,
+    },
+    # Every 15 minutes: remind contacts who have not answered once a campaign's reminder delay has passed.
+    "campaign-reminders": {
+        "task": "surveys.tasks.campaign_reminders_task",
+        "schedule": 15 * 60.0,
     },
 }
 
@@ -170,6 +183,17 @@ else:
 OUTBOX_DIR = Path(env_str("OUTBOX_DIR", str(VAR_DIR / "outbox")))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{PRODUCT_NAME} <pulse@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Surveys: a contact is asked at most once per SURVEY_QUIET_DAYS, whatever the campaign;
+# SURVEY_ACCOUNT_QUIET_DAYS (0 = off) also keeps a second campaign away from every contact
+# of an account asked within that many days. Sending retries temporary SMTP failures.
+SURVEY_QUIET_DAYS = env_int("SURVEY_QUIET_DAYS", 90)
+SURVEY_ACCOUNT_QUIET_DAYS = env_int("SURVEY_ACCOUNT_QUIET_DAYS", 0)
+SURVEY_SEND_BATCH_SIZE = env_int("SURVEY_SEND_BATCH_SIZE", 100)
+SURVEY_SEND_MAX_RETRIES = env_int("SURVEY_SEND_MAX_RETRIES", 3)
+SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
+SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
+FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 
 # Uploads: CSV imports and the metrics API accept up to 10,000 items a request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)

@@ -6,8 +6,10 @@ test fails the run, so CI cannot pass by skipping.
 """
 
 import os
+import socket
 
 import pytest
+from django.core.cache import cache
 
 from accounts.models import User
 from config.celery import app as celery_app
@@ -31,10 +33,12 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _tasks_in_process(settings, tmp_path):
-    """Celery tasks run in-process unless a test asks for a real worker; email goes to a per-test outbox."""
+    """Celery tasks run in-process unless a test asks for a real worker; email goes to a per-test outbox;
+    the cache starts empty."""
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     settings.OUTBOX_DIR = tmp_path / "outbox"
+    cache.clear()  # rate-limit counters and the like never leak from one test into the next
     yield
     celery_app.conf.task_always_eager = eager
 
@@ -110,3 +114,52 @@ def login(client):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+class SmtpSink:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives.
+
+    `refuse[address] = (code, text)` answers RCPT for that address with the code
+    (e.g. 550 for a permanent bounce, 451 for a temporary failure).
+    """
+
+    def __init__(self):
+        self.messages = []
+        self.refuse: dict[str, tuple[int, str]] = {}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            code, text = self.refuse[address.lower()]
+            return f"{code} {text}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+        import email.policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list:
+        return [message for message in self.messages if address in message["To"]]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """Email goes through real SMTP to a server on 127.0.0.1; `smtp_server.messages` has what arrived."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    sink.port = settings.EMAIL_PORT
+    yield sink
+    controller.stop()

@@ -102,7 +102,13 @@ class Worker:
 
 
 @pytest.fixture
-def celery_worker(_tasks_in_process, transactional_db, postgres, redis_url, tmp_path, request):
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override it in a test module (e.g. SMTP settings)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(_tasks_in_process, transactional_db, postgres, redis_url, worker_env, tmp_path, request):
     """A real Celery worker (solo pool) on a queue of its own, reading the test database.
 
     Requested after `_tasks_in_process` so its settings win over the in-process (eager)
@@ -117,6 +123,8 @@ def celery_worker(_tasks_in_process, transactional_db, postgres, redis_url, tmp_
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONUNBUFFERED": "1",
+        "CELERY_QUEUE": queue,  # tasks the worker queues itself stay on its own queue
+        **worker_env,
     }
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",

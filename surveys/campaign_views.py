@@ -1,0 +1,116 @@
+"""Surveys and campaigns (admins): define, preview who is asked, send, follow progress."""
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.data_views import admin_required
+from surveys import services
+from surveys.forms import CampaignForm, SurveyForm
+from surveys.formulas import response_rate
+from surveys.models import Campaign, Invitation, Survey
+
+
+@admin_required
+def survey_list(request):
+    surveys = Survey.objects.annotate(campaign_count=Count("campaigns"))
+    return render(request, "surveys/survey_list.html", {"surveys": surveys})
+
+
+@admin_required
+def survey_edit(request, survey_id=None):
+    survey = get_object_or_404(Survey, pk=survey_id) if survey_id else Survey()
+    form = SurveyForm(request.POST if request.method == "POST" else None, instance=survey)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Survey {survey.name} saved.")
+        return redirect("surveys:survey_list")
+    return render(
+        request, "surveys/survey_form.html", {"form": form, "survey": survey}, status=422 if form.errors else 200
+    )
+
+
+def _status_counts(campaign_ids) -> dict[int, dict[str, int]]:
+    """Invitations per status for each campaign: one query."""
+    counts = {status: Count("pk", filter=Q(status=status)) for status in Invitation.Status.values}
+    rows = (
+        Invitation.objects.filter(campaign_id__in=campaign_ids)
+        .values("campaign_id")
+        .annotate(total=Count("pk"), **counts)
+    )
+    return {row.pop("campaign_id"): row for row in rows}
+
+
+def _totals(counts: dict[str, int] | None) -> dict:
+    counts = counts or {status: 0 for status in [*Invitation.Status.values, "total"]}
+    sent = counts["sent"] + counts["responded"]
+    done = sent + counts["failed"] + counts["skipped"]
+    return {
+        **counts,
+        "delivered": sent,
+        "done": done,
+        "percent": int(100 * done / counts["total"]) if counts["total"] else 0,
+        "rate": response_rate(answered=counts["responded"], sent=sent),
+    }
+
+
+@admin_required
+def campaign_list(request):
+    campaigns = list(Campaign.objects.select_related("survey", "created_by"))
+    counts = _status_counts([campaign.pk for campaign in campaigns])
+    rows = [(campaign, _totals(counts.get(campaign.pk))) for campaign in campaigns]
+    return render(request, "surveys/campaign_list.html", {"rows": rows})
+
+
+@admin_required
+def campaign_create(request):
+    form = CampaignForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save(commit=False)
+        campaign.created_by = request.user
+        campaign.save()
+        campaign.accounts.set(form.cleaned_data["account_ids"])
+        return redirect(campaign)
+    return render(request, "surveys/campaign_form.html", {"form": form}, status=422 if form.errors else 200)
+
+
+@admin_required
+def campaign_detail(request, campaign_id):
+    campaign = get_object_or_404(Campaign.objects.select_related("survey", "owner", "created_by"), pk=campaign_id)
+    totals = _totals(_status_counts([campaign.pk]).get(campaign.pk))
+    context = {
+        "campaign": campaign,
+        "totals": totals,
+        "preview": services.campaign_preview(campaign) if campaign.status == Campaign.Status.DRAFT else None,
+        "failures": campaign.invitations.filter(status=Invitation.Status.FAILED).select_related("contact")[:20],
+        "live": campaign.status == Campaign.Status.SENDING,
+    }
+    template = "surveys/campaign_detail.html#progress" if request.htmx else "surveys/campaign_detail.html"
+    return render(request, template, context)
+
+
+@admin_required
+@require_POST
+def campaign_send(request, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        count = services.campaign_send(campaign=campaign)
+    except services.CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        campaign.refresh_from_db()
+        if campaign.status == Campaign.Status.SCHEDULED:
+            messages.success(request, f"{count} invitations will go out on {campaign.scheduled_at:%b %d at %H:%M}.")
+        else:
+            messages.success(request, f"Sending {count} invitations.")
+    return redirect(campaign)
+
+
+@admin_required
+@require_POST
+def campaign_retry_failed(request, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    count = services.campaign_retry_failed(campaign=campaign)
+    messages.success(request, f"Retrying {count} failed invitation{'s' if count != 1 else ''}.")
+    return redirect(campaign)

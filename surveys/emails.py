@@ -1,0 +1,41 @@
+"""The survey email: an HTML part with the scale as one-click buttons, a plain-text part,
+and the one-click unsubscribe headers (RFC 8058)."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from surveys.models import Invitation
+
+
+def invitation_message(invitation: Invitation, *, connection=None, reminder: bool = False) -> EmailMultiAlternatives:
+    survey = invitation.campaign.survey
+    contact = invitation.contact
+    low_label, high_label = survey.scale_labels
+    context = {
+        "product": settings.PRODUCT_NAME,
+        "contact": contact,
+        "first_name": contact.name.split(" ")[0] if contact.name else "",
+        "survey": survey,
+        "question": survey.question_text,
+        "buttons": [(score, f"{invitation.answer_url}?score={score}") for score in survey.scale],
+        "low_label": low_label,
+        "high_label": high_label,
+        "answer_url": invitation.answer_url,
+        "opt_out_url": invitation.opt_out_url,
+        "reminder": reminder,
+    }
+    subject = f"{'Reminder: ' if reminder else ''}{survey.question_text}"
+    message = EmailMultiAlternatives(
+        subject=subject[:200],
+        body=render_to_string("surveys/email/invitation.txt", context),
+        to=[contact.email],
+        connection=connection,
+        headers={
+            "List-Unsubscribe": f"<{invitation.opt_out_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(render_to_string("surveys/email/invitation.html", context), "text/html")
+    return message

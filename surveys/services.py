@@ -1,0 +1,358 @@
+"""Campaigns: who is asked, sending invitations exactly once, reminders.
+
+An invitation goes pending → sending → sent → responded, or failed / skipped.
+Claiming (pending → sending) is one conditional UPDATE after locking the contact's
+row, so two campaigns, two workers or a redelivered task can never both email the
+same contact or the same invitation; the quiet periods are checked in that same
+locked step, in the database.
+"""
+
+import datetime
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Account, Contact
+from surveys.emails import invitation_message
+from surveys.models import Campaign, Invitation
+
+# Statuses that mean "this contact was asked" for the quiet periods.
+ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
+# A claim older than this whose email never got marked sent was interrupted (worker killed).
+SENDING_LEASE = datetime.timedelta(minutes=10)
+
+
+class CampaignError(Exception):
+    """A campaign action that is not possible now; the message says why."""
+
+
+def _quiet_cutoff(days: int) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=days)
+
+
+def _asked_since(cutoff: datetime.datetime, **match) -> QuerySet:
+    return Invitation.objects.filter(status__in=ASKED, claimed_at__gte=cutoff, **match)
+
+
+def campaign_accounts(campaign: Campaign) -> QuerySet:
+    accounts = Account.objects.filter(status=Account.Status.ACTIVE)
+    if campaign.audience == Campaign.Audience.SEGMENT:
+        return accounts.filter(segment=campaign.segment)
+    if campaign.audience == Campaign.Audience.OWNER:
+        return accounts.filter(owner=campaign.owner)
+    if campaign.audience == Campaign.Audience.ACCOUNTS:
+        return accounts.filter(pk__in=campaign.accounts.values("pk"))
+    return accounts
+
+
+def campaign_contacts(campaign: Campaign) -> QuerySet:
+    """Everyone the audience names, before anyone is left out."""
+    contacts = Contact.objects.filter(account__in=campaign_accounts(campaign))
+    if campaign.recipients == Campaign.Recipients.PRIMARY:
+        contacts = contacts.filter(is_primary=True)
+    return contacts
+
+
+def _leave_out_reasons(campaign: Campaign) -> dict[str, Q]:
+    """Why a contact is left out, in order of precedence (each contact counts under the first)."""
+    reasons = {
+        "no_email": Q(email=""),
+        "opted_out": Q(opted_out_at__isnull=False),
+        "bounced": Q(bounced_at__isnull=False),
+        "quiet": Q(Exists(_asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact=OuterRef("pk")))),
+    }
+    if settings.SURVEY_ACCOUNT_QUIET_DAYS:
+        others = _asked_since(_quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account=OuterRef("account_id"))
+        if campaign.pk:
+            others = others.exclude(campaign=campaign)
+        reasons["account_quiet"] = Q(Exists(others))
+    return reasons
+
+
+def _leave_out_label(name: str) -> str:
+    return {
+        "no_email": "have no email address",
+        "opted_out": "opted out of surveys",
+        "bounced": "have an address that bounced",
+        "quiet": f"were asked in the last {settings.SURVEY_QUIET_DAYS} days (quiet period)",
+        "account_quiet": f"belong to an account another campaign asked in the last "
+        f"{settings.SURVEY_ACCOUNT_QUIET_DAYS} days",
+    }[name]
+
+
+@dataclass
+class Preview:
+    audience: int
+    will_ask: int
+    left_out: list[tuple[str, int]]  # (label, count) for each reason with a count
+
+
+def campaign_preview(campaign: Campaign) -> Preview:
+    """How many contacts this campaign would ask now, and how many are left out and why: one query."""
+    reasons = _leave_out_reasons(campaign)
+    counts, earlier = {}, Q()
+    for name, condition in reasons.items():
+        counts[name] = Count("pk", filter=condition & ~earlier)
+        earlier |= condition
+    counts["will_ask"] = Count("pk", filter=~earlier)
+    counts["audience"] = Count("pk")
+    row = campaign_contacts(campaign).aggregate(**counts)
+    left_out = [(_leave_out_label(name), row[name]) for name in reasons if row[name]]
+    return Preview(audience=row["audience"], will_ask=row["will_ask"], left_out=left_out)
+
+
+def _eligible_contacts(campaign: Campaign) -> QuerySet:
+    excluded = Q()
+    for condition in _leave_out_reasons(campaign).values():
+        excluded |= condition
+    return campaign_contacts(campaign).exclude(excluded)
+
+
+def campaign_send(*, campaign: Campaign) -> int:
+    """Create the invitations and start sending now, or at the scheduled time. Returns how many."""
+    from surveys.tasks import campaign_send_task
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise CampaignError(f"This campaign is already {campaign.get_status_display().lower()}.")
+        rows = list(_eligible_contacts(campaign).values_list("pk", "account_id"))
+        if not rows:
+            raise CampaignError("Nobody would be asked: every contact in this audience is left out.")
+        Invitation.objects.bulk_create(
+            [Invitation(campaign=campaign, contact_id=contact, account_id=account) for contact, account in rows],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        later = campaign.scheduled_at is not None and campaign.scheduled_at > timezone.now()
+        campaign.status = Campaign.Status.SCHEDULED if later else Campaign.Status.SENDING
+        campaign.started_at = None if later else timezone.now()
+        campaign.save(update_fields=["status", "started_at"])
+    if not later:
+        transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
+    return len(rows)
+
+
+def campaigns_start_due() -> list[int]:
+    """Move scheduled campaigns whose time has come to sending; returns their ids."""
+    now = timezone.now()
+    started = []
+    for campaign_id in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        claimed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED).update(
+            status=Campaign.Status.SENDING, started_at=now
+        )
+        if claimed:
+            started.append(campaign_id)
+    return started
+
+
+def campaign_batches(*, campaign_id: int) -> list[list[int]]:
+    """The pending invitations of a campaign, in batches of SURVEY_SEND_BATCH_SIZE."""
+    ids = list(
+        Invitation.objects.filter(campaign_id=campaign_id, status=Invitation.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    size = settings.SURVEY_SEND_BATCH_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def campaign_retry_failed(*, campaign: Campaign) -> int:
+    """Put failed invitations back in the queue (their contacts were not emailed); returns how many."""
+    from surveys.tasks import campaign_send_task
+
+    with transaction.atomic():
+        count = campaign.invitations.filter(status=Invitation.Status.FAILED).update(
+            status=Invitation.Status.PENDING, attempts=0, last_error=""
+        )
+        if count:
+            Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING, finished_at=None)
+            transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
+    return count
+
+
+def campaign_finish_if_done(*, campaign_id: int) -> bool:
+    unfinished = Invitation.objects.filter(
+        campaign_id=OuterRef("pk"), status__in=[Invitation.Status.PENDING, Invitation.Status.SENDING]
+    )
+    return bool(
+        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING)
+        .filter(~Exists(unfinished))
+        .update(status=Campaign.Status.SENT, finished_at=timezone.now())
+    )
+
+
+def _skip_reason(invitation: Invitation) -> str:
+    contact = Contact.objects.get(pk=invitation.contact_id)
+    if contact.opted_out_at:
+        return "opted out"
+    if contact.bounced_at:
+        return "address bounced earlier"
+    if not contact.email:
+        return "no email address"
+    quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=contact.pk).exclude(pk=invitation.pk)
+    if quiet.exists():
+        return f"asked within the last {settings.SURVEY_QUIET_DAYS} days"
+    return f"another contact of this account was asked within {settings.SURVEY_ACCOUNT_QUIET_DAYS} days"
+
+
+def invitation_claim(*, invitation: Invitation) -> bool:
+    """pending → sending, if this contact may be asked now; otherwise skipped with the reason.
+
+    The contact's row (and the account's, with the account quiet period) is locked
+    first, so a concurrent claim for the same contact waits and then sees this one.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        list(Contact.objects.select_for_update().filter(pk=invitation.contact_id).values_list("pk"))
+        claimable = Q(status=Invitation.Status.PENDING)
+        candidates = Invitation.objects.filter(pk=invitation.pk).filter(claimable)
+        if not candidates.exists():
+            return False  # sent, answered or claimed by someone else already
+        conditions = Q(
+            contact__opted_out_at__isnull=True,
+            contact__bounced_at__isnull=True,
+        ) & ~Q(contact__email="")
+        quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=invitation.contact_id)
+        conditions &= ~Q(Exists(quiet.exclude(pk=invitation.pk)))
+        if settings.SURVEY_ACCOUNT_QUIET_DAYS:
+            list(Account.objects.select_for_update().filter(pk=invitation.account_id).values_list("pk"))
+            neighbours = _asked_since(
+                _quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account_id=invitation.account_id
+            ).exclude(campaign_id=invitation.campaign_id)
+            conditions &= ~Q(Exists(neighbours))
+        claimed = candidates.filter(conditions).update(
+            status=Invitation.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not claimed:
+            Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
+                status=Invitation.Status.SKIPPED, last_error=_skip_reason(invitation)[:500]
+            )
+    return bool(claimed)
+
+
+def _is_permanent(exc: Exception) -> bool:
+    """5xx answers are permanent; 4xx, dropped connections and refused connections are temporary."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return False
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{code} {message.decode(errors='replace')}" for code, message in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        return f"{exc.smtp_code} {text}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool:
+    """Record a failed send; returns True when it should be retried."""
+    error = _describe(exc)[:500]
+    if _is_permanent(exc):
+        Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.FAILED, last_error=error)
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            # The server refused this address for good: leave it out of later campaigns.
+            Contact.objects.filter(pk=invitation.contact_id, bounced_at__isnull=True).update(bounced_at=timezone.now())
+        return False
+    status = Invitation.Status.FAILED if final else Invitation.Status.PENDING
+    Invitation.objects.filter(pk=invitation.pk).update(status=status, last_error=error)
+    return not final
+
+
+def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> list[int]:
+    """Send a batch over one SMTP connection. Returns the ids that failed temporarily, to retry."""
+    invitations = list(
+        Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)
+        .select_related("contact", "account", "campaign__survey")
+        .order_by("pk")
+    )
+    if not invitations:
+        return []
+    connection = get_connection()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        retry = []
+        for invitation in invitations:
+            Invitation.objects.filter(pk=invitation.pk).update(attempts=F("attempts") + 1)
+            if _send_failed(invitation, exc, final=final_attempt):
+                retry.append(invitation.pk)
+        return retry
+    retry = []
+    try:
+        for invitation in invitations:
+            if not invitation_claim(invitation=invitation):
+                continue
+            try:
+                invitation_message(invitation, connection=connection).send()
+            except (OSError, smtplib.SMTPException) as exc:
+                if _send_failed(invitation, exc, final=final_attempt):
+                    retry.append(invitation.pk)
+                if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
+                    break  # the connection is gone; the rest stay pending for the retry
+                continue
+            Invitation.objects.filter(pk=invitation.pk).update(
+                status=Invitation.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+    finally:
+        connection.close()
+    untouched = Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)
+    if final_attempt:
+        untouched.update(status=Invitation.Status.FAILED, last_error="not sent: the mail server connection dropped")
+        return []
+    return sorted(set(retry) | set(untouched.values_list("pk", flat=True)))
+
+
+def invitations_sweep_interrupted() -> int:
+    """Claims whose email was never marked sent (a worker died mid-send) become failed.
+
+    They are not retried by themselves: the email may have gone out, and asking twice
+    is worse than asking a person to press "retry failed".
+    """
+    return Invitation.objects.filter(
+        status=Invitation.Status.SENDING, claimed_at__lt=timezone.now() - SENDING_LEASE
+    ).update(status=Invitation.Status.FAILED, last_error="interrupted while sending: it may not have been delivered")
+
+
+def campaign_reminders_send() -> int:
+    """Remind, once, those who have not answered after their campaign's reminder delay."""
+    now = timezone.now()
+    sent = 0
+    campaigns = Campaign.objects.filter(
+        reminder_after_days__isnull=False, status__in=[Campaign.Status.SENDING, Campaign.Status.SENT]
+    )
+    with get_connection() as connection:
+        for campaign in campaigns:
+            due = (
+                campaign.invitations.filter(
+                    status=Invitation.Status.SENT,
+                    reminded_at__isnull=True,
+                    sent_at__lte=now - datetime.timedelta(days=campaign.reminder_after_days),
+                    contact__opted_out_at__isnull=True,
+                    contact__bounced_at__isnull=True,
+                )
+                .select_related("contact", "account", "campaign__survey")
+                .order_by("pk")
+            )
+            for invitation in due:
+                # Claim the reminder first, so a second run never reminds twice.
+                if not Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now):
+                    continue
+                try:
+                    invitation_message(invitation, connection=connection, reminder=True).send()
+                except (OSError, smtplib.SMTPException) as exc:
+                    Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {_describe(exc)}"[:500])
+                    continue
+                sent += 1
+    return sent

@@ -1,0 +1,48 @@
+from celery import shared_task
+from django.conf import settings
+
+from surveys import services
+from surveys.alerts import response_alert_owner
+
+
+@shared_task(acks_late=True)
+def response_recorded_task(response_id: int) -> None:
+    """What follows a recorded answer, off the request: alerting the owner of a low score."""
+    response_alert_owner(response_id=response_id)
+
+
+@shared_task(acks_late=True)
+def campaign_send_task(campaign_id: int) -> None:
+    """Fan a campaign's pending invitations out in batches, one task each."""
+    for batch in services.campaign_batches(campaign_id=campaign_id):
+        invitation_batch_send_task.delay(campaign_id, batch)
+    services.campaign_finish_if_done(campaign_id=campaign_id)
+
+
+# acks_late + reject_on_worker_lost: a killed worker's batch is redelivered to another;
+# each invitation is claimed before its email goes out, so the redo sends only the rest.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]) -> None:
+    max_retries = settings.SURVEY_SEND_MAX_RETRIES
+    final = self.request.retries >= max_retries
+    retry_ids = services.invitation_batch_send(invitation_ids=invitation_ids, final_attempt=final)
+    if retry_ids:
+        if self.request.is_eager:
+            # In-process mode has no broker to hold a delayed retry: try again now.
+            invitation_batch_send_task.apply(args=[campaign_id, retry_ids], retries=self.request.retries + 1)
+            return
+        backoff = settings.SURVEY_SEND_RETRY_SECONDS * 2**self.request.retries
+        raise self.retry(args=[campaign_id, retry_ids], countdown=backoff, max_retries=max_retries)
+    services.campaign_finish_if_done(campaign_id=campaign_id)
+
+
+@shared_task
+def campaigns_start_due_task() -> None:
+    for campaign_id in services.campaigns_start_due():
+        campaign_send_task.delay(campaign_id)
+
+
+@shared_task
+def campaign_reminders_task() -> None:
+    services.invitations_sweep_interrupted()
+    services.campaign_reminders_send()
