@@ -27,5 +27,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     *auth_patterns,
     path("", include("accounts.urls")),
+    path("", include("surveys.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,78 @@
+"""A per-client, fixed-window rate limit on Django's cache, for public pages (and later, login).
+
+Fixed windows are coarse (a client may make up to twice the limit across a window edge)
+but need one `add` and one `incr` per request and work the same on local memory and Redis.
+"""
+
+import functools
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+DEFAULT_LIMIT_SETTING = "SURVEY_RATE_LIMIT_PER_MINUTE"
+DEFAULT_LIMIT = 60
+TOO_MANY_TEMPLATE = "surveys/public_message.html"
+
+
+def client_ip(request) -> str:
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be unless a trusted
+    # proxy rewrites it, and a limit keyed on a forgeable value limits nothing.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def hit(*, scope: str, client: str, limit: int, window: int = WINDOW_SECONDS) -> tuple[bool, int]:
+    """Count one request of `client` in `scope`; return (allowed, seconds until the window ends).
+
+    Fails open: if the cache is down, the request is allowed (a rate limit must not take the page down).
+    """
+    now = time.time()
+    window_start = int(now // window) * window
+    retry_after = max(1, int(window_start + window - now))
+    key = f"ratelimit:{scope}:{client}:{window_start}"
+    try:
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+            count = 1
+    except Exception:  # any cache backend error: redis, memcached, network
+        logger.warning("rate limit cache unavailable; allowing the request", exc_info=True)
+        return True, retry_after
+    return count <= limit, retry_after
+
+
+def rate_limit(scope: str, *, limit_setting: str = DEFAULT_LIMIT_SETTING, template: str = TOO_MANY_TEMPLATE):
+    """Decorate a view so one client (by IP) gets at most N requests a minute in `scope`.
+
+    N is read from `settings.<limit_setting>` at request time (default 60). Over the limit the
+    view is not called: the client gets a friendly 429 page with a Retry-After header.
+
+        @rate_limit("survey")
+        def answer(request, token): ...
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            limit = getattr(settings, limit_setting, DEFAULT_LIMIT)
+            allowed, retry_after = hit(scope=scope, client=client_ip(request), limit=limit)
+            if not allowed:
+                context = {
+                    "title": "Too many requests",
+                    "message": "You have sent a lot of requests in a short time. Please wait a minute and try again.",
+                }
+                response = render(request, template, context, status=429)
+                response["Retry-After"] = str(retry_after)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
