@@ -1,0 +1,131 @@
+// Survey results charts: reads the JSON the page renders with json_script (inside a
+// <template>, see results.html) and draws
+// the trend (line) and the score distribution (bar) with Chart.js. The tables beside
+// the charts carry the same numbers for screen readers and for pages without script.
+// Redrawn after every HTMX swap of the results, and after a history restore.
+(function () {
+  "use strict";
+
+  var DATA_ID = "results-chart-data";
+
+  function cssVar(name, fallback) {
+    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function categoryColour(category) {
+    if (category === "promoter" || category === "positive") return cssVar("--band-green", "#2f9e5c");
+    if (category === "detractor" || category === "negative") return cssVar("--band-red", "#d64545");
+    return cssVar("--band-yellow", "#e5a00d");
+  }
+
+  function formatValue(data, value) {
+    if (value === null || value === undefined) return "no answers";
+    if (data.kind === "nps") return (value > 0 ? "+" : "") + Math.round(value);
+    if (data.percent) return Math.round(value) + "%";
+    return value.toFixed(1);
+  }
+
+  function trendChart(canvas, data) {
+    var brand = cssVar("--brand", "#3454d1");
+    return new window.Chart(canvas, {
+      type: "line",
+      data: {
+        labels: data.trend.labels,
+        datasets: [{
+          label: data.label,
+          data: data.trend.values,
+          borderColor: brand,
+          backgroundColor: brand,
+          pointRadius: 3,
+          tension: 0, // straight segments: a curve would show values nobody gave
+          spanGaps: false,
+          clip: 8, // points at the top and bottom of the scale (±100) stay whole
+        }],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        layout: { padding: { top: 8, bottom: 4 } },
+        scales: {
+          y: {
+            min: data.range[0],
+            max: data.range[1],
+            ticks: { callback: function (v) { return data.percent ? v + "%" : v; } },
+          },
+          x: { ticks: { autoSkip: true, maxRotation: 0 } },
+        },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              label: function (ctx) {
+                var n = data.trend.n[ctx.dataIndex];
+                return data.label + " " + formatValue(data, ctx.parsed.y) + " (n = " + n + ")";
+              },
+            },
+          },
+        },
+      },
+    });
+  }
+
+  function distributionChart(canvas, data) {
+    var dist = data.distribution;
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: dist.labels,
+        datasets: [{
+          label: "Answers",
+          data: dist.counts,
+          backgroundColor: dist.categories.map(categoryColour),
+          borderRadius: 3,
+        }],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: {
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+          x: { title: { display: true, text: "Score" } },
+        },
+        plugins: { legend: { display: false } },
+      },
+    });
+  }
+
+  var DRAW = { trend: trendChart, distribution: distributionChart };
+
+  function draw(root) {
+    if (!window.Chart) return;
+    // The JSON sits inside a <template> so that htmx keeps it when it swaps the results in.
+    var holder = document.querySelector("template[data-chart-source]");
+    var source = holder && holder.content.getElementById(DATA_ID);
+    if (!source) return;
+    var canvases = [];
+    if (root.matches && root.matches("canvas[data-chart]")) canvases.push(root);
+    if (root.querySelectorAll) canvases = canvases.concat(Array.prototype.slice.call(root.querySelectorAll("canvas[data-chart]")));
+    if (!canvases.length) return;
+    var data = JSON.parse(source.textContent);
+    canvases.forEach(function (canvas) {
+      var existing = window.Chart.getChart(canvas);
+      if (existing) existing.destroy();
+      var make = DRAW[canvas.dataset.chart];
+      if (!make) return;
+      canvas.closest(".chart").classList.add("is-drawn");
+      make(canvas, data);
+    });
+  }
+
+  // htmx:load fires for the first page (once htmx starts) and for every swapped-in fragment.
+  document.addEventListener("htmx:load", function (event) { draw(event.target); });
+  // A page restored from htmx's history cache has blank canvases: draw them again.
+  document.addEventListener("htmx:historyRestore", function () { draw(document); });
+  // Without htmx (it failed to load), draw once the document is ready.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) draw(document);
+  });
+})();

@@ -1,0 +1,196 @@
+"""CSV import of historical survey answers (from the tool used before Pulse).
+
+Every row is validated first; a file with any bad row stores nothing and lists each
+bad row with its line and reason. Each answer gets an `import_key` naming the contact
+(or the account), kind, day and score, so importing the same file again adds nothing.
+Imported answers are history: no invitation, no alert, and their feedback is closed.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.csvfiles import CellError, RowError, RowProblems, parse_choice, parse_date, read_rows
+from accounts.models import Account, Contact
+from surveys.models import SCALES, Kind, Response
+
+FILE = "answers"
+REQUIRED = {"date", "kind", "score"}
+OPTIONAL = {"contact_email", "account_external_id", "comment"}
+MAX_ROWS = 20_000
+MAX_COMMENT = 5_000
+IMPORTED_NOTE = "Imported"
+
+
+@dataclass
+class AnswerPlan:
+    """Validated answers, ready to write, and every problem found on the way."""
+
+    answers: list[dict] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def _read_score(kind: str | None, value: str) -> int | None:
+    if not value:
+        raise CellError("score is empty")
+    try:
+        score = int(value)
+    except ValueError:
+        raise CellError(f"score {value!r} is not a whole number") from None
+    if kind is not None:
+        low, high, _, _ = SCALES[kind]
+        if not low <= score <= high:
+            raise CellError(f"score {score} is off the {Kind(kind).label} scale ({low} to {high})")
+    return score
+
+
+def _lookups(rows: list[tuple[int, dict]]) -> tuple[dict[str, list[tuple[int, int]]], dict[str, tuple[int, str]]]:
+    """Contacts by lower-case email → [(contact id, account id)], accounts by external id → (id, name); two queries."""
+    emails = {row.get("contact_email", "").lower() for _, row in rows} - {""}
+    external_ids = {row.get("account_external_id", "") for _, row in rows} - {""}
+    contacts: dict[str, list[tuple[int, int]]] = {}
+    if emails:
+        matches = (
+            Contact.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=emails)
+            .values_list("email_lower", "pk", "account_id")
+        )
+        for email, contact_id, account_id in matches:
+            contacts.setdefault(email, []).append((contact_id, account_id))
+    accounts = {}
+    if external_ids:
+        accounts = {
+            external_id: (pk, name)
+            for external_id, pk, name in Account.objects.filter(external_id__in=external_ids).values_list(
+                "external_id", "pk", "name"
+            )
+        }
+    return contacts, accounts
+
+
+def _who(row: dict, contacts, accounts) -> tuple[int | None, int]:
+    """(contact id, account id) named by a row, or CellError saying why it names nobody."""
+    email = row.get("contact_email", "").lower()
+    external_id = row.get("account_external_id", "")
+    if not email and not external_id:
+        raise CellError("give contact_email or account_external_id (or both)")
+    account_id = None
+    if external_id:
+        if external_id not in accounts:
+            raise CellError(f"account_external_id {external_id!r} matches no account")
+        account_id = accounts[external_id][0]
+    if not email:
+        return None, account_id
+    matches = contacts.get(email, [])
+    if not matches:
+        raise CellError(f"contact_email {row['contact_email']!r} matches no contact")
+    if account_id is not None:
+        for contact_id, contact_account_id in matches:
+            if contact_account_id == account_id:
+                return contact_id, account_id
+        raise CellError(
+            f"contact_email {row['contact_email']!r} is not a contact of account {external_id!r} "
+            "(the contact and the account disagree)"
+        )
+    if len(matches) > 1:
+        raise CellError(
+            f"contact_email {row['contact_email']!r} is a contact of {len(matches)} accounts; "
+            "add account_external_id to say which"
+        )
+    return matches[0]
+
+
+def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> AnswerPlan:
+    """Read and check every row; nothing is written."""
+    plan = AnswerPlan()
+    today = today or timezone.localdate()
+    rows, plan.errors = read_rows(text, file=FILE, required=REQUIRED, optional=OPTIONAL)
+    if rows and not {"contact_email", "account_external_id"} & set(rows[0][1]):
+        plan.errors.append(RowError(FILE, 1, "the file needs a contact_email or an account_external_id column"))
+        return plan
+    if len(rows) > MAX_ROWS:
+        plan.errors.append(RowError(FILE, 1, f"at most {MAX_ROWS:,} rows per file; this one has {len(rows):,}"))
+        return plan
+    contacts, accounts = _lookups(rows)
+    occurrences: dict[str, int] = {}
+    for line, row in rows:
+        plan.rows_read += 1
+        problems = RowProblems()
+        date = problems.read(parse_date, "date", row["date"])
+        if date is None and row["date"] == "":
+            problems.add("date is empty")
+        elif date is not None and date > today:
+            problems.add(f"date {row['date']} is in the future")
+        kind = problems.read(parse_choice, "kind", row["kind"], Kind.choices)
+        if kind is None and row["kind"] == "":
+            problems.add("kind is empty (nps, csat or ces)")
+        score = problems.read(_read_score, kind, row["score"])
+        who = problems.read(_who, row, contacts, accounts)
+        comment = row.get("comment", "")
+        if len(comment) > MAX_COMMENT:
+            problems.add(f"comment is {len(comment):,} characters; the limit is {MAX_COMMENT:,}")
+        if problems.messages:
+            plan.errors.append(RowError(FILE, line, "; ".join(problems.messages)))
+            continue
+        contact_id, account_id = who
+        key = f"{contact_id or f'a{account_id}'}:{kind}:{date.isoformat()}:{score}"
+        # The same answer twice in one file (say, two anonymous 9s for one account on one day)
+        # is two answers; numbering repeats keeps a re-import of the file from adding them again.
+        occurrences[key] = occurrences.get(key, 0) + 1
+        if occurrences[key] > 1:
+            key = f"{key}:{occurrences[key]}"
+        plan.answers.append(
+            {
+                "import_key": key,
+                "contact_id": contact_id,
+                "account_id": account_id,
+                "kind": kind,
+                "score": score,
+                "date": date,
+                "comment": comment,
+            }
+        )
+    return plan
+
+
+def _noon(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+
+
+@transaction.atomic
+def answers_import_apply(*, plan: AnswerPlan) -> dict:
+    """Write a plan with no errors; returns {'created': n, 'already_present': m}."""
+    assert not plan.errors, "a plan with errors must not be applied"
+    keys = [answer["import_key"] for answer in plan.answers]
+    present = set()
+    for start in range(0, len(keys), 1000):
+        present.update(
+            Response.objects.filter(import_key__in=keys[start : start + 1000]).values_list("import_key", flat=True)
+        )
+    now = timezone.now()
+    new = [
+        Response(
+            invitation=None,
+            account_id=answer["account_id"],
+            contact_id=answer["contact_id"],
+            import_key=answer["import_key"],
+            kind=answer["kind"],
+            score=answer["score"],
+            comment=answer["comment"],
+            answered_at=_noon(answer["date"]),
+            updated_at=_noon(answer["date"]),
+            # History, not new feedback: closed, so the inbox is not flooded.
+            feedback_status=Response.FeedbackStatus.CLOSED,
+            internal_note=IMPORTED_NOTE,
+            feedback_changed_at=now,
+        )
+        for answer in plan.answers
+        if answer["import_key"] not in present
+    ]
+    # ignore_conflicts: an import running at the same moment cannot make a duplicate either.
+    Response.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    return {"created": len(new), "already_present": len(present)}

@@ -1,0 +1,413 @@
+"""Reads for the results page and its CSV export: answers and invitations filtered and scoped
+to the user, and the results computed from them in a fixed number of queries.
+
+Every query here is an aggregate or a bounded list, so the page costs the same number of
+queries whether the filters match ten answers or a million.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts.models import Account, Team, User
+from surveys.formulas import (
+    CATEGORY_LABELS,
+    EMPTY,
+    Result,
+    category,
+    category_counts_from_row,
+    response_rate,
+    results_from_row,
+    score_aggregates,
+)
+from surveys.models import SCALES, Invitation, Kind, Response, Survey
+
+PERIODS = {"30": 30, "90": 90, "365": 365}
+DEFAULT_PERIOD = "90"
+LATEST_COMMENTS = 20
+BREAKDOWN_ROWS = 50
+
+# The headline of each kind, and the figure shown beside it.
+HEADLINE = {
+    Kind.NPS: ("nps", None),
+    Kind.CSAT: ("csat_percent", "csat_mean"),
+    Kind.CES: ("ces_mean", "ces_percent_agree"),
+}
+RESULT_LABELS = {
+    "nps": "NPS",
+    "csat_percent": "CSAT",
+    "csat_mean": "Mean score",
+    "ces_mean": "CES mean",
+    "ces_percent_agree": "Agree",
+}
+# How each result is written: NPS signed, percentages with %, means with one decimal.
+PERCENT_RESULTS = {"csat_percent", "ces_percent_agree"}
+
+# Breakdown groupings. The key is also the filter parameter a row drills down to.
+GROUPS = {
+    # key: (label, id field, name field)
+    "owner": ("CSM", "account__owner", "account__owner__name"),
+    "team": ("Team", "account__owner__team", "account__owner__team__name"),
+    "segment": ("Segment", "account__segment", None),
+    "account": ("Account", "account", "account__name"),
+}
+
+
+@dataclass(frozen=True)
+class ResultFilters:
+    """What the results page and the export are filtered by; `start` and `end` are inclusive dates."""
+
+    kind: str = Kind.NPS
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    team: Team | None = None
+    owner: User | None = None
+    segment: str = ""
+    account: Account | None = None
+    survey: Survey | None = None
+    by: str = "week"
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _account_filters(filters: ResultFilters, prefix: str = "account__") -> Q:
+    q = Q()
+    if filters.team is not None:
+        q &= Q(**{f"{prefix}owner__team": filters.team})
+    if filters.owner is not None:
+        q &= Q(**{f"{prefix}owner": filters.owner})
+    if filters.segment:
+        q &= Q(**{f"{prefix}segment": filters.segment})
+    if filters.account is not None:
+        q &= Q(**{prefix.removesuffix("__"): filters.account})
+    return q
+
+
+def _period(field_name: str, filters: ResultFilters) -> Q:
+    q = Q()
+    if filters.start is not None:
+        q &= Q(**{f"{field_name}__gte": _local_midnight(filters.start)})
+    if filters.end is not None:
+        q &= Q(**{f"{field_name}__lt": _local_midnight(filters.end + datetime.timedelta(days=1))})
+    return q
+
+
+def result_responses(*, user: User, filters: ResultFilters):
+    """The answers of one kind the user may see, filtered; callers add ordering and joins as they need."""
+    responses = Response.objects.visible_to(user).filter(
+        _account_filters(filters), _period("answered_at", filters), kind=filters.kind
+    )
+    if filters.survey is not None:
+        # Imported answers have no invitation, hence no survey: a survey filter leaves them out.
+        responses = responses.filter(invitation__campaign__survey=filters.survey)
+    return responses
+
+
+def result_invitations(*, user: User, filters: ResultFilters):
+    """The invitations of the same scope and filters that went out (sent, or sent and answered).
+
+    The period applies to when they were sent, so the response rate is that of the period's sends.
+    """
+    invitations = Invitation.objects.filter(
+        _account_filters(filters),
+        _period("sent_at", filters),
+        account__in=Account.objects.visible_to(user),
+        campaign__survey__kind=filters.kind,
+        status__in=[Invitation.Status.SENT, Invitation.Status.RESPONDED],
+    )
+    if filters.survey is not None:
+        invitations = invitations.filter(campaign__survey=filters.survey)
+    return invitations
+
+
+def format_result(key: str, result: Result) -> str:
+    """'+30', '60%', '3.6', or '—' when there is no value."""
+    if result.value is None:
+        return "—"
+    if key == "nps":
+        return f"{result.value:+d}" if result.value else "0"
+    if key in PERCENT_RESULTS:
+        return f"{result.value:.0f}%"
+    return f"{result.value:.1f}"
+
+
+def format_margin(key: str, result: Result) -> str:
+    """'12' (NPS points), '8' (percentage points), '0.35' (a mean), or '' without a margin."""
+    if result.margin is None:
+        return ""
+    return f"{result.margin:.2f}" if key not in PERCENT_RESULTS and key != "nps" else f"{result.margin:.0f}"
+
+
+@dataclass
+class Figure:
+    """One result ready to show: its label, formatted value and margin."""
+
+    key: str
+    label: str
+    result: Result
+    text: str
+    margin_value: str
+
+    @property
+    def margin_text(self) -> str:
+        if not self.margin_value:
+            return ""
+        return f"± {self.margin_value}" + (" pts" if self.key in PERCENT_RESULTS else "")
+
+    @classmethod
+    def of(cls, key: str, result: Result) -> "Figure":
+        return cls(key, RESULT_LABELS[key], result, format_result(key, result), format_margin(key, result))
+
+
+@dataclass
+class CategoryCount:
+    name: str
+    label: str
+    count: int
+    percent: float
+
+
+@dataclass
+class Bucket:
+    """One point of the trend: a week or a month."""
+
+    start: datetime.date
+    label: str
+    figure: Figure
+
+
+@dataclass
+class GroupRow:
+    key: object
+    name: str
+    figure: Figure
+    second: Figure | None
+
+
+@dataclass
+class Results:
+    kind: str
+    headline: Figure
+    second: Figure | None
+    categories: list[CategoryCount]
+    rate: Result
+    sent: int
+    answered: int
+    # Empty when there are no answers (the page shows its empty state instead).
+    distribution: list[tuple[int, int]] = field(default_factory=list)
+    trend: list[Bucket] = field(default_factory=list)
+    latest: list[Response] = field(default_factory=list)
+    breakdown: list[GroupRow] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return self.headline.result.n
+
+    def chart_data(self) -> dict:
+        """What static/js/results.js draws; goes to the page through json_script only."""
+        low, high, _, _ = SCALES[self.kind]
+        return {
+            "kind": self.kind,
+            "label": self.headline.label,
+            "percent": self.headline.key in PERCENT_RESULTS,
+            "range": {"nps": [-100, 100], "csat": [0, 100], "ces": [1, 7]}[self.kind],
+            "trend": {
+                "labels": [bucket.label for bucket in self.trend],
+                "values": [_chart_value(bucket.figure.result) for bucket in self.trend],
+                "n": [bucket.figure.result.n for bucket in self.trend],
+            },
+            "distribution": {
+                "labels": [str(score) for score, _ in self.distribution],
+                "counts": [count for _, count in self.distribution],
+                "categories": [category(self.kind, score) for score, _ in self.distribution],
+                "scale": [low, high],
+            },
+        }
+
+
+def _chart_value(result: Result) -> float | None:
+    return None if result.value is None else round(result.value, 2)
+
+
+def _figures(kind: str, row: dict) -> tuple[Figure, Figure | None]:
+    results = results_from_row(kind, row)
+    headline_key, second_key = HEADLINE[kind]
+    return Figure.of(headline_key, results[headline_key]), (
+        Figure.of(second_key, results[second_key]) if second_key else None
+    )
+
+
+def _trend_buckets(filters: ResultFilters, first: datetime.date | None) -> list[datetime.date]:
+    """Every week (Monday) or month start from the period's start to its end, so gaps show as gaps."""
+    end = filters.end or timezone.localdate()
+    start = filters.start or first or end
+    if filters.by == "month":
+        current, buckets = start.replace(day=1), []
+        while current <= end:
+            buckets.append(current)
+            current = (current + datetime.timedelta(days=32)).replace(day=1)
+        return buckets
+    current = start - datetime.timedelta(days=start.weekday())
+    buckets = []
+    while current <= end:
+        buckets.append(current)
+        current += datetime.timedelta(days=7)
+    return buckets
+
+
+def _bucket_label(start: datetime.date, by: str) -> str:
+    return start.strftime("%b %Y") if by == "month" else f"{start:%b} {start.day}"
+
+
+def compute_results(*, user: User, filters: ResultFilters, group: str | None = None) -> Results:
+    """Everything the results page shows, in six queries whatever the number of answers (two when there are none)."""
+    kind = filters.kind
+    responses = result_responses(user=user, filters=filters)
+    row = responses.aggregate(**score_aggregates())
+    headline, second = _figures(kind, row)
+    counts = category_counts_from_row(kind, row)
+    n = row["n"] or 0
+    categories = [
+        CategoryCount(name, label, counts[name], 100 * counts[name] / n if n else 0.0)
+        for name, label in CATEGORY_LABELS[kind].items()
+    ]
+
+    sent_row = result_invitations(user=user, filters=filters).aggregate(
+        sent=Count("pk"), answered=Count("pk", filter=Q(status=Invitation.Status.RESPONDED))
+    )
+
+    results = Results(
+        kind=kind,
+        headline=headline,
+        second=second,
+        categories=categories,
+        rate=response_rate(answered=sent_row["answered"], sent=sent_row["sent"]),
+        sent=sent_row["sent"],
+        answered=sent_row["answered"],
+    )
+    if not n:
+        return results  # the empty state: nothing more to ask the database
+
+    low, high, _, _ = SCALES[kind]
+    per_score = dict(responses.order_by().values_list("score").annotate(count=Count("pk")))
+
+    trunc = TruncMonth if filters.by == "month" else TruncWeek
+    tz = timezone.get_current_timezone()
+    trend_rows = {
+        _as_date(r["bucket"]): r
+        for r in responses.order_by()
+        .annotate(bucket=trunc("answered_at", tzinfo=tz))
+        .values("bucket")
+        .annotate(**score_aggregates())
+    }
+    first = min(trend_rows) if trend_rows else None
+    trend = []
+    for start in _trend_buckets(filters, first):
+        bucket_row = trend_rows.get(start)
+        figure = _figures(kind, bucket_row)[0] if bucket_row else Figure.of(HEADLINE[kind][0], EMPTY)
+        trend.append(Bucket(start, _bucket_label(start, filters.by), figure))
+
+    latest = list(
+        responses.exclude(comment="")
+        .select_related("account__owner", "contact")
+        .order_by("-answered_at", "-pk")[:LATEST_COMMENTS]
+    )
+    results.distribution = [(score, per_score.get(score, 0)) for score in range(low, high + 1)]
+    results.trend = trend
+    results.latest = latest
+    results.breakdown = result_breakdown(responses=responses, kind=kind, group=group) if group else []
+    return results
+
+
+def _as_date(value) -> datetime.date:
+    # Trunc of a DateTimeField gives an aware datetime (a date on some backends).
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value
+
+
+def result_breakdown(*, responses, kind: str, group: str) -> list[GroupRow]:
+    """The results per CSM, team, segment or account: one grouped query (the aggregates' purpose)."""
+    _, id_field, name_field = GROUPS[group]
+    fields = [id_field] + ([name_field] if name_field else [])
+    rows = responses.order_by().values(*fields).annotate(**score_aggregates()).order_by("-n", id_field)
+    segments = dict(Account.Segment.choices)
+    breakdown = []
+    for row in rows[:BREAKDOWN_ROWS]:
+        key = row[id_field]
+        if name_field:
+            name = row[name_field] or ("No team" if group == "team" else "Unassigned")
+        else:
+            name = segments.get(key, key)
+        headline, second = _figures(kind, row)
+        breakdown.append(GroupRow(key, name, headline, second))
+    return breakdown
+
+
+EXPORT_HEADER = [
+    "date",
+    "kind",
+    "score",
+    "category",
+    "comment",
+    "account",
+    "account_external_id",
+    "contact_email",
+    "csm",
+    "segment",
+]
+# One answer's category in the export, in the words of the page.
+CATEGORY_WORDS = {
+    "nps": {"promoter": "promoter", "passive": "passive", "detractor": "detractor"},
+    "csat": {"positive": "satisfied", "neutral": "neutral", "negative": "unsatisfied"},
+    "ces": {"positive": "agree", "neutral": "neutral", "negative": "disagree"},
+}
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value) -> str:
+    """A cell as text that a spreadsheet shows as text: a leading ' defuses a would-be formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def export_rows(*, user: User, filters: ResultFilters):
+    """The header, then one row per answer, newest first; streamed from the database in chunks."""
+    yield EXPORT_HEADER
+    segments = dict(Account.Segment.choices)
+    kinds = dict(Kind.choices)
+    rows = (
+        result_responses(user=user, filters=filters)
+        .order_by("-answered_at", "-pk")
+        .values_list(
+            "answered_at",
+            "kind",
+            "score",
+            "comment",
+            "account__name",
+            "account__external_id",
+            "contact__email",
+            "account__owner__name",
+            "account__segment",
+        )
+    )
+    for answered_at, kind, score, comment, account, external_id, email, csm, segment in rows.iterator(chunk_size=2000):
+        cells = [
+            timezone.localtime(answered_at).date().isoformat(),
+            kinds.get(kind, kind),
+            score,
+            CATEGORY_WORDS[kind][category(kind, score)],
+            comment,
+            account,
+            external_id,
+            email or "",
+            csm or "",
+            segments.get(segment, segment),
+        ]
+        yield [neutralise_cell(cell) for cell in cells]
