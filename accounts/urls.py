@@ -1,5 +1,6 @@
 from django.urls import path
 
+import accounts.notification_views as notification_views
 from accounts import data_views, views
 
 app_name = "accounts"
@@ -23,4 +24,6 @@ urlpatterns = [
     path("outbox/", data_views.outbox, name="outbox"),
     path("outbox/<str:name>/", data_views.outbox_message, name="outbox_message"),
     path("outbox/<str:name>/html/", data_views.outbox_message_html, name="outbox_message_html"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

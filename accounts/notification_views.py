@@ -1,0 +1,41 @@
+"""In-app notifications: the signed-in user's list, and marking them all as read."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import Notification
+
+PAGE_SIZE = 50
+
+
+def _notifications_context(request) -> dict:
+    notifications = Notification.objects.filter(user=request.user).order_by("-created_at", "-pk")
+    page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
+    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    return {"nav": "notifications", "page": page, "unread_count": unread}
+
+
+@login_required
+def notification_list(request):
+    template = (
+        "accounts/notifications.html#list"
+        if request.htmx and not request.htmx.boosted
+        else "accounts/notifications.html"
+    )
+    return render(request, template, _notifications_context(request))
+
+
+@login_required
+@require_POST
+def notifications_read(request):
+    # One UPDATE; only the user's own unread rows, so a second click changes nothing.
+    marked = Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    if not request.htmx:
+        messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
+        return redirect("accounts:notifications")
+    # The list, and the top bar's bell out of band, so its count drops to zero too.
+    return render(request, "accounts/notifications.html#list", {**_notifications_context(request), "bell_oob": True})

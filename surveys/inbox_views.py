@@ -1,0 +1,160 @@
+"""The feedback inbox: every comment in the user's scope, worked in place (status, assignee, internal note)."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import PulseForm
+from accounts.models import User
+from accounts.selectors import people_in_scope
+from surveys import feedback
+from surveys.inbox import OPEN, inbox_annotate, inbox_comments, sla_days, teams_in_scope
+from surveys.models import Kind, Response
+
+PAGE_SIZE = 50
+STATUS_CHOICES = [
+    (OPEN, "Open"),
+    *Response.FeedbackStatus.choices,
+    ("all", "All"),
+]
+
+
+class InboxFilterForm(PulseForm, forms.Form):
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    kind = forms.ChoiceField(required=False, choices=[("", "All surveys"), *Kind.choices], label="Survey")
+    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
+    low = forms.BooleanField(required=False, label="Detractors and low scores only")
+    mine = forms.BooleanField(required=False, label="Assigned to me")
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people_in_scope(user)
+        if user.role == User.Role.CSM:
+            del self.fields["team"]  # a CSM sees one team: the filter would offer nothing
+        else:
+            self.fields["team"].queryset = teams_in_scope(user)
+
+
+class FeedbackForm(PulseForm, forms.Form):
+    status = forms.ChoiceField(
+        choices=Response.FeedbackStatus.choices,
+        error_messages={"required": "Pick a status.", "invalid_choice": "Pick new, acknowledged or closed."},
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, error_messages={"invalid_choice": "Assign it to someone in your team."}
+    )
+    note = forms.CharField(required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, user: User, response: Response, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = people_in_scope(user)
+        if response.assignee_id:
+            # Someone who has since left the user's scope may stay assigned, not be newly chosen.
+            people = people | User.objects.filter(pk=response.assignee_id)
+        self.fields["assignee"].queryset = people
+
+    def clean_note(self):
+        # Browsers send line breaks as CRLF but count them as one against maxlength; the service checks the length.
+        return self.cleaned_data["note"].replace("\r\n", "\n")
+
+
+def _item_context(request) -> dict:
+    """What every item needs to render its form: the same for the whole page, so no query per item."""
+    return {
+        "assignees": list(people_in_scope(request.user)),
+        "statuses": Response.FeedbackStatus.choices,
+        "sla_days": sla_days(),
+        "note_max_length": feedback.NOTE_MAX_LENGTH,
+    }
+
+
+def _querystring_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@login_required
+def inbox(request):
+    form = InboxFilterForm(request.GET, user=request.user)
+    form.is_valid()  # a bad value drops that one filter, not the others
+    filters = form.cleaned_data
+    comments = inbox_comments(
+        user=request.user,
+        status=filters.get("status") or OPEN,
+        kind=filters.get("kind", ""),
+        low_only=filters.get("low", False),
+        team=filters.get("team"),
+        owner=filters.get("owner"),
+        assigned_to=request.user if filters.get("mine") else None,
+    )
+    page = Paginator(comments, PAGE_SIZE).get_page(request.GET.get("page"))
+    inbox_annotate(page)
+    filtered = any(request.GET.get(name) for name in form.fields)
+    # Only an empty page needs to know whether there is any comment at all (which empty state to show).
+    has_any = bool(page.paginator.count) or Response.objects.visible_to(request.user).exclude(comment="").exists()
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": filtered,
+        "has_any": has_any,
+        **_item_context(request),
+        "querystring": _querystring_without_page(request),
+        "back_url": request.get_full_path(),
+    }
+    template = "surveys/inbox.html#list" if request.htmx and not request.htmx.boosted else "surveys/inbox.html"
+    return render(request, template, context)
+
+
+def _back_url(request) -> str:
+    """Where a form POST without script returns: the inbox as it was filtered, never another site."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return back
+    return reverse("surveys:inbox")
+
+
+@login_required
+@require_POST
+def feedback_update(request, response_id):
+    # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
+    response = get_object_or_404(inbox_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id)
+    form = FeedbackForm(request.POST, user=request.user, response=response)
+    if form.is_valid():
+        try:
+            feedback.feedback_update(
+                response=response,
+                by=request.user,
+                status=form.cleaned_data["status"],
+                assignee=form.cleaned_data["assignee"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field, field_errors)
+    back_url = _back_url(request)
+    if not form.errors and not request.htmx:
+        messages.success(request, f"Feedback from {response.account.name} saved.")
+        return redirect(back_url)
+    if form.errors:
+        # Show what was typed, not what is stored, so a long note is not lost to a validation error.
+        response.internal_note = request.POST.get("note", response.internal_note)
+        if request.POST.get("status") in Response.FeedbackStatus.values:
+            response.feedback_status = request.POST["status"]
+    inbox_annotate([response])
+    context = {
+        "item": response,
+        "item_form": form,
+        **_item_context(request),
+        "back_url": back_url,
+        "single": True,
+    }
+    template = "surveys/inbox.html#item" if request.htmx else "surveys/inbox.html"
+    return render(request, template, context, status=422 if form.errors else 200)
