@@ -185,3 +185,31 @@ def test_refuses_to_seed_production_without_force(db, settings):
     with pytest.raises(CommandError, match="DEBUG is false"):
         call_command("seed_demo", "--accounts", "5")
     assert not Account.objects.exists()
+
+
+def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
+    from surveys.models import Invitation, Response
+
+    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    answers = Response.objects.all()
+    assert answers.filter(kind="nps").exists() and answers.filter(kind="csat").exists()
+    oldest = answers.order_by("answered_at").first().answered_at
+    assert (timezone.now() - oldest).days > 300
+    assert answers.exclude(comment="").exists()
+    assert answers.filter(kind="nps", score__lte=6).exists() and answers.filter(kind="nps", score__gte=9).exists()
+    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent", "responded"}
+    assert Invitation.objects.filter(status="responded").count() == answers.count()
+    before = (Invitation.objects.count(), answers.count())
+    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    assert (Invitation.objects.count(), Response.objects.count()) == before
+
+
+def test_demo_surveys_respect_the_quiet_period(db):
+    from surveys.models import Invitation
+
+    call_command("seed_demo", "--accounts", "30", stdout=StringIO())
+    by_contact: dict[int, list] = {}
+    for contact_id, sent_at in Invitation.objects.values_list("contact_id", "sent_at"):
+        by_contact.setdefault(contact_id, []).append(sent_at)
+    gaps = [(b - a).days for dates in map(sorted, by_contact.values()) for a, b in zip(dates, dates[1:], strict=False)]
+    assert gaps and min(gaps) >= 90

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import demo as accounts_demo
 from accounts.models import Account, User
+from surveys import demo as surveys_demo
 
 
 class Command(BaseCommand):
@@ -37,9 +38,11 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         with transaction.atomic():
+            today = timezone.localdate()
             counts = accounts_demo.seed_accounts(
-                accounts=accounts, rng=random.Random(seed), today=timezone.localdate(), stdout=self.stdout
+                accounts=accounts, rng=random.Random(seed), today=today, stdout=self.stdout
             )
+            counts |= surveys_demo.seed_surveys(rng=random.Random(seed + 1), today=today)
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")

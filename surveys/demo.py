@@ -1,0 +1,188 @@
+"""Demo data for surveys: a year of NPS, CSAT and CES campaigns with answers and comments.
+
+Scores follow each account's check-in sentiment at the time, so sliding accounts turn
+into detractors and recovering ones into promoters. Campaigns alternate between halves
+of the audience, which keeps every contact outside the 90-day quiet period and leaves
+half of the primary contacts free for a new campaign in the demo. Contacts that already
+have demo invitations are left alone, so seeding again adds nothing.
+"""
+
+import bisect
+import datetime
+import random
+
+from django.utils import timezone
+
+from accounts.models import Account, CheckIn, Contact
+from surveys.formulas import category
+from surveys.models import Campaign, Invitation, Response, Survey
+
+BATCH_SIZE = 2000
+ANSWER_RATE = 0.45
+COMMENT_RATE = 0.45
+
+# (name, kind, days ago, primary contacts?, which half of the accounts / contacts)
+CAMPAIGNS = (
+    ("NPS, first quarter", "nps", 350, True, 0),
+    ("CSAT after onboarding reviews", "csat", 300, False, 0),
+    ("NPS, second quarter", "nps", 260, True, 1),
+    ("CSAT, support experience", "csat", 200, False, 1),
+    ("NPS, third quarter", "nps", 170, True, 0),
+    ("CES, support requests", "ces", 105, False, 1),
+    ("NPS, fourth quarter", "nps", 80, True, 1),
+    ("CSAT, support experience (autumn)", "csat", 45, False, 0),
+)
+
+# Mean score by the account's check-in sentiment (1-5) at the time, per kind.
+MEANS = {
+    "nps": {1: 3.0, 2: 5.0, 3: 7.2, 4: 8.6, 5: 9.4},
+    "csat": {1: 1.8, 2: 2.7, 3: 3.5, 4: 4.2, 5: 4.7},
+    "ces": {1: 2.8, 2: 3.8, 3: 4.9, 4: 5.8, 5: 6.4},
+}
+SPREAD = {"nps": 1.4, "csat": 0.8, "ces": 1.0}
+LOW, HIGH = {"nps": 0, "csat": 1, "ces": 1}, {"nps": 10, "csat": 5, "ces": 7}
+
+COMMENTS = {
+    "negative": [
+        "Support takes days to answer, and we lose time every week.",
+        "The reporting module keeps timing out on our larger exports.",
+        "We were promised the SSO integration last quarter and it is still not there.",
+        "Too expensive for what our team actually uses.",
+        "Onboarding new staff is painful; the admin screens are confusing.",
+        "Two outages this month hit us during month-end close.",
+        "Our account manager changed twice this year and we had to explain everything again.",
+    ],
+    "neutral": [
+        "It does the job, but the mobile app lags behind the web version.",
+        "Good product overall; the billing emails are confusing.",
+        "Fine for now. We are evaluating whether we need the advanced plan.",
+        "Setup was slower than expected, but it works well since.",
+        "Would like better Excel exports.",
+    ],
+    "positive": [
+        "The team is responsive and the product just works.",
+        "Saved our support team hours every week. The automations are great.",
+        "Your CSM is fantastic; the quarterly reviews are genuinely useful.",
+        "Easy to roll out to new departments.",
+        "The new dashboard is exactly what our leadership wanted.",
+        "Rock solid. We have recommended you to two partners already.",
+    ],
+}
+
+
+def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
+    """Create the demo campaigns (once) and invitations and answers for contacts that have none."""
+    surveys = {survey.kind: survey for survey in Survey.objects.order_by("pk")}
+    campaigns = _campaigns_seed(surveys=surveys, today=today)
+    already = set(Invitation.objects.filter(campaign__in=campaigns.values()).values_list("contact_id", flat=True))
+    contacts = list(
+        Contact.objects.filter(account__status=Account.Status.ACTIVE)
+        .exclude(pk__in=already)
+        .select_related("account__owner")
+        .order_by("pk")
+    )
+    sentiment = _sentiment_history({contact.account_id for contact in contacts})
+    invitations, answers = [], []
+    for name, _kind, days_ago, primary, half in CAMPAIGNS:
+        sent_on = today - datetime.timedelta(days=days_ago)
+        for contact in contacts:
+            if contact.is_primary != primary or (contact.account_id if primary else contact.pk) % 2 != half:
+                continue
+            if contact.opted_out_at and contact.opted_out_at.date() <= sent_on:
+                continue
+            invitation, answer = _invite(
+                rng=rng, campaign=campaigns[name], contact=contact, sent_on=sent_on, today=today,
+                sentiment=_sentiment_on(sentiment.get(contact.account_id, ([], [])), sent_on),
+            )  # fmt: skip
+            invitations.append(invitation)
+            if answer is not None:
+                answers.append(answer)
+    Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
+    for answer in answers:
+        answer.invitation_id = answer.invitation.pk
+    Response.objects.bulk_create(answers, batch_size=BATCH_SIZE)
+    return {"survey invitations": len(invitations), "survey answers": len(answers)}
+
+
+def _campaigns_seed(*, surveys: dict, today: datetime.date) -> dict[str, Campaign]:
+    campaigns = {campaign.name: campaign for campaign in Campaign.objects.filter(name__in=[c[0] for c in CAMPAIGNS])}
+    for name, kind, days_ago, primary, _ in CAMPAIGNS:
+        if name in campaigns:
+            continue
+        sent_at = _at(today - datetime.timedelta(days=days_ago), hour=9)
+        campaigns[name] = Campaign.objects.create(
+            name=name,
+            survey=surveys[kind],
+            recipients=Campaign.Recipients.PRIMARY if primary else Campaign.Recipients.ALL,
+            status=Campaign.Status.SENT,
+            started_at=sent_at,
+            finished_at=sent_at + datetime.timedelta(minutes=3),
+            reminder_after_days=4,
+        )
+    return campaigns
+
+
+def _sentiment_history(account_ids: set[int]) -> dict[int, tuple[list, list]]:
+    """Per account: (sorted check-in dates, their sentiments), for look-ups by date."""
+    history: dict[int, tuple[list, list]] = {}
+    rows = CheckIn.objects.filter(account_id__in=account_ids).order_by("account_id", "date")
+    for account_id, date, sentiment in rows.values_list("account_id", "date", "sentiment"):
+        dates, sentiments = history.setdefault(account_id, ([], []))
+        dates.append(date)
+        sentiments.append(sentiment)
+    return history
+
+
+def _sentiment_on(history: tuple[list, list], day: datetime.date) -> int:
+    dates, sentiments = history
+    index = bisect.bisect_right(dates, day) - 1
+    return sentiments[index] if index >= 0 else 3
+
+
+def _at(day: datetime.date, *, hour: int, minute: int = 0) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, minute)))
+
+
+def _invite(*, rng, campaign, contact, sent_on, today, sentiment) -> tuple[Invitation, Response | None]:
+    sent_at = _at(sent_on, hour=9, minute=rng.randrange(60))
+    invitation = Invitation(
+        campaign=campaign, contact=contact, account_id=contact.account_id,
+        status=Invitation.Status.SENT, attempts=1, claimed_at=sent_at, sent_at=sent_at,
+    )  # fmt: skip
+    if rng.random() > ANSWER_RATE:
+        return invitation, None
+    kind = campaign.survey.kind
+    score = round(rng.gauss(MEANS[kind][sentiment], SPREAD[kind]))
+    score = min(max(score, LOW[kind]), HIGH[kind])
+    answered_at = sent_at + datetime.timedelta(hours=rng.randrange(1, 96))
+    invitation.status = Invitation.Status.RESPONDED
+    answer = Response(
+        invitation=invitation, account_id=contact.account_id, contact=contact, kind=kind, score=score,
+        answered_at=answered_at, updated_at=answered_at,
+    )  # fmt: skip
+    if rng.random() < COMMENT_RATE:
+        mood = {"promoter": "positive", "passive": "neutral", "detractor": "negative"}.get(
+            category(kind, score), category(kind, score)
+        )
+        answer.comment = rng.choice(COMMENTS[mood])
+        _triage(rng=rng, answer=answer, today=today)
+    else:
+        answer.feedback_status = Response.FeedbackStatus.CLOSED
+    return invitation, answer
+
+
+def _triage(*, rng, answer: Response, today: datetime.date) -> None:
+    """Old comments were handled; the last weeks' are partly still open, as in a real inbox."""
+    age = (today - answer.answered_at.date()).days
+    owner = answer.contact.account.owner
+    if age > 60 or rng.random() < 0.5:
+        answer.feedback_status = Response.FeedbackStatus.CLOSED
+        answer.assignee = owner
+        answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=rng.randrange(1, 5))
+        answer.internal_note = rng.choice(
+            ["Called them; follow-up booked.", "Shared with product.", "Thanked them.", "Escalated to support lead."]
+        )
+    elif rng.random() < 0.5:
+        answer.feedback_status = Response.FeedbackStatus.ACKNOWLEDGED
+        answer.assignee = owner
+        answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=1)
