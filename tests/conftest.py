@@ -154,12 +154,23 @@ def smtp_server(settings):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    running = []
+
+    def start():
+        # A stopped Controller cannot start again (its loop is closed): each start makes a new one.
+        controller = Controller(sink, hostname="127.0.0.1", port=port)
+        controller.start()
+        running.append(controller)
+
+    def stop():
+        running.pop().stop()
+
+    start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
-    sink.port = settings.EMAIL_PORT
+    sink.port, sink.start, sink.stop = port, start, stop  # to take the server down and bring it back
     yield sink
-    controller.stop()
+    while running:
+        stop()

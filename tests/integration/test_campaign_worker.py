@@ -64,3 +64,22 @@ def test_smtp_refusing_retries_then_fails_then_retry_failed_sends(celery_worker,
         assert services.campaign_retry_failed(campaign=campaign) == 1
     wait_until(lambda: Invitation.objects.get(pk=failed.pk).status == "sent", what="the retried invitation sending")
     assert len(smtp_server.to(victim.email)) == 1 and len(smtp_server.messages) == 10
+
+
+def test_smtp_down_retries_then_fails_then_retry_failed_sends_once_it_is_back(celery_worker, smtp_server, contacts):
+    smtp_server.stop()
+    campaign = CampaignFactory()
+    with transaction.atomic():
+        services.campaign_send(campaign=campaign)
+    wait_until(lambda: Campaign.objects.get(pk=campaign.pk).status == "sent", what="the campaign giving up")
+    invitations = Invitation.objects.filter(campaign=campaign)
+    assert {(i.status, i.attempts) for i in invitations} == {("failed", 3)}
+    assert "ConnectionRefusedError" in invitations[0].last_error
+    assert smtp_server.messages == []
+
+    smtp_server.start()
+    with transaction.atomic():
+        assert services.campaign_retry_failed(campaign=campaign) == 10
+    wait_until(lambda: Campaign.objects.get(pk=campaign.pk).status == "sent", what="the retried campaign")
+    wait_until(lambda: len(smtp_server.messages) == 10, what="ten emails")
+    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent"}
