@@ -31,6 +31,7 @@ CAMPAIGNS = (
     ("CES, support requests", "ces", 105, False, 1),
     ("NPS, fourth quarter", "nps", 80, True, 1),
     ("CSAT, support experience (autumn)", "csat", 45, False, 0),
+    ("NPS, November pulse", "nps", 12, True, 0),
 )
 
 # Mean score by the account's check-in sentiment (1-5) at the time, per kind.
@@ -172,17 +173,18 @@ def _invite(*, rng, campaign, contact, sent_on, today, sentiment) -> tuple[Invit
 
 
 def _triage(*, rng, answer: Response, today: datetime.date) -> None:
-    """Old comments were handled; the last weeks' are partly still open, as in a real inbox."""
+    """Old comments were handled; the last month's are partly still open, as in a real inbox."""
     age = (today - answer.answered_at.date()).days
     owner = answer.contact.account.owner
-    if age > 60 or rng.random() < 0.5:
+    draw = rng.random()
+    if age > 60 or (age > 30 and draw < 0.7) or draw < 0.25:
         answer.feedback_status = Response.FeedbackStatus.CLOSED
         answer.assignee = owner
         answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=rng.randrange(1, 5))
         answer.internal_note = rng.choice(
             ["Called them; follow-up booked.", "Shared with product.", "Thanked them.", "Escalated to support lead."]
         )
-    elif rng.random() < 0.5:
+    elif draw < 0.55:
         answer.feedback_status = Response.FeedbackStatus.ACKNOWLEDGED
         answer.assignee = owner
         answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=1)
