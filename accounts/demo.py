@@ -60,6 +60,7 @@ LOGINS = PEOPLE[:3]
 # (key, label, unit, description)
 METRICS = (
     ("active_users", "Active users", "users", "Distinct users active in the product that day."),
+    ("seat_usage", "Seat usage", "%", "Share of licensed seats active that day."),
     ("logins", "Logins", "logins", "Logins to the product that day."),
     ("support_tickets", "Support tickets opened", "tickets", "Support tickets opened that day."),
     ("days_overdue", "Days overdue on billing", "days", "Days the oldest unpaid invoice is past due; 0 when paid."),
@@ -449,6 +450,7 @@ def _metric_values_build(
         tickets = _poisson(rng, plan.seats / 200 * weekday * (1 + 2.5 * max(0.0, 0.95 - level)))
         for key, value in (
             ("active_users", active),
+            ("seat_usage", round(100 * active / plan.seats, 1)),
             ("logins", logins),
             ("support_tickets", tickets),
             ("days_overdue", overdue[offset]),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.csvfiles import RowError, read_rows
 from accounts.models import Account, MetricDefinition, MetricValue
+from accounts.signals import health_inputs_changed
 
 ITEM_FIELDS = ("account", "metric", "date", "value")
 MAX_ABS_VALUE = 1e15
@@ -123,6 +124,8 @@ def metric_values_upsert(*, plan: MetricPlan) -> dict:
         update_fields=["value", "updated_at"],
         batch_size=2000,
     )
+    account_ids = {value.account_id for value in plan.values}
+    transaction.on_commit(lambda: health_inputs_changed.send(sender=MetricValue, account_ids=account_ids))
     return {"created": len(plan.values) - updated, "updated": updated}
 
 

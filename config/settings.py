@@ -160,6 +160,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.campaigns_start_due_task",
         "schedule": 60.0,
     },
+    # 02:00 every night: today's health snapshot for every account, and alerts on drops.
+    "health-recompute-all": {
+        "task": "scoring.tasks.health_recompute_all_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
     # Every 15 minutes: remind contacts who have not answered once a campaign's reminder delay has passed.
     "campaign-reminders": {
         "task": "surveys.tasks.campaign_reminders_task",
@@ -194,6 +199,11 @@ SURVEY_SEND_MAX_RETRIES = env_int("SURVEY_SEND_MAX_RETRIES", 3)
 SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
+
+# Health: an owner is alerted when an account drops this many points within 7 days (or turns
+# red); an account is recomputed this many seconds after its inputs change, once per burst.
+HEALTH_ALERT_DROP_POINTS = env_int("HEALTH_ALERT_DROP_POINTS", 10)
+HEALTH_RECOMPUTE_DELAY_SECONDS = env_int("HEALTH_RECOMPUTE_DELAY_SECONDS", 60)
 
 # Uploads: CSV imports and the metrics API accept up to 10,000 items a request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)

@@ -1,14 +1,20 @@
 from celery import shared_task
 from django.conf import settings
 
+from accounts.signals import health_inputs_changed
 from surveys import services
 from surveys.alerts import response_alert_owner
+from surveys.models import Response
 
 
 @shared_task(acks_late=True)
 def response_recorded_task(response_id: int) -> None:
-    """What follows a recorded answer, off the request: alerting the owner of a low score."""
+    """What follows a recorded answer, off the request: alerting the owner of a low score and
+    recomputing the account's health (through accounts.signals.health_inputs_changed)."""
     response_alert_owner(response_id=response_id)
+    account_id = Response.objects.filter(pk=response_id).values_list("account_id", flat=True).first()
+    if account_id is not None:
+        health_inputs_changed.send(sender=Response, account_ids=[account_id])
 
 
 @shared_task(acks_late=True)

@@ -46,8 +46,8 @@ def test_bad_rows_store_nothing_and_are_listed_by_line(adam, alice, login, djang
 def test_metric_definition_is_created_and_validated(adam, login):
     client = login(adam)
     client.post("/metrics/", {"key": "active_users", "label": "Active users", "unit": "users"})
-    assert MetricDefinition.objects.get().label == "Active users"
+    assert MetricDefinition.objects.get(key="active_users").label == "Active users"
     response = client.post("/metrics/", {"key": "active users!", "label": ""})
     assert response.status_code == 422
-    assert MetricDefinition.objects.count() == 1
+    assert not MetricDefinition.objects.filter(label="").exists()
     assert "Enter a valid “slug”" in response.content.decode()

@@ -8,6 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Notification
+from scoring.models import HealthSnapshot
 from surveys.answers import AnswerRefused, contact_opt_out, response_submit
 from surveys.models import Invitation, Kind, Response
 from tests.factories import AccountFactory, ContactFactory, InvitationFactory, SurveyFactory
@@ -181,7 +182,8 @@ def test_low_score_alerts_the_owner_after_commit(invitation, alice, mailoutbox, 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = response_submit(invitation=invitation, score=3, comment="Support is slow.")
 
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the owner's alert, and the account's health recompute
+    assert HealthSnapshot.objects.filter(account=invitation.account, date=timezone.localdate()).exists()
     assert Notification.objects.filter(user=alice, key=f"low-score:{response.pk}").count() == 1
     [mail] = mailoutbox
     assert mail.to == ["alice@pulse.test"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import demo as accounts_demo
 from accounts.models import Account, User
+from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
 
 
@@ -43,6 +44,9 @@ class Command(BaseCommand):
                 accounts=accounts, rng=random.Random(seed), today=today, stdout=self.stdout
             )
             counts |= surveys_demo.seed_surveys(rng=random.Random(seed + 1), today=today)
+            counts |= scoring_demo.seed_scoring(
+                today=today, new_accounts=counts["accounts"], progress=self.stdout.write
+            )
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")

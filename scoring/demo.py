@@ -1,0 +1,65 @@
+"""Demo data for health: segment models for larger customers, and a year of daily history.
+
+Bigger accounts open more tickets simply because they have more people, so mid-market
+and enterprise accounts get models of their own with wider ticket anchors; everything
+else is copied from the default model. History is computed on the data of each day
+(daily for the last quarter, weekly before), so trends and "since the last check-in"
+come out of the engine exactly as they will in production.
+"""
+
+import datetime
+from collections.abc import Callable
+
+from scoring.models import HealthModel
+from scoring.services import health_recompute, model_version_create
+
+# segment -> (model name, support tickets per 30 days at "poor", at "good")
+SEGMENT_MODELS = {
+    "mid_market": ("Mid-market health", 60, 5),
+    "enterprise": ("Enterprise health", 250, 30),
+}
+DAILY_DAYS = 90
+HISTORY_DAYS = 365
+
+
+def seed_scoring(*, today: datetime.date, new_accounts: int, progress: Callable[[str], None] | None = None) -> dict:
+    """Create the segment models once; compute history when this run added accounts."""
+    models = _segment_models_seed()
+    days = history_days(today) if new_accounts else []
+    for index, day in enumerate(days, start=1):
+        health_recompute(as_of=day, alert=False)
+        if progress is not None and (index % 20 == 0 or index == len(days)):
+            progress(f"  health history {index}/{len(days)} days")
+    return {"health models": models, "days of health history": len(days)}
+
+
+def history_days(today: datetime.date) -> list[datetime.date]:
+    weekly = [today - datetime.timedelta(days=days) for days in range(HISTORY_DAYS, DAILY_DAYS, -7)]
+    daily = [today - datetime.timedelta(days=days) for days in range(DAILY_DAYS, -1, -1)]
+    return weekly + daily
+
+
+def _segment_models_seed() -> int:
+    default = HealthModel.objects.get(segment="").current_version
+    created = 0
+    for segment, (name, poor, good) in SEGMENT_MODELS.items():
+        model, new = HealthModel.objects.get_or_create(segment=segment, defaults={"name": name})
+        if not new:
+            continue
+        components = []
+        for component in default.components.order_by("position"):
+            values = {
+                field: getattr(component, field)
+                for field in ("label", "input", "metric", "reading", "window_days", "poor", "good", "weight")
+            }
+            if component.metric_id and component.metric.key == "support_tickets":
+                values.update(poor=poor, good=good)
+            components.append(values)
+        settings_values = {
+            "min_coverage": default.min_coverage,
+            "red_below": default.red_below,
+            "green_from": default.green_from,
+        }
+        model_version_create(model=model, by=None, settings_values=settings_values, components=components)
+        created += 1
+    return created

@@ -1,0 +1,108 @@
+"""Reading one component's input for many accounts at once: one or two queries per component,
+whatever the number of accounts.
+
+Every reader returns {account_id: Reading}. An account with values only before the
+component's window gets a "stale" reading (counts as missing, but the breakdown says why);
+an account with no values at all is simply absent.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Avg, Count, F, Max, Sum, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from accounts.models import CheckIn, MetricValue
+from scoring.models import Component, Input, Reading
+from surveys import formulas
+from surveys.models import Response
+
+SURVEY_KINDS = {Input.NPS: "nps", Input.CSAT: "csat", Input.CES: "ces"}
+
+
+@dataclass(frozen=True)
+class Value:
+    raw: float | None
+    n: int | None = None
+    stale: bool = False
+
+
+def _window(component: Component, as_of: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The first and last day (inclusive) of the component's window ending on as_of."""
+    return as_of - datetime.timedelta(days=component.window_days - 1), as_of
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _stale(queryset, account_ids_with_data) -> dict[int, Value]:
+    """Accounts that have older values but none in the window."""
+    older = set(queryset.values_list("account_id", flat=True).distinct())
+    return {account_id: Value(None, stale=True) for account_id in older - set(account_ids_with_data)}
+
+
+def _survey(component: Component, accounts, as_of: datetime.date) -> dict[int, Value]:
+    """Each contact's latest answer within the window, so one vocal contact counts once."""
+    kind = SURVEY_KINDS[component.input]
+    first, last = _window(component, as_of)
+    answers = Response.objects.filter(
+        kind=kind,
+        account__in=accounts,
+        answered_at__gte=_day_start(first),
+        answered_at__lt=_day_start(last + datetime.timedelta(days=1)),
+    )
+    latest = answers.annotate(
+        rank=Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=F("answered_at").desc())
+    ).filter(rank=1)
+    scores: dict[int, list[int]] = {}
+    for account_id, score in latest.values_list("account_id", "score"):
+        scores.setdefault(account_id, []).append(score)
+    values = {
+        account_id: Value(_survey_value(component.input, found), len(found)) for account_id, found in scores.items()
+    }
+    older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=_day_start(first))
+    return _stale(older, values) | values
+
+
+def _survey_value(input_name: str, scores: list[int]) -> float | None:
+    if input_name == Input.NPS:
+        return formulas.nps(scores).value
+    if input_name == Input.CSAT:
+        return formulas.csat_percent(scores).value
+    return formulas.mean(scores).value
+
+
+def _dated(component: Component, rows, value_field: str, as_of: datetime.date) -> dict[int, Value]:
+    """Latest, mean, sum or count of dated rows (check-ins, metric values) within the window."""
+    first, last = _window(component, as_of)
+    in_window = rows.filter(date__gte=first, date__lte=last)
+    if component.reading == Reading.LATEST:
+        latest = in_window.annotate(
+            rank=Window(RowNumber(), partition_by=[F("account_id")], order_by=[F("date").desc(), F("pk").desc()])
+        ).filter(rank=1)
+        values = {account_id: Value(float(raw), 1) for account_id, raw in latest.values_list("account_id", value_field)}
+    else:
+        aggregate = {Reading.MEAN: Avg, Reading.SUM: Sum, Reading.COUNT: Count}[component.reading]
+        grouped = in_window.values("account_id").annotate(raw=aggregate(value_field), n=Count("pk"))
+        values = {row["account_id"]: Value(float(row["raw"]), row["n"]) for row in grouped}
+    return _stale(rows.filter(date__lt=first), values) | values
+
+
+def _days_since_checkin(accounts, as_of: datetime.date) -> dict[int, Value]:
+    """No window: the longer since the last conversation, the more it says."""
+    last = CheckIn.objects.filter(account__in=accounts, date__lte=as_of).values("account_id").annotate(last=Max("date"))
+    return {row["account_id"]: Value(float((as_of - row["last"]).days)) for row in last}
+
+
+def read_input(component: Component, accounts, as_of: datetime.date) -> dict[int, Value]:
+    """The input of `component` for every account in the `accounts` queryset, as of the end of `as_of`."""
+    if component.input in SURVEY_KINDS:
+        return _survey(component, accounts, as_of)
+    if component.input == Input.DAYS_SINCE_CHECKIN:
+        return _days_since_checkin(accounts, as_of)
+    if component.input == Input.SENTIMENT:
+        return _dated(component, CheckIn.objects.filter(account__in=accounts), "sentiment", as_of)
+    metric_values = MetricValue.objects.filter(account__in=accounts, metric_id=component.metric_id)
+    return _dated(component, metric_values, "value", as_of)

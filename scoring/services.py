@@ -1,0 +1,184 @@
+"""Writes for health: recompute (bulk, debounced per account, backfill), alerts, overrides, model versions."""
+
+import datetime
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Account, Notification, User
+from scoring import engine
+from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+
+DIRTY_SCHEDULED_KEY = "scoring:recompute-scheduled"
+
+
+def health_recompute(*, as_of: datetime.date | None = None, accounts=None, alert: bool = True) -> int:
+    """Score accounts (all active by default) as of a day, store the snapshots, alert owners of drops."""
+    as_of = as_of or timezone.localdate()
+    scored = engine.compute(as_of=as_of, accounts=accounts)
+    with transaction.atomic():
+        engine.snapshots_write(scored=scored, as_of=as_of)
+    if alert and as_of == timezone.localdate():
+        health_alerts_send(as_of=as_of, scored=scored)
+    return len(scored)
+
+
+def health_backfill(
+    *, start: datetime.date, end: datetime.date, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Recompute every day from start to end (inclusive) on the data of that day; no alerts."""
+    days = (end - start).days + 1
+    written = 0
+    for offset in range(days):
+        written += health_recompute(as_of=start + datetime.timedelta(days=offset), alert=False)
+        if progress is not None:
+            progress(offset + 1, days)
+    return written
+
+
+def health_mark_dirty(*, account_ids: Iterable[int]) -> None:
+    """Note that these accounts' inputs changed; one debounced task recomputes them all shortly."""
+    from scoring.tasks import health_recompute_dirty_task
+
+    rows = [DirtyAccount(account_id=account_id) for account_id in set(account_ids)]
+    if not rows:
+        return
+    DirtyAccount.objects.bulk_create(rows, ignore_conflicts=True)
+    delay = settings.HEALTH_RECOMPUTE_DELAY_SECONDS
+    # One scheduled run per delay window, however many answers or metric values arrive meanwhile.
+    if cache.add(DIRTY_SCHEDULED_KEY, 1, timeout=delay):
+        transaction.on_commit(lambda: health_recompute_dirty_task.apply_async(countdown=delay), robust=True)
+
+
+def health_recompute_dirty() -> int:
+    """Recompute today's snapshot of every account marked dirty, then unmark them."""
+    cache.delete(DIRTY_SCHEDULED_KEY)
+    with transaction.atomic():
+        marks = list(DirtyAccount.objects.select_for_update(skip_locked=True).values_list("account_id", "since"))
+        if not marks:
+            return 0
+        # Only the marks read here: a mark added meanwhile stays for the next run.
+        for account_id, since in marks:
+            DirtyAccount.objects.filter(account_id=account_id, since=since).delete()
+    return health_recompute(accounts=Account.objects.filter(pk__in=[account_id for account_id, _ in marks]))
+
+
+def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[tuple[int, str, str]]:
+    """(account id, event key, what happened) for drops of HEALTH_ALERT_DROP_POINTS within 7 days and moves into red."""
+    drop = settings.HEALTH_ALERT_DROP_POINTS
+    earlier: dict[int, list[tuple[datetime.date, float | None, str]]] = {}
+    previous = HealthSnapshot.objects.filter(
+        account_id__in=[row.account_id for row in scored],
+        date__gte=as_of - datetime.timedelta(days=7),
+        date__lt=as_of,
+    ).order_by("date")
+    for account_id, date, score, band in previous.values_list("account_id", "date", "score", "band"):
+        earlier.setdefault(account_id, []).append((date, score, band))
+    events = []
+    for row in scored:
+        history = earlier.get(row.account_id, [])
+        if row.band == Band.RED and history and history[-1][2] != Band.RED:
+            events.append((row.account_id, f"health-red:{row.account_id}:{as_of}", "moved into red"))
+        scores = [(score, date) for date, score, _ in history if score is not None]
+        if row.score is not None and scores:
+            peak, peak_date = max(scores)
+            if peak - row.score >= drop:
+                what = f"dropped {peak - row.score:.0f} points since {peak_date:%b %d}"
+                # Keyed on the peak: recomputing, or a further slide from the same peak, alerts once.
+                events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what))
+    return events
+
+
+def health_alerts_send(*, as_of: datetime.date, scored: list[engine.Scored]) -> int:
+    """Alert each owner once per event, in the app and by email; returns how many alerts were new."""
+    events = _alert_events(as_of=as_of, scored=scored)
+    if not events:
+        return 0
+    accounts = Account.objects.select_related("owner").in_bulk([account_id for account_id, _, _ in events])
+    by_account = {row.account_id: row for row in scored}
+    candidates = [
+        (accounts[account_id], key, what) for account_id, key, what in events if accounts[account_id].owner is not None
+    ]
+    existing = set(Notification.objects.filter(key__in=[key for _, key, _ in candidates]).values_list("user_id", "key"))
+    new = [(account, key, what) for account, key, what in candidates if (account.owner_id, key) not in existing]
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=account.owner,
+                key=key,
+                title=f"{account.name}: health {what}",
+                body=_score_text(by_account[account.pk]),
+                url=account.get_absolute_url(),
+            )
+            for account, key, what in new
+        ],
+        ignore_conflicts=True,
+    )
+    messages = [
+        EmailMessage(
+            subject=f"{account.name}: health {what}",
+            body=render_to_string(
+                "scoring/email/health_alert.txt",
+                {
+                    "account": account,
+                    "what": what,
+                    "score": _score_text(by_account[account.pk]),
+                    "link": settings.SITE_URL + account.get_absolute_url(),
+                },
+            ),
+            to=[account.owner.email],
+        )
+        for account, key, what in new
+    ]
+    if messages:
+        get_connection().send_messages(messages)
+    return len(new)
+
+
+def _score_text(row: engine.Scored) -> str:
+    return "Not enough data" if row.score is None else f"Health {row.score:.0f} ({row.band})"
+
+
+def override_create(
+    *,
+    account: Account,
+    by: User,
+    reason: str,
+    band: str = "",
+    score: float | None = None,
+    expires_on: datetime.date | None = None,
+) -> Override:
+    """Override an account's band or score until expires_on (default 30 days); the previous one ends now."""
+    expires_on = expires_on or timezone.localdate() + datetime.timedelta(days=30)
+    with transaction.atomic():
+        Override.objects.filter(account=account, cleared_at__isnull=True).update(
+            cleared_at=timezone.now(), cleared_by=by
+        )
+        return Override.objects.create(
+            account=account, band=band, score=score, reason=reason, created_by=by, expires_on=expires_on
+        )
+
+
+def override_clear(*, override: Override, by: User) -> None:
+    Override.objects.filter(pk=override.pk, cleared_at__isnull=True).update(cleared_at=timezone.now(), cleared_by=by)
+
+
+@transaction.atomic
+def model_version_create(
+    *, model: HealthModel, by: User | None, settings_values: dict, components: list[dict]
+) -> HealthModelVersion:
+    """Save an edit as a new version and make it current; older snapshots keep naming theirs."""
+    model = HealthModel.objects.select_for_update().get(pk=model.pk)
+    number = (model.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    version = HealthModelVersion.objects.create(model=model, number=number, created_by=by, **settings_values)
+    Component.objects.bulk_create(
+        [Component(version=version, position=position, **values) for position, values in enumerate(components)]
+    )
+    model.current_version = version
+    model.save(update_fields=["current_version"])
+    return version

@@ -1,0 +1,144 @@
+"""Recomputing: alerts once per event, debounced recompute after new inputs, the command and backfill."""
+
+import datetime
+import io
+import json
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from accounts.models import Notification
+from accounts.services import api_token_create
+from scoring.models import DirtyAccount, HealthModel, HealthSnapshot
+from scoring.services import health_recompute, health_recompute_dirty, model_version_create
+from tests.factories import AccountFactory, CheckInFactory
+
+
+@pytest.fixture
+def sentiment_model(db):
+    """Health = the latest check-in sentiment (1 → 0, 5 → 100)."""
+    return model_version_create(
+        model=HealthModel.objects.get(segment=""),
+        by=None,
+        settings_values={"min_coverage": 50, "red_below": 40, "green_from": 70},
+        components=[{"label": "Sentiment", "input": "checkin_sentiment", "reading": "latest", "window_days": 60,
+                     "poor": 1, "good": 5, "weight": 1}],
+    )  # fmt: skip
+
+
+def day(offset: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=offset)
+
+
+def test_a_drop_of_10_points_alerts_the_owner_once(sentiment_model, alice, mailoutbox):
+    account = AccountFactory(owner=alice, name="Globex")
+    CheckInFactory(account=account, date=day(-3), sentiment=5)
+    health_recompute(as_of=day(-3), alert=False)
+    CheckInFactory(account=account, date=day(0), sentiment=4)  # 100 → 75
+    health_recompute()
+    health_recompute()  # again the same day: no second alert
+    [note] = Notification.objects.filter(user=alice)
+    assert note.title == f"Globex: health dropped 25 points since {day(-3):%b %d}"
+    assert note.url == f"/accounts/{account.pk}/"
+    [mail] = mailoutbox
+    assert mail.to == [alice.email] and "Health 75 (green)" in mail.body
+
+
+def test_a_further_slide_from_the_same_peak_does_not_alert_again(sentiment_model, alice, mailoutbox):
+    account = AccountFactory(owner=alice)
+    CheckInFactory(account=account, date=day(-3), sentiment=5)
+    health_recompute(as_of=day(-3), alert=False)
+    CheckInFactory(account=account, date=day(-1), sentiment=4)
+    with time_machine.travel(day(-1)):
+        health_recompute()
+    CheckInFactory(account=account, date=day(0), sentiment=3)
+    health_recompute()
+    assert Notification.objects.filter(key__startswith="health-drop").count() == 1
+
+
+def test_a_small_drop_does_not_alert(sentiment_model, alice, settings):
+    settings.HEALTH_ALERT_DROP_POINTS = 30
+    account = AccountFactory(owner=alice)
+    CheckInFactory(account=account, date=day(-3), sentiment=5)
+    health_recompute(as_of=day(-3), alert=False)
+    CheckInFactory(account=account, date=day(0), sentiment=4)
+    health_recompute()
+    assert not Notification.objects.exists()
+
+
+def test_moving_into_red_alerts_once(sentiment_model, alice, mailoutbox, settings):
+    settings.HEALTH_ALERT_DROP_POINTS = 100  # only the band change counts here
+    account = AccountFactory(owner=alice, name="Initech")
+    CheckInFactory(account=account, date=day(-2), sentiment=3)  # 50, yellow
+    health_recompute(as_of=day(-2), alert=False)
+    CheckInFactory(account=account, date=day(0), sentiment=2)  # 25, red
+    health_recompute()
+    health_recompute()
+    [note] = Notification.objects.all()
+    assert note.title == "Initech: health moved into red" and len(mailoutbox) == 1
+
+
+def test_backfill_does_not_alert(sentiment_model, alice):
+    account = AccountFactory(owner=alice)
+    CheckInFactory(account=account, date=day(-5), sentiment=5)
+    CheckInFactory(account=account, date=day(-2), sentiment=1)
+    call_command("recompute_health", "--from", day(-5).isoformat(), "--to", day(0).isoformat(), stdout=io.StringIO())
+    assert HealthSnapshot.objects.filter(account=account).count() == 6
+    assert list(HealthSnapshot.objects.filter(account=account).order_by("date").values_list("score", flat=True)) == [
+        100, 100, 100, 0, 0, 0,
+    ]  # fmt: skip
+    assert not Notification.objects.exists()
+
+
+def test_command_prints_progress_and_refuses_bad_ranges(sentiment_model, alice):
+    out = io.StringIO()
+    call_command("recompute_health", "--from", day(-2).isoformat(), stdout=out)
+    assert "3/3 days" in out.getvalue()
+    with pytest.raises(CommandError, match="must not be after"):
+        call_command("recompute_health", "--from", day(0).isoformat(), "--to", day(-1).isoformat())
+    with pytest.raises(CommandError, match="have not happened yet"):
+        call_command("recompute_health", "--date", day(1).isoformat())
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("recompute_health", "--date", "yesterday")
+
+
+def test_new_metric_values_recompute_the_account_shortly(
+    client, sentiment_model, alice, adam, django_capture_on_commit_callbacks
+):
+    account = AccountFactory(owner=alice, external_id="CRM-1")
+    CheckInFactory(account=account, date=day(0), sentiment=4)
+    _, token = api_token_create(name="t", created_by=adam)
+    body = json.dumps([{"account": "CRM-1", "metric": "seat_usage", "date": day(0).isoformat(), "value": 50}])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/metrics", body, content_type="application/json", headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200
+    # In-process mode runs the debounced task at once; with a broker it waits HEALTH_RECOMPUTE_DELAY_SECONDS.
+    assert HealthSnapshot.objects.get(account=account, date=day(0)).score == 75
+    assert not DirtyAccount.objects.exists()
+
+
+def test_a_burst_of_changes_schedules_one_recompute(sentiment_model, alice, django_capture_on_commit_callbacks):
+    from scoring.services import health_mark_dirty
+
+    accounts = [AccountFactory(owner=alice) for _ in range(3)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        for account in accounts:
+            health_mark_dirty(account_ids=[account.pk])
+    assert len(callbacks) == 1  # one task for the burst
+    assert DirtyAccount.objects.count() == 3
+
+
+def test_dirty_accounts_are_recomputed_together_and_unmarked(sentiment_model, alice, bob):
+    first, second = AccountFactory(owner=alice), AccountFactory(owner=bob)
+    for account in (first, second):
+        CheckInFactory(account=account, date=day(0), sentiment=5)
+    DirtyAccount.objects.create(account=first)
+    DirtyAccount.objects.create(account=second)
+    assert health_recompute_dirty() == 2
+    assert not DirtyAccount.objects.exists()
+    assert HealthSnapshot.objects.filter(date=day(0)).count() == 2
+    assert health_recompute_dirty() == 0
