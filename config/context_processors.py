@@ -2,16 +2,24 @@ from django.conf import settings
 
 from accounts.outbox import outbox_enabled
 
-# Which navigation entry a page belongs to, by URL name.
-SECTIONS = {
-    "accounts:import": "import",
-    "accounts:import_detail": "import",
-    "accounts:metrics": "metrics",
-    "accounts:metric_import": "metrics",
-    "accounts:tokens": "tokens",
-    "accounts:outbox": "outbox",
-    "accounts:outbox_message": "outbox",
-}
+# Which navigation entry a page belongs to, by URL name; the first matching prefix wins.
+SECTIONS = [
+    ("accounts:import", "import"),
+    ("accounts:metric", "metrics"),
+    ("accounts:token", "tokens"),
+    ("accounts:outbox", "outbox"),
+    ("accounts:notifications", "notifications"),
+    ("accounts:", "accounts"),
+    ("scoring:account_health", "accounts"),
+    ("scoring:override", "overrides"),
+    ("scoring:model", "models"),
+    ("surveys:inbox", "feedback"),
+    ("surveys:feedback", "feedback"),
+    ("surveys:results", "results"),
+    ("surveys:answers_import", "results"),
+    ("surveys:campaign", "campaigns"),
+    ("surveys:survey", "surveys"),
+]
 
 
 def product(request):
@@ -21,5 +29,5 @@ def product(request):
     return {
         "PRODUCT_NAME": settings.PRODUCT_NAME,
         "outbox_enabled": outbox_enabled(),
-        "nav": SECTIONS.get(view_name, "accounts" if view_name.startswith("accounts:") else ""),
+        "nav": next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), ""),
     }

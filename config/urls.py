@@ -28,5 +28,6 @@ urlpatterns = [
     *auth_patterns,
     path("", include("accounts.urls")),
     path("", include("surveys.urls")),
+    path("", include("scoring.urls")),
     path("admin/", admin.site.urls),
 ]

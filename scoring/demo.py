@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable
 
 from scoring.models import HealthModel
-from scoring.services import health_recompute, model_version_create
+from scoring.services import health_recompute, model_segment_create
 
 # segment -> (model name, support tickets per 30 days at "poor", at "good")
 SEGMENT_MODELS = {
@@ -40,26 +40,16 @@ def history_days(today: datetime.date) -> list[datetime.date]:
 
 
 def _segment_models_seed() -> int:
-    default = HealthModel.objects.get(segment="").current_version
     created = 0
     for segment, (name, poor, good) in SEGMENT_MODELS.items():
-        model, new = HealthModel.objects.get_or_create(segment=segment, defaults={"name": name})
-        if not new:
+        if HealthModel.objects.filter(segment=segment).exists():
             continue
-        components = []
-        for component in default.components.order_by("position"):
-            values = {
-                field: getattr(component, field)
-                for field in ("label", "input", "metric", "reading", "window_days", "poor", "good", "weight")
-            }
-            if component.metric_id and component.metric.key == "support_tickets":
-                values.update(poor=poor, good=good)
-            components.append(values)
-        settings_values = {
-            "min_coverage": default.min_coverage,
-            "red_below": default.red_below,
-            "green_from": default.green_from,
-        }
-        model_version_create(model=model, by=None, settings_values=settings_values, components=components)
+
+        def wider_ticket_anchors(values: dict, poor=poor, good=good) -> dict:
+            if values["metric"] is not None and values["metric"].key == "support_tickets":
+                return {**values, "poor": poor, "good": good}
+            return values
+
+        model_segment_create(segment=segment, name=name, by=None, adjust=wider_ticket_anchors)
         created += 1
     return created

@@ -39,7 +39,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 def _stale(queryset, account_ids_with_data) -> dict[int, Value]:
     """Accounts that have older values but none in the window."""
-    older = set(queryset.values_list("account_id", flat=True).distinct())
+    older = set(queryset.order_by().values_list("account_id", flat=True).distinct())
     return {account_id: Value(None, stale=True) for account_id in older - set(account_ids_with_data)}
 
 

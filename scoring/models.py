@@ -175,7 +175,7 @@ class Override(models.Model):
         return f"Override of {self.account_id} until {self.expires_on}"
 
     def is_active_on(self, day: datetime.date) -> bool:
-        return self.cleared_at is None and self.created_at.date() <= day <= self.expires_on
+        return self.cleared_at is None and timezone.localdate(self.created_at) <= day <= self.expires_on
 
 
 class DirtyAccount(models.Model):

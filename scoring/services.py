@@ -156,7 +156,7 @@ def override_create(
     """Override an account's band or score until expires_on (default 30 days); the previous one ends now."""
     expires_on = expires_on or timezone.localdate() + datetime.timedelta(days=30)
     with transaction.atomic():
-        Override.objects.filter(account=account, cleared_at__isnull=True).update(
+        Override.objects.filter(account=account, cleared_at__isnull=True, expires_on__gte=timezone.localdate()).update(
             cleared_at=timezone.now(), cleared_by=by
         )
         return Override.objects.create(
@@ -182,3 +182,34 @@ def model_version_create(
     model.current_version = version
     model.save(update_fields=["current_version"])
     return version
+
+
+SETTINGS_FIELDS = ["min_coverage", "red_below", "green_from"]
+COMPONENT_FIELDS = ["label", "input", "metric", "reading", "window_days", "poor", "good", "weight"]
+
+
+def component_values(components: Iterable[Component]) -> list[dict]:
+    """Components as the dicts model_version_create takes, in their order."""
+    return [{field: getattr(component, field) for field in COMPONENT_FIELDS} for component in components]
+
+
+@transaction.atomic
+def model_segment_create(
+    *, segment: str, name: str, by: User | None, adjust: Callable[[dict], dict] | None = None
+) -> HealthModel:
+    """A model for one segment, starting as a copy of the default model's current version.
+
+    `adjust` may change each copied component (a dict of COMPONENT_FIELDS) before it is saved.
+    """
+    model = HealthModel.objects.create(name=name, segment=segment)
+    default = HealthModel.objects.filter(segment="").select_related("current_version").first()
+    source = default.current_version if default is not None else None
+    if source is not None:
+        components = component_values(source.components.select_related("metric").order_by("position", "pk"))
+        model_version_create(
+            model=model,
+            by=by,
+            settings_values={field: getattr(source, field) for field in SETTINGS_FIELDS},
+            components=[adjust(values) if adjust else values for values in components],
+        )
+    return model

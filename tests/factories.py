@@ -160,3 +160,42 @@ def answered_invitation(*, account, score: int, survey: Survey | None = None, co
         **kwargs,
     )
     return ResponseFactory(invitation=invitation, kind=survey.kind, score=score, comment=comment)
+
+
+# ---- Health: snapshots and overrides (scoring/) ----
+
+
+def default_health_version():
+    """The default model's current version, created by migration scoring 0002 (so present in every test DB)."""
+    from scoring.models import HealthModel
+
+    return HealthModel.objects.select_related("current_version").get(segment="").current_version
+
+
+class HealthSnapshotFactory(factory.django.DjangoModelFactory):
+    """A stored day of health; give `components` (the engine's breakdown) to test what the pages say about it."""
+
+    class Meta:
+        model = "scoring.HealthSnapshot"
+
+    account = factory.SubFactory(AccountFactory)
+    date = factory.LazyFunction(timezone.localdate)
+    version = factory.LazyFunction(default_health_version)
+    score = 62.0
+    band = factory.LazyAttribute(lambda o: o.version.band(o.score))
+    coverage = 100.0
+    components = factory.LazyFunction(list)
+
+
+class OverrideFactory(factory.django.DjangoModelFactory):
+    """An active override to Yellow by the account's owner, ending in 30 days."""
+
+    class Meta:
+        model = "scoring.Override"
+
+    account = factory.SubFactory(AccountFactory)
+    band = "yellow"
+    score = None
+    reason = "Champion left; the numbers have not caught up yet."
+    created_by = factory.SelfAttribute("account.owner")
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))

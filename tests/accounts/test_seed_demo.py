@@ -13,9 +13,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _demo_mode(settings):
-    """The seeder refuses DEBUG=false (pytest-django's default); demo installs run with DEBUG on."""
+def _demo_mode(settings, request, monkeypatch):
+    """The seeder refuses DEBUG=false (pytest-django's default); demo installs run with DEBUG on.
+
+    Health history is one day here (it costs seconds a run); the test marked full_history gets it all.
+    """
     settings.DEBUG = True
+    if "full_history" not in request.keywords:
+        monkeypatch.setattr("scoring.demo.history_days", lambda today: [today])
 
 
 def seed(accounts=20, **options) -> str:
@@ -213,3 +218,15 @@ def test_demo_surveys_respect_the_quiet_period(db):
         by_contact.setdefault(contact_id, []).append(sent_at)
     gaps = [(b - a).days for dates in map(sorted, by_contact.values()) for a, b in zip(dates, dates[1:], strict=False)]
     assert gaps and min(gaps) >= 90
+
+
+@pytest.mark.full_history
+def test_a_year_of_health_history_with_a_believable_spread(db):
+    from scoring.models import HealthSnapshot
+
+    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    dates = HealthSnapshot.objects.values_list("date", flat=True).distinct()
+    assert (timezone.localdate() - min(dates)).days >= 364 and max(dates) == timezone.localdate()
+    today = HealthSnapshot.objects.filter(date=timezone.localdate())
+    assert today.count() == Account.objects.filter(status="active").count()
+    assert {"green", "yellow"} <= set(today.values_list("band", flat=True))

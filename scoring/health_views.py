@@ -1,0 +1,328 @@
+"""One account's health: the breakdown for a day, the change between two days, overrides.
+
+The page and its override card are one template (`scoring/account_health.html`); an HTMX
+post gets the `override` partial of it, a post without script a redirect.
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.forms import DateInput, PulseForm
+from accounts.models import Account, User
+from scoring import engine, selectors, services
+from scoring.models import Band, Component, HealthModelVersion, HealthSnapshot, Input, Override, Reading
+from scoring.override_forms import OverrideForm
+
+DEFAULT_COMPARE_DAYS = 30
+STATUS_TEXT = {
+    "ok": "",
+    "missing": "no data",
+    "stale": "data older than the component's window",
+}
+
+
+class HealthDatesForm(PulseForm, forms.Form):
+    date = forms.DateField(required=False, label="Health on", widget=DateInput())
+    compare = forms.DateField(required=False, label="Compared with", widget=DateInput())
+
+
+def whole(value: float) -> int:
+    """Half up, as people round (Python's round() goes to even), so shown numbers add up the way readers expect."""
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _plain(value: float, decimals: int = 1) -> str:
+    """1,234 for whole values, 12.5 otherwise."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{decimals}f}"
+
+
+def format_raw(entry: dict, component: Component | None, *, anchor: bool = False) -> str:
+    """An input's raw value as people read it: NPS signed, CSAT in %, means with one decimal, metric units.
+
+    `anchor` formats a model's poor / good level, a plain number even for a mean.
+    """
+    raw = entry.get("raw")
+    if raw is None:
+        return "—"
+    reading = component.reading if component is not None else Reading.LATEST
+    kind = entry.get("input")
+    if kind == Input.NPS:
+        nps = whole(raw)
+        return f"{nps:+d}" if nps else "0"
+    if kind == Input.CSAT:
+        return f"{whole(raw)}%"
+    if kind == Input.CES:
+        return f"{raw:.1f} of 7"
+    if kind == Input.DAYS_SINCE_CHECKIN:
+        days = whole(raw)
+        return f"{days} day{'s' if days != 1 else ''}"
+    if reading == Reading.COUNT:
+        count = whole(raw)
+        noun = "check-in" if kind == Input.SENTIMENT else "value"
+        return f"{count} {noun}{'s' if count != 1 else ''}"
+    text = f"{raw:,.1f}" if reading == Reading.MEAN and not anchor else _plain(raw)
+    if kind == Input.SENTIMENT:
+        return f"{text} of 5"
+    unit = component.metric.unit if component is not None and component.metric_id else ""
+    if unit == "%":
+        return f"{text}%"
+    if text == "1" and unit.endswith("s"):
+        unit = unit[:-1]  # "1 ticket", not "1 tickets"
+    return f"{text} {unit}".rstrip()
+
+
+def _anchor_text(component: Component | None, entry: dict) -> str:
+    """The component's 'good' level in the input's own terms, e.g. 70% or +50."""
+    if component is None:
+        return ""
+    return format_raw({"raw": component.good, "input": entry.get("input")}, component, anchor=True)
+
+
+def _component_rows(explanation: engine.Explanation, components: dict[int, Component]) -> list[dict]:
+    rows = []
+    for entry in explanation.components:
+        component = components.get(entry.get("component"))
+        rows.append(
+            {
+                "label": entry["label"],
+                "raw": format_raw(entry, component),
+                "n": entry.get("n"),
+                "normalised": None if entry.get("normalised") is None else whole(entry["normalised"]),
+                "weight": _plain(entry["weight"]),
+                "contribution": None if entry.get("contribution") is None else f"{entry['contribution']:.1f}",
+                "status": entry["status"],
+                "status_text": STATUS_TEXT.get(entry["status"], ""),
+                "window_days": component.window_days if component is not None else None,
+                "good": _anchor_text(component, entry),
+            }
+        )
+    return rows
+
+
+def _best_lever(explanation: engine.Explanation, components: dict[int, Component]) -> dict | None:
+    lever = explanation.best_lever
+    if lever is None:
+        return None
+    component = components.get(lever.get("component"))
+    gain = lever["gain"]
+    return {
+        "label": lever["label"],
+        "points": str(whole(gain)) if gain >= 1 else f"{gain:.1f}",
+        "now": format_raw(lever, component),
+        "good": _anchor_text(component, lever),
+    }
+
+
+def _change(before: float | None, after: float | None) -> dict:
+    """Before, after and the change between the numbers shown, so the arithmetic on screen adds up."""
+    shown_before = None if before is None else whole(before)
+    shown_after = None if after is None else whole(after)
+    if shown_before is None or shown_after is None:
+        return {"before": shown_before, "after": shown_after, "delta": None, "direction": None}
+    delta = shown_after - shown_before
+    direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
+    return {"before": shown_before, "after": shown_after, "delta": delta, "direction": direction}
+
+
+def _comparison(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> dict:
+    score, changes = engine.compare(before, after)
+    by_label = {component.label: component for component in components.values()}
+    raw_before = {entry["label"]: entry for entry in before.components}
+    raw_after = {entry["label"]: entry for entry in after.components}
+    rows = []
+    for change in changes:
+        component = by_label.get(change.label)
+        earlier = raw_before.get(change.label)
+        rows.append(
+            {
+                "label": change.label,
+                **_change(change.before, change.after),
+                "raw_before": format_raw(earlier, component) if earlier else "—",
+                "raw_after": format_raw(raw_after[change.label], component),
+            }
+        )
+    return {
+        "before": before,
+        "after": after,
+        "score": _change(score.before, score.after),
+        "components": rows,
+        "same_version": before.version_id == after.version_id,
+        "same_snapshot": before.pk == after.pk,
+    }
+
+
+def _override_context(
+    request, account: Account, *, form: OverrideForm | None = None, can_override=None, latest=None
+) -> dict:
+    """What the override card needs: today's effective health, the history, who may do what."""
+    health = selectors.effective_health(account=account, latest=latest)
+    if can_override is None:
+        can_override = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
+    can_clear = health.override is not None and selectors.can_clear_override(
+        override=health.override, user=request.user
+    )
+    today = timezone.localdate()
+    history = list(selectors.override_history(account=account))
+    version = health.snapshot.version if health.snapshot else None
+    for override in history:
+        override.shown_band = selectors.override_band(override, version)
+        if override.is_active_on(today):
+            override.state = "active"
+        elif override.cleared_at is not None and timezone.localdate(override.cleared_at) <= override.expires_on:
+            override.state = "cleared"
+        else:
+            # Replacing an override also closes older expired ones; they ended by expiring, not by that clear.
+            override.state = "expired"
+    return {
+        "account": account,
+        "health": health,
+        "history": history,
+        "can_override": can_override,
+        "can_clear": can_clear,
+        "override_form": form or OverrideForm(),
+        "today": today,
+        "is_manager": request.user.role in (User.Role.MANAGER, User.Role.ADMIN),
+    }
+
+
+def _page_context(request, account: Account, **override_kwargs) -> dict:
+    dates = HealthDatesForm(request.GET)
+    dates.is_valid()  # a malformed date falls back to its default instead of failing the page
+    day = dates.cleaned_data.get("date")
+    compare_day = dates.cleaned_data.get("compare")
+
+    snapshot = selectors.snapshot_on_or_before(account=account, day=day)
+    context = {"account": account, "dates": dates, "day": day, "snapshot": snapshot}
+    latest = snapshot if day is None else None  # without a date the page shows the latest: read it once
+    context.update(_override_context(request, account, latest=latest, **override_kwargs))
+    if snapshot is None:
+        return context
+
+    anchor = day or snapshot.date
+    checkin = selectors.last_checkin_before(account=account, day=anchor)
+    compare_reason = "the last check-in" if checkin else f"{DEFAULT_COMPARE_DAYS} days earlier"
+    if compare_day is None:
+        compare_day = checkin or anchor - datetime.timedelta(days=DEFAULT_COMPARE_DAYS)
+    elif compare_day != checkin:
+        compare_reason = ""
+    before = selectors.snapshot_on_or_before(account=account, day=compare_day)
+
+    components = selectors.components_of(snapshot.version)
+    explanation = engine.explain(snapshot)
+    context.update(
+        {
+            # The picker shows the days in effect, defaults included, so the next change starts from them.
+            "dates": HealthDatesForm({"date": anchor.isoformat(), "compare": compare_day.isoformat()}),
+            "explanation": explanation,
+            "score": None if snapshot.score is None else whole(snapshot.score),
+            "score_exact": None if snapshot.score is None else f"{snapshot.score:.1f}",
+            "coverage": whole(snapshot.coverage),
+            "rows": _component_rows(explanation, components),
+            "lever": _best_lever(explanation, components),
+            "compare_day": compare_day,
+            "compare_reason": compare_reason,
+            "last_checkin": checkin,
+            "comparison": _comparison(before, snapshot, components) if before is not None else None,
+            "quick_compare": [
+                (label, anchor - datetime.timedelta(days=days)) for label, days in (("30 days", 30), ("90 days", 90))
+            ],
+        }
+    )
+    return context
+
+
+def _render_override(request, account: Account, *, status: int = 200, **override_kwargs):
+    """The override card on an HTMX request; otherwise the whole page around it."""
+    if request.htmx:
+        context = _override_context(request, account, **override_kwargs)
+        return render(request, "scoring/account_health.html#override", context, status=status)
+    return render(
+        request, "scoring/account_health.html", _page_context(request, account, **override_kwargs), status=status
+    )
+
+
+@login_required
+def account_health(request, account_id):
+    account = get_object_or_404(Account.objects.visible_to(request.user).select_related("owner"), pk=account_id)
+    return render(request, "scoring/account_health.html", _page_context(request, account))
+
+
+@login_required
+@require_POST
+def override_add(request, account_id):
+    # The owner CSM, and managers and admins in scope; a teammate who can only read gets 404.
+    account = get_object_or_404(Account.objects.editable_by(request.user).select_related("owner"), pk=account_id)
+    form = OverrideForm(request.POST)
+    if not form.is_valid():
+        return _render_override(request, account, status=422, form=form, can_override=True)
+    override = services.override_create(
+        account=account,
+        by=request.user,
+        reason=form.cleaned_data["reason"],
+        band=form.cleaned_data["band"],
+        score=form.cleaned_data["score"],
+        expires_on=form.cleaned_data["expires_on"],
+    )
+    if not request.htmx:
+        until = date_format(override.expires_on, "M j, Y")
+        messages.success(request, f"Health of {account.name} overridden until {until}.")
+        return redirect("scoring:account_health", account_id=account.pk)
+    return _render_override(request, account, can_override=True)
+
+
+def _next_url(request, default: str) -> str:
+    """Where a clear without script returns: the page it came from, never another site."""
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return back
+    return default
+
+
+@login_required
+@require_POST
+def override_clear(request, account_id, override_id):
+    visible = Account.objects.visible_to(request.user).select_related("owner")
+    override = get_object_or_404(
+        Override.objects.filter(account__in=visible).select_related("account__owner"),
+        pk=override_id,
+        account_id=account_id,
+    )
+    # Outside the rule (a CSM clearing someone else's override) answers like outside the scope: 404.
+    if not selectors.can_clear_override(override=override, user=request.user):
+        raise Http404
+    services.override_clear(override=override, by=request.user)
+    account = override.account
+    if request.htmx:
+        return _render_override(request, account)
+    messages.success(request, f"Override of {account.name} cleared: the computed score stands again.")
+    return redirect(_next_url(request, reverse("scoring:account_health", args=[account.pk])))
+
+
+@login_required
+def override_list(request):
+    if request.user.role not in (User.Role.MANAGER, User.Role.ADMIN):
+        raise Http404
+    overrides = list(selectors.overrides_in_scope(user=request.user))
+    for override in overrides:
+        version = None
+        if override.computed_red_below is not None:
+            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
+        override.effective_band = selectors.override_band(override, version)
+        override.computed_whole = None if override.computed_score is None else whole(override.computed_score)
+        override.computed_band = override.computed_band or Band.NONE
+    return render(
+        request,
+        "scoring/override_list.html",
+        {"overrides": overrides, "today": timezone.localdate(), "back_url": request.get_full_path()},
+    )

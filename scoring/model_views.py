@@ -1,0 +1,194 @@
+"""Health models (admins): the list, a new model for a segment, and the editor with a live preview of the draft."""
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from accounts.data_views import admin_required
+from accounts.models import Account, MetricDefinition
+from scoring import services
+from scoring.forms import (
+    ModelSettingsForm,
+    PreviewForm,
+    SegmentModelForm,
+    component_formset,
+    component_initial,
+    rows_rearranged,
+    weight_total,
+)
+from scoring.models import Band, HealthModel, HealthSnapshot
+from scoring.preview import draft_build, model_preview
+
+
+@admin_required
+def model_list(request):
+    return _list_page(request, SegmentModelForm())
+
+
+@admin_required
+def model_create(request):
+    """A model for a segment that has none, starting as a copy of the default model's current version."""
+    if request.method != "POST":
+        return _list_page(request, SegmentModelForm())
+    form = SegmentModelForm(request.POST)
+    if form.is_valid():
+        try:
+            model = services.model_segment_create(
+                segment=form.cleaned_data["segment"], name=form.cleaned_data["name"], by=request.user
+            )
+        except IntegrityError:  # another admin created it a moment ago
+            form.add_error("segment", "This segment has a model already.")
+        else:
+            messages.success(
+                request, f"{model.name} created from the default model. Adjust it, preview, and save a new version."
+            )
+            return redirect(model)
+    return _list_page(request, form, status=422)
+
+
+def _list_page(request, form: SegmentModelForm, status: int = 200):
+    models = list(
+        HealthModel.objects.select_related("current_version").annotate(
+            component_count=Count("current_version__components"),
+            weight_sum=Sum("current_version__components__weight"),
+        )
+    )
+    models.sort(key=lambda model: (not model.is_default, model.get_segment_display()))
+    today = timezone.localdate()
+    bands: dict[int, dict[str, int]] = {}
+    # One query for every model: today's snapshots name the version (so the model) they were computed with.
+    rows = (
+        HealthSnapshot.objects.filter(date=today)
+        .values_list("version__model_id", "band")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for model_id, band, count in rows:
+        bands.setdefault(model_id, {})[band] = count
+    uncovered = _segments_without_model(models)
+    for model in models:
+        model.scope = _scope_text(model, uncovered)
+        counts = bands.get(model.pk)
+        model.band_counts = [(band, label, counts.get(band, 0)) for band, label in Band.choices] if counts else None
+    context = {"models": models, "form": form, "today": today, "nav": "models"}
+    return render(request, "scoring/model_list.html", context, status=status)
+
+
+def _segments_without_model(models) -> list[str]:
+    taken = {model.segment for model in models if not model.is_default and model.current_version_id}
+    return [label for value, label in Account.Segment.choices if value not in taken]
+
+
+def _scope_text(model: HealthModel, uncovered: list[str]) -> str:
+    if not model.is_default:
+        return f"{model.get_segment_display()} accounts"
+    if not uncovered:
+        return "Accounts of segments without a model of their own (none at the moment)"
+    return f"Accounts of segments without a model of their own: {', '.join(uncovered)}"
+
+
+@admin_required
+def model_edit(request, model_id):
+    """Settings and components of a model. Buttons: add a component, move one, preview the draft, save a version.
+
+    Only saving writes (a new version); adding, moving and previewing re-render the draft as typed.
+    An HTMX request gets the `preview` partial, or the `editor` partial (form and preview) otherwise.
+    """
+    model = get_object_or_404(HealthModel.objects.select_related("current_version"), pk=model_id)
+    metrics = {metric.key: metric for metric in MetricDefinition.objects.all()}
+    if request.method != "POST":
+        current = []
+        if model.current_version is not None:
+            current = model.current_version.components.select_related("metric").order_by("position", "pk")
+        initial = component_initial(current)
+        return _edit_page(
+            request,
+            model,
+            ModelSettingsForm(initial=ModelSettingsForm.initial_for(model)),
+            component_formset(initial=initial, extra=0 if initial else 1, metrics=metrics),
+            PreviewForm(),
+        )
+
+    settings_form = ModelSettingsForm(request.POST)
+    formset = component_formset(data=request.POST, metrics=metrics)
+    preview_form = PreviewForm(request.POST)
+
+    if "add" in request.POST or "move" in request.POST:
+        adding = "add" in request.POST
+        rows, blank = rows_rearranged(formset, move=request.POST.get("move", ""))
+        formset = component_formset(initial=rows, extra=blank + adding, metrics=metrics)
+        if adding:
+            formset.forms[-1].fields["label"].widget.attrs["autofocus"] = True
+        return _edit_page(
+            request,
+            model,
+            ModelSettingsForm(initial={name: request.POST.get(name) for name in ModelSettingsForm.base_fields}),
+            formset,
+            PreviewForm(initial={"as_of": request.POST.get("as_of")}),
+            partial="editor",
+        )
+
+    if "preview" in request.POST:
+        valid = [settings_form.is_valid(), formset.is_valid(), preview_form.is_valid()]
+        if not all(valid):
+            return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=422)
+        draft, components = draft_build(
+            model=model,
+            settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
+            components=formset.components(),
+        )
+        preview = model_preview(
+            model=model, draft=draft, components=components, as_of=preview_form.cleaned_data["as_of"]
+        )
+        return _edit_page(request, model, settings_form, formset, preview_form, preview=preview, partial="preview")
+
+    if settings_form.is_valid() & formset.is_valid():  # both, so that every error shows at once
+        with transaction.atomic():
+            model.name = settings_form.cleaned_data["name"]
+            model.save(update_fields=["name"])
+            version = services.model_version_create(
+                model=model,
+                by=request.user,
+                settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
+                components=formset.components(),
+            )
+        messages.success(
+            request,
+            f"Saved as version {version.number}: scores computed from now on use it; "
+            "earlier snapshots keep the version they were computed with.",
+        )
+        if request.htmx:
+            return HttpResponseClientRedirect(model.get_absolute_url())
+        return redirect(model)
+    return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=422)
+
+
+def _edit_page(request, model, settings_form, formset, preview_form, *, preview=None, partial=None, status=200):
+    template = "scoring/model_edit.html"
+    if request.htmx and partial:
+        template = f"{template}#{partial}"
+    context = {
+        "nav": "models",
+        "model": model,
+        "settings_form": settings_form,
+        "formset": formset,
+        "weight_total": weight_total(formset),
+        "preview_form": preview_form,
+        "preview": preview,
+        "chart_data": preview.chart_data() if preview else None,
+        "versions": model.versions.select_related("created_by")
+        .annotate(component_count=Count("components"))
+        .order_by("-number"),
+        "has_errors": status == 422,
+    }
+    if template.endswith("model_edit.html"):
+        context["scope"] = _scope_text(model, _segments_without_model(HealthModel.objects.all()))
+    response = render(request, template, context, status=status)
+    if request.htmx and partial == "editor" and "preview" in request.POST:
+        # The Preview button targets #preview; with errors the whole editor comes back to show them.
+        retarget(response, "#editor")
+        reswap(response, "outerHTML")
+    return response
