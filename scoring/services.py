@@ -65,7 +65,8 @@ def health_recompute_dirty() -> int:
         # Only the marks read here: a mark added meanwhile stays for the next run.
         for account_id, since in marks:
             DirtyAccount.objects.filter(account_id=account_id, since=since).delete()
-    return health_recompute(accounts=Account.objects.filter(pk__in=[account_id for account_id, _ in marks]))
+    marked = [account_id for account_id, _ in marks]
+    return health_recompute(accounts=Account.objects.filter(pk__in=marked, status=Account.Status.ACTIVE))
 
 
 def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[tuple[int, str, str]]:
