@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint worker beat
+.PHONY: run test lint bench worker beat
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -17,6 +17,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# Builds the benchmark data set once in PostgreSQL (DATABASE_URL, default pulse_bench on
+# 127.0.0.1) and Redis (REDIS_URL), measures, and writes BENCHMARKS.md. Not part of `make test`.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -6,9 +6,11 @@ model's minimum coverage the score is "not enough data", never a guess.
 """
 
 import datetime
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -114,7 +116,7 @@ def compute(
         account_ids = list(scope.values_list("pk", flat=True))
         if not account_ids:
             continue
-        readings = [read_input(component, scope, as_of) for component in components]
+        readings = [read_input(component, scope, as_of, account_ids) for component in components]
         for account_id in account_ids:
             values = [reading.get(account_id) for reading in readings]
             score, band, coverage, breakdown = score_components(version, components, values)
@@ -122,9 +124,15 @@ def compute(
     return results
 
 
+SNAPSHOT_FIELDS = ["version", "score", "band", "coverage", "components", "computed_at"]
+
+
 def snapshots_write(*, scored: list[Scored], as_of: datetime.date) -> int:
     """Store one snapshot per account for the day; computing the same day again replaces it."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        _snapshots_copy(scored=scored, as_of=as_of, now=now)
+        return len(scored)
     HealthSnapshot.objects.bulk_create(
         [
             HealthSnapshot(
@@ -141,10 +149,32 @@ def snapshots_write(*, scored: list[Scored], as_of: datetime.date) -> int:
         ],
         update_conflicts=True,
         unique_fields=["account", "date"],
-        update_fields=["version", "score", "band", "coverage", "components", "computed_at"],
+        update_fields=SNAPSHOT_FIELDS,
         batch_size=2000,
     )
     return len(scored)
+
+
+def _snapshots_copy(*, scored: list[Scored], as_of: datetime.date, now) -> None:
+    """PostgreSQL: COPY into a temporary table, then one upsert; about twice as fast as a multi-row INSERT."""
+    table = HealthSnapshot._meta.db_table
+    columns = ["account_id", "date", "version_id", "score", "band", "coverage", "components", "computed_at"]
+    updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns[2:])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE snapshot_batch AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY snapshot_batch ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in scored:
+                copy.write_row(
+                    (row.account_id, as_of, row.version.pk, row.score, row.band, row.coverage,
+                     json.dumps(row.components, separators=(",", ":")), now)
+                )  # fmt: skip
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM snapshot_batch "
+            f"ON CONFLICT (account_id, date) DO UPDATE SET {updates}"
+        )
+        cursor.execute("DROP TABLE snapshot_batch")
 
 
 @dataclass

@@ -37,13 +37,22 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _stale(queryset, account_ids_with_data) -> dict[int, Value]:
-    """Accounts that have older values but none in the window."""
+def _stale(queryset, account_ids: list[int] | None, values: dict[int, Value]) -> dict[int, Value]:
+    """Add the accounts that have older values but none in the window.
+
+    Only the accounts without a value are looked up, so when every account has fresh
+    data (the usual case) this costs no query at all.
+    """
+    if account_ids is not None:
+        missing = [account_id for account_id in account_ids if account_id not in values]
+        if not missing:
+            return values
+        queryset = queryset.filter(account_id__in=missing)
     older = set(queryset.order_by().values_list("account_id", flat=True).distinct())
-    return {account_id: Value(None, stale=True) for account_id in older - set(account_ids_with_data)}
+    return {account_id: Value(None, stale=True) for account_id in older - set(values)} | values
 
 
-def _survey(component: Component, accounts, as_of: datetime.date) -> dict[int, Value]:
+def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -> dict[int, Value]:
     """Each contact's latest answer within the window, so one vocal contact counts once."""
     kind = SURVEY_KINDS[component.input]
     first, last = _window(component, as_of)
@@ -63,7 +72,7 @@ def _survey(component: Component, accounts, as_of: datetime.date) -> dict[int, V
         account_id: Value(_survey_value(component.input, found), len(found)) for account_id, found in scores.items()
     }
     older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=_day_start(first))
-    return _stale(older, values) | values
+    return _stale(older, account_ids, values)
 
 
 def _survey_value(input_name: str, scores: list[int]) -> float | None:
@@ -74,7 +83,7 @@ def _survey_value(input_name: str, scores: list[int]) -> float | None:
     return formulas.mean(scores).value
 
 
-def _dated(component: Component, rows, value_field: str, as_of: datetime.date) -> dict[int, Value]:
+def _dated(component: Component, rows, value_field: str, account_ids, as_of: datetime.date) -> dict[int, Value]:
     """Latest, mean, sum or count of dated rows (check-ins, metric values) within the window."""
     first, last = _window(component, as_of)
     in_window = rows.filter(date__gte=first, date__lte=last)
@@ -87,7 +96,7 @@ def _dated(component: Component, rows, value_field: str, as_of: datetime.date) -
         aggregate = {Reading.MEAN: Avg, Reading.SUM: Sum, Reading.COUNT: Count}[component.reading]
         grouped = in_window.values("account_id").annotate(raw=aggregate(value_field), n=Count("pk"))
         values = {row["account_id"]: Value(float(row["raw"]), row["n"]) for row in grouped}
-    return _stale(rows.filter(date__lt=first), values) | values
+    return _stale(rows.filter(date__lt=first), account_ids, values)
 
 
 def _days_since_checkin(accounts, as_of: datetime.date) -> dict[int, Value]:
@@ -96,13 +105,19 @@ def _days_since_checkin(accounts, as_of: datetime.date) -> dict[int, Value]:
     return {row["account_id"]: Value(float((as_of - row["last"]).days)) for row in last}
 
 
-def read_input(component: Component, accounts, as_of: datetime.date) -> dict[int, Value]:
-    """The input of `component` for every account in the `accounts` queryset, as of the end of `as_of`."""
+def read_input(
+    component: Component, accounts, as_of: datetime.date, account_ids: list[int] | None = None
+) -> dict[int, Value]:
+    """The input of `component` for every account in the `accounts` queryset, as of the end of `as_of`.
+
+    `account_ids`, when the caller has them, are the ids of `accounts`: they let the
+    staleness look-up skip the accounts that have fresh values.
+    """
     if component.input in SURVEY_KINDS:
-        return _survey(component, accounts, as_of)
+        return _survey(component, accounts, account_ids, as_of)
     if component.input == Input.DAYS_SINCE_CHECKIN:
         return _days_since_checkin(accounts, as_of)
     if component.input == Input.SENTIMENT:
-        return _dated(component, CheckIn.objects.filter(account__in=accounts), "sentiment", as_of)
+        return _dated(component, CheckIn.objects.filter(account__in=accounts), "sentiment", account_ids, as_of)
     metric_values = MetricValue.objects.filter(account__in=accounts, metric_id=component.metric_id)
-    return _dated(component, metric_values, "value", as_of)
+    return _dated(component, metric_values, "value", account_ids, as_of)

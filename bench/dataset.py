@@ -1,0 +1,193 @@
+"""The benchmark data set, built once in PostgreSQL and reused.
+
+10,000 accounts, 50 CSMs (one of them owns 500 accounts: the portfolio measured),
+40,000 contacts, 1,000,000 survey answers over a year, 3,000,000 metric values (three
+metrics over the last 100 days), 12 check-ins per account, and a year of daily health
+snapshots. The small tables go through the ORM; the
+big ones are generated inside PostgreSQL with generate_series, which is what lets the
+whole build fit in a few minutes on two cores.
+"""
+
+import datetime
+import json
+import time
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Account, Contact, MetricDefinition, Team, User
+from scoring.models import HealthModel
+from surveys.models import Response
+
+ACCOUNTS = 10_000
+CSMS = 50
+TEAMS = 5
+CONTACTS_PER_ACCOUNT = 4
+ANSWERS = 1_000_000
+METRIC_DAYS = 100  # 3 metrics x 10,000 accounts x 100 days = 3,000,000 values
+SNAPSHOT_DAYS = 365
+BIG_PORTFOLIO = 500
+PASSWORD = "bench"
+MARKER = "BENCH-10000"
+
+
+def exists() -> bool:
+    return Account.objects.filter(external_id=MARKER).exists() and Response.objects.count() >= ANSWERS
+
+
+def csm_email(number: int) -> str:
+    return f"csm{number:02d}@bench.example"
+
+
+def build(log=print) -> None:
+    """Create the data set from scratch in the current (PostgreSQL) database."""
+    assert connection.vendor == "postgresql", "the benchmark data set is built in PostgreSQL"
+    started = time.monotonic()
+    with transaction.atomic():
+        _people()
+        log(f"  people: {time.monotonic() - started:.1f} s")
+        _accounts_and_contacts()
+        log(f"  accounts and contacts: {time.monotonic() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(0.42)")
+        for name, sql in _bulk_sql():
+            cursor.execute(sql)
+            log(f"  {name}: {time.monotonic() - started:.1f} s")
+        cursor.execute("ANALYZE")
+    log(f"  analyzed: {time.monotonic() - started:.1f} s")
+
+
+def _people() -> None:
+    password = make_password(PASSWORD)
+    teams = Team.objects.bulk_create([Team(name=f"Bench team {n}") for n in range(1, TEAMS + 1)])
+    User.objects.bulk_create(
+        [
+            User(email=csm_email(n), name=f"Bench CSM {n:02d}", role=User.Role.CSM, team=teams[(n - 1) % TEAMS],
+                 password=password)
+            for n in range(1, CSMS + 1)
+        ]
+        + [User(email="admin@bench.example", name="Bench Admin", role=User.Role.ADMIN, password=password)]
+        + [
+            User(email=f"manager{n}@bench.example", name=f"Bench Manager {n}", role=User.Role.MANAGER,
+                 password=password)
+            for n in range(1, TEAMS + 1)
+        ]
+    )  # fmt: skip
+    for n, team in enumerate(teams, start=1):
+        User.objects.get(email=f"manager{n}@bench.example").managed_teams.add(team)
+
+
+def _accounts_and_contacts() -> None:
+    csms = list(User.objects.filter(email__endswith="@bench.example", role=User.Role.CSM).order_by("email"))
+    segments = ["smb", "smb", "mid_market", "enterprise"]
+    today = timezone.localdate()
+    accounts = []
+    for n in range(1, ACCOUNTS + 1):
+        # CSM 01 owns the first 500 accounts; the rest are spread over the other 49.
+        owner = csms[0] if n <= BIG_PORTFOLIO else csms[1 + (n % (CSMS - 1))]
+        accounts.append(
+            Account(
+                name=f"Bench Customer {n:05d}",
+                external_id=f"BENCH-{n:05d}",
+                owner=owner,
+                segment=segments[n % 4],
+                arr=5_000 + (n * 7919) % 400_000,
+                renewal_date=today + datetime.timedelta(days=(n * 37) % 365),
+                lifecycle_stage="adoption",
+            )
+        )
+    Account.objects.bulk_create(accounts, batch_size=5000)
+    accounts = Account.objects.filter(external_id__startswith="BENCH-").order_by("pk")
+    Contact.objects.bulk_create(
+        [
+            Contact(account=account, name=f"Contact {i} of {account.external_id}",
+                    email=f"c{i}.{account.external_id.lower()}@customer.example", is_primary=i == 0)
+            for account in accounts
+            for i in range(CONTACTS_PER_ACCOUNT)
+        ],
+        batch_size=5000,
+    )  # fmt: skip
+
+
+def _snapshot_components() -> str:
+    """A breakdown shaped like the default model's, shared by every generated snapshot."""
+    version = HealthModel.objects.get(segment="").current_version
+    components = [
+        {"component": c.pk, "label": c.label, "input": c.input, "weight": c.weight, "raw": 50.0, "n": 3,
+         "normalised": 60.0, "contribution": c.weight * 0.6, "status": "ok"}
+        for c in version.components.order_by("position")
+    ]  # fmt: skip
+    return json.dumps(components)
+
+
+def _bulk_sql() -> list[tuple[str, str]]:
+    metric_ids = list(
+        MetricDefinition.objects.filter(key__in=["seat_usage", "support_tickets", "days_overdue"]).values_list(
+            "pk", flat=True
+        )
+    )
+    version_id = HealthModel.objects.get(segment="").current_version_id
+    components = _snapshot_components().replace("'", "''")
+    bench_accounts = "SELECT id FROM accounts_account WHERE external_id LIKE 'BENCH-%'"
+    return [
+        (
+            "1,000,000 survey answers",
+            f"""
+            WITH contacts AS (
+                SELECT row_number() OVER (ORDER BY c.id) AS n, c.id, c.account_id
+                FROM accounts_contact c WHERE c.account_id IN ({bench_accounts})
+            ), total AS (SELECT count(*) AS n FROM contacts),
+            draws AS (
+                SELECT g, 1 + floor(random() * (SELECT n FROM total))::int AS pick, random() AS k, random() AS s,
+                       random() AS t, random() AS c FROM generate_series(1, {ANSWERS}) g
+            )
+            INSERT INTO surveys_response (kind, score, comment, answered_at, updated_at, feedback_status,
+                                          internal_note, account_id, contact_id)
+            SELECT kind, score, CASE WHEN d.c < 0.1 THEN 'Bench comment ' || d.g ELSE '' END,
+                   now() - d.t * interval '365 days', now() - d.t * interval '365 days',
+                   CASE WHEN d.c < 0.02 THEN 'new' ELSE 'closed' END, '', contacts.account_id, contacts.id
+            FROM draws d JOIN contacts ON contacts.n = d.pick
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN d.k < 0.6 THEN 'nps' WHEN d.k < 0.9 THEN 'csat' ELSE 'ces' END AS kind
+            ) k
+            CROSS JOIN LATERAL (
+                SELECT CASE k.kind WHEN 'nps' THEN floor(d.s * 11)::int WHEN 'csat' THEN 1 + floor(d.s * 5)::int
+                       ELSE 1 + floor(d.s * 7)::int END AS score
+            ) sc
+            """,
+        ),
+        (
+            "3,000,000 metric values",
+            f"""
+            INSERT INTO accounts_metricvalue (account_id, metric_id, date, value, updated_at)
+            SELECT a.id, m.id, current_date - day, round((random() * 100)::numeric, 1), now()
+            FROM ({bench_accounts}) a
+            CROSS JOIN unnest(ARRAY{metric_ids}::bigint[]) AS m(id)
+            CROSS JOIN generate_series(0, {METRIC_DAYS - 1}) AS day
+            """,
+        ),
+        (
+            "120,000 check-ins",
+            f"""
+            INSERT INTO accounts_checkin (account_id, csm_id, date, notes, sentiment, next_checkin_on, created_at)
+            SELECT a.id, a.owner_id, current_date - (n * 30 + (a.id % 20))::int, 'Bench check-in',
+                   1 + floor(random() * 5)::int, current_date - (n * 30 + (a.id % 20))::int + 30, now()
+            FROM accounts_account a CROSS JOIN generate_series(0, 11) AS n
+            WHERE a.external_id LIKE 'BENCH-%'
+            """,
+        ),
+        (
+            "a year of daily health snapshots (3,650,000)",
+            f"""
+            INSERT INTO scoring_healthsnapshot (account_id, date, version_id, score, band, coverage, components,
+                                                computed_at)
+            SELECT a.id, current_date - day, {version_id}, s.score,
+                   CASE WHEN s.score < 40 THEN 'red' WHEN s.score < 70 THEN 'yellow' ELSE 'green' END,
+                   100, '{components}'::jsonb, now()
+            FROM ({bench_accounts}) a CROSS JOIN generate_series(1, {SNAPSHOT_DAYS}) AS day
+            CROSS JOIN LATERAL (SELECT round((20 + random() * 75)::numeric, 1)::float AS score) s
+            """,
+        ),
+    ]
+

@@ -1,0 +1,151 @@
+"""The two loaded measurements: campaign sending through real Celery workers to a local SMTP sink,
+and the public answer page on gunicorn under concurrent requests from 127.0.0.1, bounded in time."""
+
+import http.client
+import multiprocessing
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import transaction
+
+from accounts.models import Contact
+from surveys import services
+from surveys.models import Campaign, Invitation, Survey
+
+ROOT = Path(__file__).resolve().parent.parent
+CAMPAIGN_NAME = "Bench campaign"
+LOAD_SECONDS = 8
+CLIENTS = 4
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Sink:
+    """Counts what arrives; stores nothing."""
+
+    def __init__(self):
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        return "250 OK"
+
+
+def _env(**extra) -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONUNBUFFERED": "1", **extra}
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.25)
+    raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
+
+
+def measure_sending(*, record, say) -> None:
+    from aiosmtpd.controller import Controller
+
+    say("Campaign sending (10,000 invitations, Celery worker with 2 processes, SMTP on 127.0.0.1)")
+    Campaign.objects.filter(name=CAMPAIGN_NAME).delete()
+    sink, port = _Sink(), _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", os.environ["CELERY_QUEUE"]],
+        cwd=ROOT, env=_env(EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port), SURVEY_SEND_BATCH_SIZE="250"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(4)  # let the worker connect before the clock starts
+        campaign = Campaign.objects.create(
+            name=CAMPAIGN_NAME, survey=Survey.objects.get(kind="nps"), audience=Campaign.Audience.ALL
+        )
+        audience = Contact.objects.filter(is_primary=True, account__status="active").count()
+        started = time.perf_counter()
+        with transaction.atomic():
+            count = services.campaign_send(campaign=campaign)
+        _wait(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, 300, "the campaign")
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        controller.stop()
+    sent = Invitation.objects.filter(campaign=campaign, status=Invitation.Status.SENT).count()
+    record("sending: invitations sent / received by SMTP", f"{sent:,} / {sink.received:,} of {audience:,}")
+    record("sending: emails per second", f"{count / elapsed:.0f}/s", "≥ 200/s", count / elapsed >= 200)
+
+
+def _client(args) -> list[float]:
+    """One load process: sequential requests for `seconds`; returns each request's latency in ms."""
+    port, paths, seconds, seed = args
+    rng = random.Random(seed)
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        path = rng.choice(paths)
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        if response.status == 200:
+            latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+def _load(port: int, paths: list[str]) -> tuple[float, float]:
+    with multiprocessing.get_context("spawn").Pool(CLIENTS) as pool:
+        results = pool.map(_client, [(port, paths, LOAD_SECONDS, seed) for seed in range(CLIENTS)])
+    latencies = sorted(latency for result in results for latency in result)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    return len(latencies) / LOAD_SECONDS, p95
+
+
+def measure_answer_endpoint(*, record, say) -> None:
+    say(f"Public answer page on gunicorn ({CLIENTS} client processes for {LOAD_SECONDS} s each run)")
+    tokens = list(
+        Invitation.objects.filter(campaign__name=CAMPAIGN_NAME, status=Invitation.Status.SENT).values_list(
+            "token", flat=True
+        )[:2000]
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "3", "--log-level", "warning"],
+        cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        _wait(lambda: _answers(port), 30, "gunicorn")
+        answer_rps, answer_p95 = _load(port, [f"/s/{token}/?score=7" for token in tokens])
+        minimal_rps, minimal_p95 = _load(port, ["/bench/minimal/"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    record("answer page: requests/s, p95", f"{answer_rps:.0f}/s, {answer_p95:.0f} ms")
+    record("minimal Django view: requests/s, p95", f"{minimal_rps:.0f}/s, {minimal_p95:.0f} ms")
+    ratio = answer_rps / minimal_rps
+    record("answer page / minimal view throughput", f"{ratio:.2f}", "≥ 0.5", ratio >= 0.5)
+
+
+def _answers(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/bench/minimal/")
+        ok = connection.getresponse().status == 200
+        connection.close()
+        return ok
+    except OSError:
+        return False

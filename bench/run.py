@@ -1,0 +1,204 @@
+"""`make bench`: build the benchmark data set once (PostgreSQL), measure, print one table, write BENCHMARKS.md.
+
+Measures the full health recompute against a hand-written single-SQL baseline, page server
+times and query counts, campaign sending through real Celery workers to a local SMTP sink,
+and the public answer page under concurrent load on gunicorn beside a minimal Django view.
+Every load is on 127.0.0.1 and bounded in time.
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pulse_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("CELERY_QUEUE", "pulse-bench")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from accounts.models import Account, User  # noqa: E402
+from bench import dataset, load  # noqa: E402
+
+RESULTS: list[tuple[str, str, str, str]] = []  # (what, measured, target, verdict)
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def record(what: str, measured: str, target: str = "", ok: bool | None = None) -> None:
+    verdict = "" if ok is None else ("met" if ok else "MISSED")
+    RESULTS.append((what, measured, target, verdict))
+    say(f"  {what}: {measured} {f'(target {target}: {verdict})' if target else ''}")
+
+
+def ensure_database(*, fresh: bool = False) -> None:
+    """Create the benchmark database (dropping it first when `fresh`) and migrate it."""
+    import psycopg
+
+    settings = connection.settings_dict
+    name = settings["NAME"]
+    connection.close()
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, user=settings["USER"],
+        password=settings["PASSWORD"] or None, dbname="postgres", autocommit=True,
+    ) as admin:  # fmt: skip
+        if fresh:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+    call_command("migrate", verbosity=0)
+
+
+def measure_recompute() -> None:
+    say("Health recompute (10,000 accounts)")
+    script = (
+        "import resource, time, json, django, os;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE','bench.settings'); django.setup();"
+        "from scoring.services import health_recompute;"
+        "t=time.perf_counter(); n=health_recompute(alert=False); s=time.perf_counter()-t;"
+        "print(json.dumps({'n': n, 'seconds': s, 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
+    )
+    runs = []
+    for _ in range(3):
+        output = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+        runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
+    ours = min(run["seconds"] for run in runs)
+    peak = max(run["peak_mb"] for run in runs)
+    from bench.baseline import baseline_seconds
+
+    baseline = min(baseline_seconds() for _ in range(3))
+    record("recompute: accounts scored", f"{runs[0]['n']:,}")
+    record("recompute: our time (best of 3)", f"{ours:.2f} s", "≤ 3 s", ours <= 3)
+    record("recompute: single-SQL baseline (best of 3)", f"{baseline:.2f} s")
+    record("recompute: ratio ours / baseline", f"{ours / baseline:.2f}×", "≤ 2×", ours / baseline <= 2)
+    record("recompute: peak memory of the process", f"{peak:.0f} MB", "< 500 MB", peak < 500)
+
+
+def _timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    return times, len(queries.captured_queries)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def measure_pages() -> None:
+    say("Pages (server time in-process, DEBUG off)")
+    csm = User.objects.get(email=dataset.csm_email(1))
+    admin = User.objects.get(email="admin@bench.example")
+    account_ids = list(Account.objects.filter(owner=csm).order_by("pk").values_list("pk", flat=True)[:20])
+    cases = [
+        ("portfolio (500 accounts)", csm, ["/portfolio/"], 150, 15),
+        ("account page", csm, [f"/accounts/{pk}/" for pk in account_ids], None, None),
+        ("team rollup (50 CSMs)", admin, ["/team/"], 300, 20),
+    ]
+    for name, user, urls, target_ms, target_queries in cases:
+        client = Client()
+        client.force_login(user)
+        times, queries = [], 0
+        for url in urls:
+            measured, queries = _timed(client, url, max(2, 30 // len(urls)))
+            times += measured
+        p50, p95 = statistics.median(times), _percentile(times, 0.95)
+        record(f"{name}: p50 / p95", f"{p50:.0f} / {p95:.0f} ms",
+               f"≤ {target_ms} ms" if target_ms else "", p95 <= target_ms if target_ms else None)  # fmt: skip
+        record(f"{name}: queries", f"{queries}", f"≤ {target_queries}" if target_queries else "",
+               queries <= target_queries if target_queries else None)  # fmt: skip
+
+
+def machine_facts() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kilobytes = int(meminfo.read_text().split()[1])
+        memory = f", {kilobytes / 1024 / 1024:.0f} GiB memory"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}){memory}; Python {platform.python_version()}; "
+        f"PostgreSQL {postgres}; Django {django.get_version()}"
+    )
+
+
+def write_report(facts: str, build_seconds: float | None, total: float) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (bench/run.py). The data set: 10,000 accounts, 50 CSMs, 40,000 contacts,",
+        "1,000,000 survey answers, 3,000,000 metric values, a year of daily health snapshots, in PostgreSQL.",
+        "",
+        f"Run on {datetime.date.today():%Y-%m-%d}: {facts}.",
+        f"Total run time {total:.0f} s" + (f" (data set built in {build_seconds:.0f} s)." if build_seconds else "."),
+        "",
+        "| what | measured | target | |",
+        "|---|---|---|---|",
+        *[f"| {what} | {measured} | {target} | {verdict} |" for what, measured, target, verdict in RESULTS],
+        "",
+    ]
+    notes = ROOT / "bench" / "NOTES.md"
+    if notes.exists():
+        lines += [notes.read_text().strip(), ""]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+
+
+def main() -> None:
+    started = time.monotonic()
+    say(f"Database: {os.environ['DATABASE_URL']}")
+    ensure_database()
+    build_seconds = None
+    if not dataset.exists():
+        say("Building the data set (once; later runs reuse it)")
+        build_started = time.monotonic()
+        ensure_database(fresh=True)  # a half-built set from an interrupted run is thrown away
+        dataset.build(log=say)
+        build_seconds = time.monotonic() - build_started
+    measure_recompute()
+    measure_pages()
+    load.measure_sending(record=record, say=say)
+    load.measure_answer_endpoint(record=record, say=say)
+    total = time.monotonic() - started
+    facts = machine_facts()
+    write_report(facts, build_seconds, total)
+    say("")
+    width = max(len(row[0]) for row in RESULTS)
+    for what, measured, target, verdict in RESULTS:
+        say(f"{what:<{width}}  {measured:>16}  {target:>10}  {verdict}")
+    say(f"\n{facts}\nWritten to BENCHMARKS.md in {total:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
