@@ -36,7 +36,17 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ["role", "team", "is_active"]
     search_fields = ["email", "name"]
     filter_horizontal = ["managed_teams"]
-    fields = ["email", "name", "role", "team", "managed_teams", "is_active", "last_login", "date_joined"]
+    fields = [
+        "email",
+        "name",
+        "role",
+        "team",
+        "managed_teams",
+        "is_active",
+        "morning_email",
+        "last_login",
+        "date_joined",
+    ]
     readonly_fields = ["last_login", "date_joined"]
 
     def get_form(self, request, obj=None, **kwargs):

@@ -53,6 +53,13 @@ class User(AbstractBaseUser):
         Team, blank=True, related_name="managers", help_text="The teams a manager sees."
     )
     is_active = models.BooleanField(default=True)
+    morning_email = models.BooleanField(
+        "morning email",
+        default=False,
+        help_text="Each morning, an email listing today's check-ins with what changed since the last one.",
+    )
+    # The day the morning email last went out: claiming it with a conditional UPDATE sends it once a day.
+    morning_email_sent_on = models.DateField(null=True, blank=True, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()
@@ -167,7 +174,8 @@ class Account(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("accounts:detail", args=[self.pk])
+        # The account page is the dashboards app's (check-in prep); the URL is still /accounts/<id>/.
+        return reverse("dashboards:account", args=[self.pk])
 
     def days_to_renewal(self, today: datetime.date | None = None) -> int | None:
         if self.renewal_date is None:

@@ -9,7 +9,6 @@ urlpatterns = [
     path("accounts/", views.account_list_view, name="list"),
     path("accounts/new/", views.account_create, name="create"),
     path("accounts/import/", data_views.account_import, name="import"),
-    path("accounts/<int:account_id>/", views.account_detail, name="detail"),
     path("accounts/<int:account_id>/edit/", views.account_edit, name="edit"),
     path("accounts/<int:account_id>/contacts/", views.contact_add, name="contact_add"),
     path("accounts/<int:account_id>/contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),

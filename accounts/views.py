@@ -1,4 +1,9 @@
-"""Account pages: the list, one account with its contacts and check-ins, create and edit."""
+"""Account pages: the list, create and edit, and the inline forms of the account page.
+
+The account page itself is dashboards' (dashboards/account_views.py); its check-ins and contacts
+sections are templates of this app (accounts/_checkins.html, accounts/_contacts.html), so an
+HTMX post here answers with the section it changed.
+"""
 
 from django import forms
 from django.contrib import messages
@@ -10,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
 from accounts.models import Account, Contact
-from accounts.selectors import ACCOUNT_SORTS, account_list, account_metric_summaries, people_in_scope
+from accounts.selectors import ACCOUNT_SORTS, account_list, people_in_scope
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -68,33 +73,8 @@ def account_list_view(request):
     return render(request, template, context)
 
 
-def _visible_account(request, account_id) -> Account:
-    return get_object_or_404(Account.objects.visible_to(request.user).select_related("owner__team"), pk=account_id)
-
-
 def _editable_account(request, account_id) -> Account:
-    return get_object_or_404(Account.objects.editable_by(request.user), pk=account_id)
-
-
-def _account_context(request, account: Account, **overrides) -> dict:
-    can_edit = Account.objects.editable_by(request.user).filter(pk=account.pk).exists()
-    context = {
-        "account": account,
-        "can_edit": can_edit,
-        "contacts": account.contacts.all(),
-        "checkins": account.checkins.select_related("csm")[:20],
-        "metrics": account_metric_summaries(account=account),
-        "contact_form": ContactForm(account=account),
-        "checkin_form": CheckInForm(),
-    }
-    context.update(overrides)
-    return context
-
-
-@login_required
-def account_detail(request, account_id):
-    account = _visible_account(request, account_id)
-    return render(request, "accounts/detail.html", _account_context(request, account))
+    return get_object_or_404(Account.objects.editable_by(request.user).select_related("owner__team"), pk=account_id)
 
 
 @login_required
@@ -118,10 +98,26 @@ def account_edit(request, account_id):
     return render(request, "accounts/form.html", {"form": form, "account": account})
 
 
+SECTIONS = {"checkins": "accounts/_checkins.html", "contacts": "accounts/_contacts.html"}
+
+
 def _account_section(request, account: Account, section: str, status: int = 200, **overrides):
-    """The account page, or on an HTMX request only the named section of it."""
-    template = f"accounts/detail.html#{section}" if request.htmx else "accounts/detail.html"
-    return render(request, template, _account_context(request, account, **overrides), status=status)
+    """One section of the account page after a post: alone for HTMX, inside a small page without script.
+
+    Only the editable_by scope reaches here, so the forms are always shown.
+    """
+    context = {
+        "account": account,
+        "can_edit": True,
+        "contacts": account.contacts.all(),
+        "checkins": account.checkins.select_related("csm")[:20],
+        "contact_form": ContactForm(account=account),
+        "checkin_form": CheckInForm(),
+        "section_template": SECTIONS[section],
+        **overrides,
+    }
+    template = SECTIONS[section] if request.htmx else "accounts/section_page.html"
+    return render(request, template, context, status=status)
 
 
 @login_required

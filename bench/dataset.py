@@ -169,7 +169,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
         ),
         (
             "120,000 check-ins",
-            f"""
+            """
             INSERT INTO accounts_checkin (account_id, csm_id, date, notes, sentiment, next_checkin_on, created_at)
             SELECT a.id, a.owner_id, current_date - (n * 30 + (a.id % 20))::int, 'Bench check-in',
                    1 + floor(random() * 5)::int, current_date - (n * 30 + (a.id % 20))::int + 30, now()
@@ -190,4 +190,3 @@ def _bulk_sql() -> list[tuple[str, str]]:
             """,
         ),
     ]
-

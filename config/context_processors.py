@@ -4,6 +4,7 @@ from accounts.outbox import outbox_enabled
 
 # Which navigation entry a page belongs to, by URL name; the first matching prefix wins.
 SECTIONS = [
+    ("dashboards:portfolio", "portfolio"),
     ("accounts:import", "import"),
     ("accounts:metric", "metrics"),
     ("accounts:token", "tokens"),
@@ -19,6 +20,7 @@ SECTIONS = [
     ("surveys:answers_import", "results"),
     ("surveys:campaign", "campaigns"),
     ("surveys:survey", "surveys"),
+    ("dashboards:rollup", "team"),
 ]
 
 

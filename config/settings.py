@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.campaign_reminders_task",
         "schedule": 15 * 60.0,
     },
+    # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
+    "morning-emails": {
+        "task": "dashboards.tasks.morning_emails_task",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 
 # Email: SMTP when EMAIL_HOST is set, otherwise a local outbox (var/outbox)

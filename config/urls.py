@@ -26,6 +26,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     *auth_patterns,
+    path("", include("dashboards.urls")),  # before accounts: /accounts/<id>/ is the dashboards account page
     path("", include("accounts.urls")),
     path("", include("surveys.urls")),
     path("", include("scoring.urls")),

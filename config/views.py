@@ -4,10 +4,15 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
+from accounts.models import User
+
 
 @login_required
 def home(request):
-    return redirect("accounts:list")
+    """A CSM starts from their portfolio; managers and admins from the team rollup."""
+    if request.user.role == User.Role.CSM:
+        return redirect("dashboards:portfolio")
+    return redirect("dashboards:rollup")
 
 
 @never_cache

@@ -5,7 +5,6 @@ post gets the `override` partial of it, a post without script a redirect.
 """
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from django import forms
 from django.contrib import messages
@@ -21,93 +20,16 @@ from django.views.decorators.http import require_POST
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
 from scoring import engine, selectors, services
-from scoring.models import Band, Component, HealthModelVersion, HealthSnapshot, Input, Override, Reading
+from scoring.formatting import anchor_text, comparison, component_rows, format_raw, whole
+from scoring.models import Band, Component, HealthModelVersion, Override
 from scoring.override_forms import OverrideForm
 
 DEFAULT_COMPARE_DAYS = 30
-STATUS_TEXT = {
-    "ok": "",
-    "missing": "no data",
-    "stale": "data older than the component's window",
-}
 
 
 class HealthDatesForm(PulseForm, forms.Form):
     date = forms.DateField(required=False, label="Health on", widget=DateInput())
     compare = forms.DateField(required=False, label="Compared with", widget=DateInput())
-
-
-def whole(value: float) -> int:
-    """Half up, as people round (Python's round() goes to even), so shown numbers add up the way readers expect."""
-    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def _plain(value: float, decimals: int = 1) -> str:
-    """1,234 for whole values, 12.5 otherwise."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{decimals}f}"
-
-
-def format_raw(entry: dict, component: Component | None, *, anchor: bool = False) -> str:
-    """An input's raw value as people read it: NPS signed, CSAT in %, means with one decimal, metric units.
-
-    `anchor` formats a model's poor / good level, a plain number even for a mean.
-    """
-    raw = entry.get("raw")
-    if raw is None:
-        return "—"
-    reading = component.reading if component is not None else Reading.LATEST
-    kind = entry.get("input")
-    if kind == Input.NPS:
-        nps = whole(raw)
-        return f"{nps:+d}" if nps else "0"
-    if kind == Input.CSAT:
-        return f"{whole(raw)}%"
-    if kind == Input.CES:
-        return f"{raw:.1f} of 7"
-    if kind == Input.DAYS_SINCE_CHECKIN:
-        days = whole(raw)
-        return f"{days} day{'s' if days != 1 else ''}"
-    if reading == Reading.COUNT:
-        count = whole(raw)
-        noun = "check-in" if kind == Input.SENTIMENT else "value"
-        return f"{count} {noun}{'s' if count != 1 else ''}"
-    text = f"{raw:,.1f}" if reading == Reading.MEAN and not anchor else _plain(raw)
-    if kind == Input.SENTIMENT:
-        return f"{text} of 5"
-    unit = component.metric.unit if component is not None and component.metric_id else ""
-    if unit == "%":
-        return f"{text}%"
-    if text == "1" and unit.endswith("s"):
-        unit = unit[:-1]  # "1 ticket", not "1 tickets"
-    return f"{text} {unit}".rstrip()
-
-
-def _anchor_text(component: Component | None, entry: dict) -> str:
-    """The component's 'good' level in the input's own terms, e.g. 70% or +50."""
-    if component is None:
-        return ""
-    return format_raw({"raw": component.good, "input": entry.get("input")}, component, anchor=True)
-
-
-def _component_rows(explanation: engine.Explanation, components: dict[int, Component]) -> list[dict]:
-    rows = []
-    for entry in explanation.components:
-        component = components.get(entry.get("component"))
-        rows.append(
-            {
-                "label": entry["label"],
-                "raw": format_raw(entry, component),
-                "n": entry.get("n"),
-                "normalised": None if entry.get("normalised") is None else whole(entry["normalised"]),
-                "weight": _plain(entry["weight"]),
-                "contribution": None if entry.get("contribution") is None else f"{entry['contribution']:.1f}",
-                "status": entry["status"],
-                "status_text": STATUS_TEXT.get(entry["status"], ""),
-                "window_days": component.window_days if component is not None else None,
-                "good": _anchor_text(component, entry),
-            }
-        )
-    return rows
 
 
 def _best_lever(explanation: engine.Explanation, components: dict[int, Component]) -> dict | None:
@@ -120,45 +42,7 @@ def _best_lever(explanation: engine.Explanation, components: dict[int, Component
         "label": lever["label"],
         "points": str(whole(gain)) if gain >= 1 else f"{gain:.1f}",
         "now": format_raw(lever, component),
-        "good": _anchor_text(component, lever),
-    }
-
-
-def _change(before: float | None, after: float | None) -> dict:
-    """Before, after and the change between the numbers shown, so the arithmetic on screen adds up."""
-    shown_before = None if before is None else whole(before)
-    shown_after = None if after is None else whole(after)
-    if shown_before is None or shown_after is None:
-        return {"before": shown_before, "after": shown_after, "delta": None, "direction": None}
-    delta = shown_after - shown_before
-    direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
-    return {"before": shown_before, "after": shown_after, "delta": delta, "direction": direction}
-
-
-def _comparison(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> dict:
-    score, changes = engine.compare(before, after)
-    by_label = {component.label: component for component in components.values()}
-    raw_before = {entry["label"]: entry for entry in before.components}
-    raw_after = {entry["label"]: entry for entry in after.components}
-    rows = []
-    for change in changes:
-        component = by_label.get(change.label)
-        earlier = raw_before.get(change.label)
-        rows.append(
-            {
-                "label": change.label,
-                **_change(change.before, change.after),
-                "raw_before": format_raw(earlier, component) if earlier else "—",
-                "raw_after": format_raw(raw_after[change.label], component),
-            }
-        )
-    return {
-        "before": before,
-        "after": after,
-        "score": _change(score.before, score.after),
-        "components": rows,
-        "same_version": before.version_id == after.version_id,
-        "same_snapshot": before.pk == after.pk,
+        "good": anchor_text(component, lever),
     }
 
 
@@ -228,12 +112,12 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
             "score": None if snapshot.score is None else whole(snapshot.score),
             "score_exact": None if snapshot.score is None else f"{snapshot.score:.1f}",
             "coverage": whole(snapshot.coverage),
-            "rows": _component_rows(explanation, components),
+            "rows": component_rows(explanation, components),
             "lever": _best_lever(explanation, components),
             "compare_day": compare_day,
             "compare_reason": compare_reason,
             "last_checkin": checkin,
-            "comparison": _comparison(before, snapshot, components) if before is not None else None,
+            "comparison": comparison(before, snapshot, components) if before is not None else None,
             "quick_compare": [
                 (label, anchor - datetime.timedelta(days=days)) for label, days in (("30 days", 30), ("90 days", 90))
             ],

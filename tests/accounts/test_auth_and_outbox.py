@@ -7,7 +7,7 @@ from accounts.outbox import outbox_list
 
 def test_login_by_email_in_any_case(client, alice, alice_account, password):
     response = client.post("/login/", {"username": "ALICE@pulse.test", "password": password}, follow=True)
-    assert response.redirect_chain[-1][0] == "/accounts/"
+    assert response.redirect_chain[-1][0] == "/portfolio/"
     assert alice_account.name in response.content.decode()
 
 

@@ -25,11 +25,11 @@ def test_csm_sees_her_team_accounts_but_not_another_teams(page, log_in, alice, p
     expect(results.locator("tbody tr")).to_have_count(2)
 
 
-def test_login_lands_on_the_account_list(page, log_in, alice, portfolio):
+def test_a_csm_lands_on_her_portfolio(page, log_in, alice, portfolio):
     log_in(alice)
 
-    expect(page).to_have_url(re.compile(r"/accounts/$"))
-    expect(page.locator("h1")).to_have_text("Accounts")
+    expect(page).to_have_url(re.compile(r"/portfolio/$"))
+    expect(page.locator("body")).to_contain_text(portfolio["alice"].name)
 
 
 def test_csm_opening_another_teams_account_gets_not_found(page, log_in, alice, portfolio):

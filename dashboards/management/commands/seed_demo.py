@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import demo as accounts_demo
 from accounts.models import Account, User
+from dashboards import demo as dashboards_demo
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             counts |= scoring_demo.seed_scoring(
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
+            counts |= dashboards_demo.seed_dashboards(today=today)
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")

@@ -1,0 +1,378 @@
+"""What the account page (check-in prep) shows, and "since the last check-in" for the morning email.
+
+The page runs a fixed number of queries whatever the length of the history: one per kind of
+row (check-ins, contacts, snapshots, answers, alerts, metric values), each read once and
+shared by every section that needs it. `since_summary` is a pure function over rows already
+read, so the page and the morning email (which reads for many accounts at once) say the same.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
+from scoring import engine
+from scoring import selectors as health
+from scoring.formatting import comparison, component_rows, whole
+from scoring.models import Component, HealthSnapshot
+from surveys.models import Response
+
+TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
+METRIC_DAYS = 90  # the metric sparklines
+BASELINE_LOOKBACK_DAYS = 90  # how far before the comparison day a metric's "then" value may be
+NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
+CHECKIN_LOG = 20
+COMPONENT_MIN_MOVE = 1  # inputs that moved less than a point are left out of "since"
+SIGNIFICANT_MOVE = 5  # below this (score and every input), "no significant change"
+METRIC_NOTABLE_PERCENT = 20
+SINCE_CHOICES = {"30": 30, "90": 90}  # ?since=30 compares with 30 days ago instead of the last check-in
+
+
+def accounts_for(user: User) -> QuerySet:
+    """The accounts the user may open, each with `can_edit` (one query with the account)."""
+    editable = Account.objects.editable_by(user).filter(pk=OuterRef("pk"))
+    return Account.objects.visible_to(user).select_related("owner__team").annotate(can_edit=Exists(editable))
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first instant of a local day, for comparing with stored timestamps."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+# ---- Since the last check-in -------------------------------------------------------------
+
+
+@dataclass
+class MetricMove:
+    """One metric's value on the comparison day (or the nearest earlier one) and its latest value."""
+
+    key: str
+    label: str
+    unit: str
+    before: float | None
+    before_date: datetime.date | None
+    after: float | None
+    after_date: datetime.date | None
+
+    @property
+    def has_new_values(self) -> bool:
+        return self.after_date is not None and (self.before_date is None or self.after_date > self.before_date)
+
+    @property
+    def delta(self) -> float | None:
+        if self.before is None or self.after is None or not self.has_new_values:
+            return None
+        return self.after - self.before
+
+    @property
+    def percent(self) -> float | None:
+        if self.delta is None or self.before == 0:
+            return None
+        return 100.0 * self.delta / abs(self.before)
+
+    @property
+    def notable(self) -> bool:
+        """A move of METRIC_NOTABLE_PERCENT or more, or any move away from zero."""
+        if self.delta is None or self.delta == 0:
+            return False
+        return self.percent is None or abs(self.percent) >= METRIC_NOTABLE_PERCENT
+
+    @property
+    def direction(self) -> str:
+        if not self.delta:
+            return "flat"
+        return "up" if self.delta > 0 else "down"
+
+
+@dataclass
+class SinceSummary:
+    """What changed between `day` (the last check-in, or N days ago) and now."""
+
+    day: datetime.date
+    checkin: CheckIn | None
+    before: HealthSnapshot | None
+    latest: HealthSnapshot | None
+    score: dict | None  # {before, after, delta, direction} of the whole numbers shown
+    components: list[dict]  # inputs that moved by COMPONENT_MIN_MOVE or more, biggest move first
+    answers: list[Response]
+    metric_moves: list[MetricMove]
+    alerts: list[Notification] = field(default_factory=list)
+
+    @property
+    def band_changed(self) -> bool:
+        return self.before is not None and self.latest is not None and self.before.band != self.latest.band
+
+    @property
+    def comments(self) -> list[Response]:
+        return [answer for answer in self.answers if answer.comment.strip()]
+
+    @property
+    def notable_metrics(self) -> list[MetricMove]:
+        return [move for move in self.metric_moves if move.notable]
+
+    @property
+    def significant(self) -> bool:
+        """The score or an input moved SIGNIFICANT_MOVE points or more, or the band changed."""
+        score_delta = abs(self.score["delta"]) if self.score and self.score["delta"] is not None else 0
+        biggest = max((abs(row["delta"]) for row in self.components), default=0)
+        return self.band_changed or score_delta >= SIGNIFICANT_MOVE or biggest >= SIGNIFICANT_MOVE
+
+
+def metric_move(*, key: str, label: str, unit: str, points: list[tuple[datetime.date, float]], day: datetime.date):
+    """The metric's move since `day` from its (date, value) points in date order."""
+    earlier = [point for point in points if point[0] <= day]
+    before = earlier[-1] if earlier else (None, None)
+    after = points[-1] if points else (None, None)
+    return MetricMove(key, label, unit, before[1], before[0], after[1], after[0])
+
+
+def since_summary(
+    *,
+    day: datetime.date,
+    checkin: CheckIn | None,
+    before: HealthSnapshot | None,
+    latest: HealthSnapshot | None,
+    components: dict[int, Component],
+    answers: list[Response],
+    metric_moves: list[MetricMove],
+    alerts: list[Notification] = (),
+) -> SinceSummary:
+    """The change since `day` from rows already read; pure, no database.
+
+    `before` is the snapshot on or before `day`; `answers` and `alerts` are those after that day.
+    """
+    score, moved = None, []
+    if before is not None and latest is not None:
+        compared = comparison(before, latest, components)
+        score = compared["score"]
+        moved = [
+            row
+            for row in compared["components"]
+            if row["delta"] is not None and abs(row["delta"]) >= COMPONENT_MIN_MOVE
+        ]
+        moved.sort(key=lambda row: (-abs(row["delta"]), row["label"]))
+    return SinceSummary(
+        day=day,
+        checkin=checkin,
+        before=before,
+        latest=latest,
+        score=score,
+        components=moved,
+        answers=list(answers),
+        metric_moves=list(metric_moves),
+        alerts=list(alerts),
+    )
+
+
+# ---- The page -------------------------------------------------------------------------------
+
+
+@dataclass
+class MetricRow:
+    """One metric on the page: its 90-day series for the sparkline, and what the table says beside it."""
+
+    key: str
+    label: str
+    unit: str
+    points: list[tuple[datetime.date, float]]  # the sparkline window, date order
+    change_30d: float | None
+
+    @property
+    def latest(self) -> tuple[datetime.date, float] | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def low(self) -> float | None:
+        return min((value for _, value in self.points), default=None)
+
+    @property
+    def high(self) -> float | None:
+        return max((value for _, value in self.points), default=None)
+
+
+def _metric_series(*, account: Account, start: datetime.date) -> list[tuple[str, str, str, list]]:
+    """Every metric defined, with the account's (date, value) points since `start`; one query.
+
+    A LEFT JOIN from the definitions keeps the metrics without values, so the page can say so.
+    """
+    rows = (
+        MetricDefinition.objects.annotate(
+            recent=FilteredRelation("values", condition=Q(values__account=account.pk) & Q(values__date__gte=start))
+        )
+        .order_by("label", "pk", F("recent__date").asc(nulls_first=True))
+        .values_list("pk", "key", "label", "unit", "recent__date", "recent__value")
+    )
+    series: dict[int, tuple[str, str, str, list]] = {}
+    for pk, key, label, unit, date, value in rows:
+        entry = series.setdefault(pk, (key, label, unit, []))
+        if date is not None:
+            entry[3].append((date, value))
+    return list(series.values())
+
+
+def _change_30d(points: list[tuple[datetime.date, float]]) -> float | None:
+    """Latest value minus the value 30 days before it (or the nearest earlier one)."""
+    if not points:
+        return None
+    latest_date, latest_value = points[-1]
+    cutoff = latest_date - datetime.timedelta(days=30)
+    earlier = [value for date, value in points if date <= cutoff]
+    return latest_value - earlier[-1] if earlier else None
+
+
+def _snapshots(*, account: Account, start: datetime.date, since_day: datetime.date) -> list[HealthSnapshot]:
+    """The trend window's snapshots plus the latest one and the one on or before since_day, whenever they are;
+    one query, date order."""
+    mine = HealthSnapshot.objects.filter(account=account)
+    latest = mine.order_by("-date").values("pk")[:1]
+    before = mine.filter(date__lte=since_day).order_by("-date").values("pk")[:1]
+    return list(
+        mine.filter(Q(date__gte=start) | Q(pk=Subquery(latest)) | Q(pk=Subquery(before)))
+        .select_related("version__model__current_version")
+        .order_by("date")
+    )
+
+
+def _trend(snapshots: list[HealthSnapshot], thresholds, start: datetime.date) -> tuple[dict, list[dict]]:
+    """Chart data for the 12-month trend and its table equivalent (the last score of each month).
+
+    Points sit at their day (`days` since `start`): the history is weekly before the last quarter and
+    daily after, and an axis of days keeps that time to scale.
+    """
+    chart = {
+        "start": start.isoformat(),
+        "span": (snapshots[-1].date - start).days if snapshots else 0,
+        "days": [(s.date - start).days for s in snapshots],
+        "labels": [f"{s.date:%b} {s.date.day}, {s.date.year}" for s in snapshots],
+        "scores": [None if s.score is None else round(s.score, 1) for s in snapshots],
+        "bands": [s.band for s in snapshots],
+        "red_below": thresholds.red_below if thresholds else None,
+        "green_from": thresholds.green_from if thresholds else None,
+    }
+    months: dict[tuple[int, int], HealthSnapshot] = {}
+    for snapshot in snapshots:
+        months[(snapshot.date.year, snapshot.date.month)] = snapshot
+    table = [
+        {"month": snapshot.date.replace(day=1), "date": snapshot.date, "snapshot": snapshot}
+        for snapshot in reversed(months.values())
+    ]
+    return chart, table
+
+
+def _next_checkin(latest: CheckIn | None, today: datetime.date) -> dict | None:
+    if latest is None or latest.next_checkin_on is None:
+        return None
+    days = (latest.next_checkin_on - today).days
+    return {
+        "date": latest.next_checkin_on,
+        "days": days,
+        "overdue": days < 0,
+        "overdue_days": -days,
+        "today": days == 0,
+    }
+
+
+def account_page_context(*, account: Account, today: datetime.date, since: str = "") -> dict:
+    """Everything the account page shows, read in a fixed number of queries.
+
+    `since` is "" (compare with the last check-in; 30 days ago when there is none) or a key of SINCE_CHOICES.
+    """
+    checkins = list(account.checkins.select_related("csm")[:CHECKIN_LOG])
+    last_checkin = next((checkin for checkin in checkins if checkin.date <= today), None)
+    if since in SINCE_CHOICES:
+        since_day, compared_with = today - datetime.timedelta(days=SINCE_CHOICES[since]), since
+    elif last_checkin is not None:
+        since_day, compared_with = last_checkin.date, "checkin"
+    else:
+        since_day, compared_with = today - datetime.timedelta(days=NO_CHECKIN_DAYS), "no-checkin"
+    trend_start = today - datetime.timedelta(days=TREND_DAYS)
+
+    snapshots = _snapshots(account=account, start=trend_start, since_day=since_day)
+    latest = snapshots[-1] if snapshots else None
+    before = next((s for s in reversed(snapshots) if s.date <= since_day), None)
+    components = health.components_of(latest.version) if latest else {}
+    effective = health.effective_health(account=account, today=today, latest=latest)
+
+    after_since = day_start(since_day + datetime.timedelta(days=1))
+    timeline_start = day_start(trend_start)
+    answers = list(
+        Response.objects.filter(account=account, answered_at__gte=min(after_since, timeline_start))
+        .select_related("contact")
+        .order_by("-answered_at", "-pk")
+    )
+    # Alerts point at the account page; the owner's and anyone else's copy of one event count once.
+    alerts, keys = [], set()
+    for notification in Notification.objects.filter(
+        url=account.get_absolute_url(), created_at__gte=after_since
+    ).order_by("-created_at", "-pk"):
+        if notification.key not in keys:
+            keys.add(notification.key)
+            alerts.append(notification)
+
+    metric_start = min(
+        today - datetime.timedelta(days=METRIC_DAYS), since_day - datetime.timedelta(days=BASELINE_LOOKBACK_DAYS)
+    )
+    sparkline_start = today - datetime.timedelta(days=METRIC_DAYS)
+    metrics, moves = [], []
+    for key, label, unit, points in _metric_series(account=account, start=metric_start):
+        moves.append(metric_move(key=key, label=label, unit=unit, points=points, day=since_day))
+        window = [point for point in points if point[0] >= sparkline_start]
+        metrics.append(MetricRow(key, label, unit, window, _change_30d(window)))
+
+    summary = since_summary(
+        day=since_day,
+        checkin=last_checkin if compared_with == "checkin" else None,
+        before=before,
+        latest=latest,
+        components=components,
+        answers=[answer for answer in answers if answer.answered_at >= after_since],
+        metric_moves=moves,
+        alerts=alerts,
+    )
+
+    current_version = None
+    if latest is not None:
+        current_version = latest.version.model.current_version or latest.version
+    in_trend = [s for s in snapshots if s.date >= trend_start]
+    trend_chart, trend_table = _trend(in_trend, current_version, trend_start)
+    chart_data = {
+        "trend": trend_chart,
+        "metrics": {
+            row.key: {
+                "label": row.label,
+                "unit": row.unit,
+                "labels": [f"{date:%b} {date.day}" for date, _ in row.points],
+                "values": [value for _, value in row.points],
+            }
+            for row in metrics
+            if row.points
+        },
+    }
+    return {
+        "account": account,
+        "can_edit": account.can_edit,
+        "today": today,
+        "checkins": checkins,
+        "last_checkin": last_checkin,
+        "next_checkin": _next_checkin(checkins[0] if checkins else None, today),
+        "contacts": list(account.contacts.all()),
+        "since": summary,
+        "compared_with": compared_with,
+        "since_days_ago": (today - since_day).days,
+        "since_choices": list(SINCE_CHOICES),
+        "snapshot": latest,
+        "health": effective,
+        "score": None if latest is None or latest.score is None else whole(latest.score),
+        "coverage": None if latest is None else whole(latest.coverage),
+        "rows": component_rows(engine.explain(latest), components) if latest else [],
+        "thresholds": current_version,
+        "trend_points": len(in_trend),
+        "trend_table": trend_table,
+        "answers": [answer for answer in answers if answer.answered_at >= timeline_start],
+        "new_answer_ids": {answer.pk for answer in summary.answers},
+        "metrics": metrics,
+        "metrics_without_values": all(not row.points for row in metrics),
+        "chart_data": chart_data,
+    }

@@ -1,0 +1,29 @@
+"""The account page: everything a CSM reads before a check-in, on one page.
+
+One template (`dashboards/account.html`). An HTMX request gets a partial of it: `since` when it
+targets that section (the "compare with" links), otherwise `content` (the page without the layout).
+The check-in and contact forms post to the accounts app, which answers with its section.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+
+from accounts.forms import CheckInForm, ContactForm
+from dashboards import account_page as page_data
+
+PARTIALS = {"since"}
+
+
+@login_required
+def account_page(request, account_id):
+    account = get_object_or_404(page_data.accounts_for(request.user), pk=account_id)
+    since = request.GET.get("since", "")
+    context = page_data.account_page_context(
+        account=account, today=timezone.localdate(), since=since if since in page_data.SINCE_CHOICES else ""
+    )
+    context |= {"nav": "accounts", "checkin_form": CheckInForm(), "contact_form": ContactForm(account=account)}
+    template = "dashboards/account.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#" + (request.htmx.target if request.htmx.target in PARTIALS else "content")
+    return render(request, template, context)

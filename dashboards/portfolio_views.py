@@ -1,0 +1,254 @@
+"""A CSM's portfolio: their own at /portfolio/, anyone's in the viewer's scope at /portfolio/<id>/."""
+
+import datetime
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.html import escape
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString
+from django_htmx.http import push_url
+
+from accounts.forms import PulseForm
+from accounts.models import Account, User
+from accounts.selectors import people_in_scope
+from dashboards.portfolio import (
+    DEFAULT_SORT,
+    RENEWAL_RISK_DAYS,
+    SOON_DAYS,
+    SORT_KEYS,
+    TREND_DAYS,
+    PortfolioRow,
+    coming_up,
+    portfolio_load,
+    round_half_away,
+    rows_filter,
+    rows_sort,
+)
+from scoring.models import Band
+
+SORT_COLUMNS = [
+    ("name", "Account", ""),
+    ("health", "Health", ""),
+    ("trend", "30-day trend", ""),
+    ("arr", "ARR", "num"),
+    ("renewal", "Renewal", ""),
+    ("last_checkin", "Last check-in", ""),
+    ("next_checkin", "Next check-in", ""),
+    ("nps", "NPS", "num"),
+    ("feedback", "Open feedback", "num"),
+]
+RENEWAL_WINDOWS = [30, 60, 90]
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date(day: datetime.date | None) -> str:
+    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}" if day else ""
+
+
+def _days(days: int, *, future: str, past: str) -> str:
+    """ "today", "in 3 days" / "3 days ago", "1 day ago"."""
+    if days == 0:
+        return "today"
+    count = f"{abs(days)} day{'' if abs(days) == 1 else 's'}"
+    return future.format(count) if days > 0 else past.format(count)
+
+
+SEGMENT_LABELS = dict(Account.Segment.choices)
+
+
+def row_cells(row: PortfolioRow, account_url: str) -> dict:
+    """One table row's text and classes, formatted once here as plain strings.
+
+    Why not in the template: a 500-row portfolio is some 20,000 variable lookups and conditions,
+    each value localised by the template engine; formatting here (and leaving the template
+    almost no conditions) keeps the page within its time budget. `account_url` is the account
+    page's URL with "{}" for the id: one reverse() instead of 500.
+    """
+    account, override = row.account, row.override
+    computed = "not enough data" if row.score is None else f"{row.score_rounded} ({row.computed_band_label})"
+    chip_class = f"health-chip health-chip-{row.band}"
+    note, note_class = "", ""
+    if override is not None:
+        chip = row.band_label if override.band else str(round_half_away(override.score))
+        chip_class += " portfolio-overridden"
+        until = _date(override.expires_on).rsplit(",", 1)[0]
+        chip_title = f"Overridden to {chip} until {until}. Computed score: {computed}."
+        note, note_class = f"overridden; computed score {computed}", "visually-hidden"
+    elif row.score is None:
+        chip, chip_title = "—", "Not enough data"
+        note, note_class = "not enough data", "portfolio-sub"
+    else:
+        chip, chip_title = str(row.score_rounded), f"{row.band_label}, computed {_date(row.snapshot_date)}"
+
+    delta = row.trend_delta
+    if delta is None:
+        trend_text, trend_class, trend_title = "—", "muted", "No score 30 days ago"
+    else:
+        arrow = {"up": "▲", "down": "▼", "flat": "→"}[row.trend]
+        trend_text, trend_class = f"{arrow} {delta:+d}", f"health-delta health-delta-{row.trend}"
+        trend_title = f"{delta:+d} points since {_date(row.today - datetime.timedelta(days=TREND_DAYS))}"
+
+    renewal_days = row.days_to_renewal
+    if renewal_days is None:
+        renewal, renewal_class, renewal_title = "—", "muted", ""
+    elif row.renewal_at_risk:
+        renewal, renewal_class = _days(renewal_days, future="in {}", past="{} ago"), "nowrap portfolio-at-risk"
+        renewal_title = f"Renews within {RENEWAL_RISK_DAYS} days with {row.band_label.lower()} health"
+    else:
+        renewal, renewal_class, renewal_title = _days(renewal_days, future="in {}", past="{} ago"), "nowrap", ""
+    since = row.days_since_checkin
+    if since is None:
+        checkin_ago = ""
+    else:
+        checkin_ago = "yesterday" if since == 1 else _days(-since, future="", past="{} ago")
+    nps = row.nps_value
+    cells = {
+        "pk": str(account.pk),
+        "url": account_url.format(account.pk),
+        "segment": escape(SEGMENT_LABELS.get(account.segment, account.segment)),
+        "chip": chip,
+        "chip_class": chip_class,
+        "chip_title": chip_title,
+        "note": note,
+        "note_class": note_class,
+        "trend_text": trend_text,
+        "trend_class": trend_class,
+        "trend_title": trend_title,
+        "arr": f"{account.arr:,.0f}",
+        "renewal": renewal,
+        "renewal_class": renewal_class,
+        "renewal_title": renewal_title,
+        "renewal_date": _date(account.renewal_date),
+        "last_checkin": _date(row.last_checkin) or "never",
+        "last_class": "nowrap" if row.last_checkin else "muted",
+        "last_checkin_ago": checkin_ago,
+        "next_checkin": _date(row.next_checkin) or "—",
+        "next_class": "nowrap" if row.next_checkin else "muted",
+        "overdue": row.checkin_overdue,
+        "nps": "" if nps is None else f"{nps:+d}" if nps else "0",
+        "nps_n": str(row.nps.n) if row.nps else "",
+        "feedback": str(row.open_feedback) if row.open_feedback else "",
+    }
+    # Every value above is built from numbers, dates and our own words (or escaped), so it is safe as
+    # it is; the name is escaped here once. Safe strings skip the template engine's escaping, a third
+    # of its time.
+    safe = {key: SafeString(value) if isinstance(value, str) else value for key, value in cells.items()}
+    return {"name": escape(account.name), **safe}
+
+
+class PortfolioFilterForm(PulseForm, forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    band = forms.ChoiceField(required=False, choices=[("", "All bands"), *Band.choices], label="Health")
+    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
+    renewal = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "Any date"), *[(str(days), f"Within {days} days") for days in RENEWAL_WINDOWS]],
+    )
+    overdue = forms.ChoiceField(required=False, choices=[("", "Any"), ("yes", "Overdue")], label="Check-in")
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORT_KEYS])
+    desc = forms.BooleanField(required=False)
+
+
+def _sort_links(request, sort: str, descending: bool) -> list[dict]:
+    """Each column header's link: sort by it ascending, or flip the direction when it is the current sort."""
+    links = []
+    for key, label, css in SORT_COLUMNS:
+        query = request.GET.copy()
+        query.pop("desc", None)
+        query["sort"] = key
+        active = key == sort
+        if active and not descending:
+            query["desc"] = "on"
+        aria = ("descending" if descending else "ascending") if active else ""
+        links.append({"key": key, "label": label, "css": css, "url": f"?{query.urlencode()}", "aria_sort": aria})
+    return links
+
+
+def _canonical_query(request) -> str:
+    """The request's query string without empty values or the default sort, in a stable order."""
+    kept = [(key, value) for key, value in request.GET.items() if value and key in PortfolioFilterForm.base_fields]
+    if dict(kept).get("sort") == DEFAULT_SORT and "desc" not in dict(kept):
+        kept = [(key, value) for key, value in kept if key != "sort"]
+    return urlencode(kept)
+
+
+def _portfolio_owner(request, user_id: int | None) -> User:
+    """The viewer for /portfolio/, else someone in the viewer's scope (404 otherwise, never their data)."""
+    if user_id is None or user_id == request.user.pk:
+        return request.user
+    return get_object_or_404(people_in_scope(request.user).select_related("team"), pk=user_id)
+
+
+@login_required
+def portfolio(request, user_id: int | None = None):
+    csm_choice = request.GET.get("csm", "")
+    if user_id is None and csm_choice.isdigit():
+        # The manager's CSM picker is a plain GET form: send it on to that CSM's own URL (checked there).
+        return redirect("dashboards:portfolio_of", user_id=int(csm_choice))
+    csm = _portfolio_owner(request, user_id)
+
+    form = PortfolioFilterForm(request.GET)
+    form.is_valid()  # a bad parameter is dropped on its own; the valid ones still apply
+    filters = form.cleaned_data
+    sort = filters.get("sort") or DEFAULT_SORT
+    descending = bool(filters.get("desc"))
+    data = portfolio_load(csm=csm, viewer=request.user)
+    shown = rows_sort(
+        rows_filter(
+            data.rows,
+            query=filters.get("q") or "",
+            band=filters.get("band") or "",
+            segment=filters.get("segment") or "",
+            renewal_within=filters.get("renewal"),
+            overdue=filters.get("overdue") == "yes",
+        ),
+        sort=sort,
+        descending=descending,
+    )
+    own = csm.pk == request.user.pk
+    page_url = (
+        reverse("dashboards:portfolio")
+        if own and user_id is None
+        else reverse("dashboards:portfolio_of", args=[csm.pk])
+    )
+    # Clearing the filters keeps the sort.
+    kept_sort = {key: value for key, value in (("sort", sort), ("desc", "on" if descending else "")) if value}
+    clear_url = page_url + (f"?{urlencode(kept_sort)}" if kept_sort != {"sort": DEFAULT_SORT} else "")
+    # Account.get_absolute_url, reversed once for the whole table.
+    account_url = Account(pk=0).get_absolute_url().replace("/0/", "/{}/")
+    context = {
+        "csm": csm,
+        "own": own,
+        "portfolio": data,
+        "rows": shown,
+        "cells": [row_cells(row, account_url) for row in shown],
+        "form": form,
+        "filtered": any(filters.get(name) for name in ("q", "band", "segment", "renewal", "overdue")),
+        "sort": sort,
+        "desc": descending,
+        "sort_links": _sort_links(request, sort, descending),
+        "page_url": page_url,
+        "clear_url": clear_url,
+        "soon_days": SOON_DAYS,
+        "churned_url": f"{reverse('accounts:list')}?status=churned&owner={csm.pk}",
+        "feedback_url": f"{reverse('surveys:inbox')}?owner={csm.pk}",
+    }
+    htmx = request.htmx
+    if htmx and not htmx.boosted and not htmx.history_restore_request:
+        response = render(request, "dashboards/portfolio.html#results", context)
+        # The form sends its empty fields too: the address bar gets the short, shareable form.
+        push_url(response, page_url + (f"?{query}" if (query := _canonical_query(request)) else ""))
+    else:
+        context["coming_up"] = coming_up(data)
+        if request.user.role in (User.Role.MANAGER, User.Role.ADMIN):
+            context["people"] = list(people_in_scope(request.user))
+        response = render(request, "dashboards/portfolio.html", context)
+    # The same URL answers a page or a fragment: caches (and the back button) must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response

@@ -1,0 +1,472 @@
+"""The team rollup's reads: health, renewals and survey results per CSM and per segment.
+
+Every number comes from a fixed number of grouped queries, whatever the number of CSMs or accounts:
+
+1. active accounts grouped by (owner, segment, band of the latest snapshot): counts, ARR, scores, renewals;
+2. answers in the period counted per (owner, segment, kind, score), all three survey kinds at once;
+3. invitations sent in the period grouped by (owner, segment);
+4. the mean health of the same accounts per week over twelve months (kept in the cache for an
+   hour per set of accounts and day, see `health_trend`).
+
+The CSM rows, the segment rows and the total are sums of the same (owner, segment) cells, so
+they always add up to one another.
+
+Bands are the ones the portfolio shows: an active override's band when there is one, else the
+latest snapshot's (a fifth query moves the few overridden accounts). Mean health is always the
+computed score: an override is a person's correction shown beside it, not a new score.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Avg, CharField, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from accounts.models import Account, Team, User
+from accounts.selectors import people_in_scope
+from scoring.models import Band, HealthModel, HealthModelVersion, HealthSnapshot
+from scoring.selectors import active_overrides, override_band
+from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
+from surveys.models import Invitation, Kind, Response
+
+BANDS = [Band.RED, Band.YELLOW, Band.GREEN, Band.NONE]
+KINDS = Kind.values
+RENEWAL_DAYS = 90
+PERIODS = {"90": 90, "365": 365}
+DEFAULT_PERIOD = "90"
+TREND_WEEKS = 52
+DRILL_LIMIT = 100
+TREND_CACHE_SECONDS = 3600
+# The sums of score_aggregates (the database mirror of the formulas), which add up across groups;
+# means and shares are computed from them at the end, by results_from_row.
+ANSWER_SUMS = list(score_aggregates())
+# The sum each category of answer counts in (the others of a kind stay 0: results_from_row does not read them).
+CATEGORY_SUMS = {
+    (Kind.NPS, "promoter"): "promoters",
+    (Kind.NPS, "detractor"): "detractors",
+    (Kind.CSAT, "positive"): "satisfied",
+    (Kind.CSAT, "negative"): "unsatisfied",
+    (Kind.CES, "positive"): "agree",
+    (Kind.CES, "negative"): "disagree",
+}
+# When a model has no version yet, the bands of the product brief.
+DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM = 40, 70
+
+
+@dataclass
+class Amount:
+    """A number of accounts and their ARR."""
+
+    count: int = 0
+    arr: Decimal = field(default_factory=Decimal)
+
+    def add(self, count: int, arr) -> None:
+        self.count += count or 0
+        self.arr += Decimal(arr or 0)
+
+
+@dataclass
+class RollupRow:
+    """One line of the rollup: a CSM, a segment, or everything in view (`group` says which)."""
+
+    group: str  # "owner", "segment" or "total"
+    key: int | str | None  # the owner's id (None: unassigned), the segment value, or None for the total
+    label: str
+    accounts: int = 0
+    arr: Decimal = field(default_factory=Decimal)
+    score_total: float = 0.0
+    scored: int = 0
+    bands: dict[str, Amount] = field(default_factory=lambda: {band: Amount() for band in BANDS})
+    renewals: dict[str, Amount] = field(default_factory=lambda: {band: Amount() for band in BANDS})
+    answers: dict[str, dict] = field(default_factory=lambda: {kind: dict.fromkeys(ANSWER_SUMS, 0) for kind in KINDS})
+    sent: int = 0
+    answered: int = 0
+
+    @property
+    def mean_health(self) -> float | None:
+        """Over the accounts whose latest snapshot has a score; `scored` is its n."""
+        return self.score_total / self.scored if self.scored else None
+
+    @property
+    def at_risk(self) -> Amount:
+        return self.bands[Band.RED]
+
+    @property
+    def renewing(self) -> Amount:
+        total = Amount()
+        for amount in self.renewals.values():
+            total.add(amount.count, amount.arr)
+        return total
+
+    @property
+    def nps(self) -> Result:
+        return results_from_row(Kind.NPS, self.answers[Kind.NPS])["nps"]
+
+    @property
+    def csat(self) -> Result:
+        return results_from_row(Kind.CSAT, self.answers[Kind.CSAT])["csat_percent"]
+
+    @property
+    def ces(self) -> Result:
+        return results_from_row(Kind.CES, self.answers[Kind.CES])["ces_mean"]
+
+    @property
+    def rate(self) -> Result:
+        return response_rate(answered=self.answered, sent=self.sent)
+
+    def add_health(self, cell: dict) -> None:
+        """One (owner, segment, band) cell of the health query."""
+        band = cell["band"]
+        self.accounts += cell["n_accounts"]
+        self.arr += Decimal(cell["arr_sum"] or 0)
+        self.score_total += cell["score_total"] or 0.0
+        self.scored += cell["scored"]
+        self.bands[band].add(cell["n_accounts"], cell["arr_sum"])
+        self.renewals[band].add(cell["renewing"], cell["renewing_arr"])
+
+    def add_answers(self, *, kind: str, score: int, count: int) -> None:
+        """`count` answers of `kind` scored `score`, into the sums `results_from_row` reads."""
+        sums = self.answers[kind]
+        sums["n"] += count
+        sums["total"] += score * count
+        sums["total_squares"] += score * score * count
+        counted_in = CATEGORY_SUMS.get((kind, category(kind, score)))
+        if counted_in:
+            sums[counted_in] += count
+
+    def move_band(self, *, account: Account, before: str, after: str, renewing: bool) -> None:
+        """An override shows `account` in another band than its computed one."""
+        self.bands[before].add(-1, -account.arr)
+        self.bands[after].add(1, account.arr)
+        if renewing:
+            self.renewals[before].add(-1, -account.arr)
+            self.renewals[after].add(1, account.arr)
+
+    def add_invitations(self, cell: dict) -> None:
+        self.sent += cell["sent"]
+        self.answered += cell["answered"]
+
+
+@dataclass
+class TrendPoint:
+    week: datetime.date
+    mean: float | None
+    accounts: int
+
+
+@dataclass
+class Rollup:
+    today: datetime.date
+    period_start: datetime.date
+    owners: list[RollupRow]
+    segments: list[RollupRow]
+    total: RollupRow
+    trend: list[TrendPoint]
+    red_below: int
+    green_from: int
+
+    @property
+    def has_scores(self) -> bool:
+        return any(self.total.bands[band].count for band in (Band.RED, Band.YELLOW, Band.GREEN))
+
+    @property
+    def has_answers(self) -> bool:
+        return any(self.total.answers[kind]["n"] for kind in KINDS)
+
+
+def rollup_teams(user: User) -> list[Team]:
+    """The teams the user may narrow the rollup to: all for an admin, the managed ones for a manager."""
+    if user.role == User.Role.ADMIN:
+        return list(Team.objects.all())
+    if user.role == User.Role.MANAGER:
+        return list(user.managed_teams.all())
+    return []
+
+
+def rollup_accounts(*, user: User, team: Team | None = None) -> QuerySet:
+    """The active accounts the user may see, of one team's CSMs when a team is given."""
+    accounts = Account.objects.visible_to(user).filter(status=Account.Status.ACTIVE)
+    if team is not None:
+        accounts = accounts.filter(owner__team=team)
+    return accounts
+
+
+def with_latest_health(accounts: QuerySet, today: datetime.date) -> QuerySet:
+    """Annotate each account with the score and band of its latest snapshot on or before today.
+
+    No snapshot counts as "not enough data", like a snapshot whose score could not be computed.
+    """
+    latest = HealthSnapshot.objects.filter(account=OuterRef("pk"), date__lte=today).order_by("-date")
+    return accounts.annotate(
+        latest_score=Subquery(latest.values("score")[:1]),
+        latest_band=Coalesce(Subquery(latest.values("band")[:1]), Value(Band.NONE), output_field=CharField()),
+    )
+
+
+def overridden_bands(*, accounts: QuerySet, today: datetime.date) -> list[tuple[Account, str, str]]:
+    """(account, computed band, band shown) for each of these accounts with an active override; one query.
+
+    The newest override wins, as on the portfolio; an override with a score only takes the band of
+    that score under the thresholds of the account's latest snapshot.
+    """
+    latest = HealthSnapshot.objects.filter(account=OuterRef("account"), date__lte=today).order_by("-date")
+    overrides = (
+        active_overrides(today)
+        .filter(account__in=accounts.order_by().values("pk"))
+        .select_related("account")
+        .annotate(
+            computed_band=Subquery(latest.values("band")[:1]),
+            computed_red_below=Subquery(latest.values("version__red_below")[:1]),
+            computed_green_from=Subquery(latest.values("version__green_from")[:1]),
+        )
+        .order_by("account_id", "-created_at", "-pk")
+    )
+    found: dict[int, tuple[Account, str, str]] = {}
+    for override in overrides:
+        if override.account_id in found:
+            continue
+        version = None
+        if override.computed_red_below is not None:
+            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
+        computed = override.computed_band if override.computed_band in BANDS else Band.NONE
+        found[override.account_id] = (override.account, computed, override_band(override, version))
+    return list(found.values())
+
+
+def renewal_window(today: datetime.date, days: int = RENEWAL_DAYS) -> Q:
+    """Renewing from today to `days` days ahead, both included."""
+    return Q(renewal_date__gte=today, renewal_date__lte=today + datetime.timedelta(days=days))
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _owner_label(name: str | None, email: str | None) -> str:
+    return name or email or "Unassigned"
+
+
+def compute_rollup(
+    *,
+    user: User,
+    team: Team | None = None,
+    period_days: int = 90,
+    today: datetime.date | None = None,
+    teams: list[Team] | None = None,
+) -> Rollup:
+    """Everything the rollup page shows, in seven queries whatever the number of CSMs and accounts
+    (six when the trend is cached). `teams` are the user's `rollup_teams`, when already read."""
+    today = today or timezone.localdate()
+    if teams is None:
+        teams = rollup_teams(user)
+    period_start = today - datetime.timedelta(days=period_days - 1)
+    accounts = rollup_accounts(user=user, team=team)
+    owners: dict[int | None, RollupRow] = {}
+    segments: dict[str, RollupRow] = {}
+    total = RollupRow("total", None, "All accounts")
+    segment_labels = dict(Account.Segment.choices)
+
+    def rows_for(owner_id, segment) -> tuple[RollupRow, RollupRow]:
+        owner_row = owners.get(owner_id)
+        if owner_row is None:
+            owner_row = owners[owner_id] = RollupRow("owner", owner_id, "Unassigned")  # named below
+        segment_row = segments.get(segment)
+        if segment_row is None:
+            label = segment_labels.get(segment, segment)
+            segment_row = segments[segment] = RollupRow("segment", segment, label)
+        return owner_row, segment_row
+
+    # 1. Health, ARR and renewals: one row per (owner, segment, band). Each account joins its latest
+    # snapshot on (account, date of the latest): the date comes from the index alone, and the row is
+    # read once (a subquery per aggregate would read it once per aggregate).
+    window_end = today + datetime.timedelta(days=RENEWAL_DAYS)
+    renewing = renewal_window(today)
+    latest_date = HealthSnapshot.objects.filter(account=OuterRef("pk"), date__lte=today).order_by("-date")
+    health_cells = (
+        accounts.order_by()
+        .annotate(latest_date=Subquery(latest_date.values("date")[:1]))
+        .alias(latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_date"))))
+        .values("owner", "segment", band=Coalesce("latest__band", Value(Band.NONE), output_field=CharField()))
+        .annotate(
+            n_accounts=Count("pk"),
+            arr_sum=Sum("arr"),
+            score_total=Sum("latest__score"),
+            scored=Count("latest__score"),
+            renewing=Count("pk", filter=renewing),
+            renewing_arr=Sum("arr", filter=renewing),
+        )
+    )
+    for cell in health_cells:
+        if cell["band"] not in BANDS:
+            cell["band"] = Band.NONE
+        for row in (*rows_for(cell["owner"], cell["segment"]), total):
+            row.add_health(cell)
+
+    # Overrides: the few accounts shown in another band than their computed one move there.
+    for account, computed, shown in overridden_bands(accounts=accounts, today=today):
+        if computed == shown:
+            continue
+        owner_row, segment_row = owners[account.owner_id], segments[account.segment]
+        renews = account.renewal_date is not None and today <= account.renewal_date <= window_end
+        for row in (owner_row, segment_row, total):
+            row.move_band(account=account, before=computed, after=shown, renewing=renews)
+
+    # The owners' names, and the CSMs in view without an active account, who still get their (empty) row.
+    csms = people_in_scope(user).filter(role=User.Role.CSM)
+    if team is not None:
+        csms = csms.filter(team=team)
+    people = User.objects.filter(Q(pk__in=[pk for pk in owners if pk is not None]) | Q(pk__in=csms.values("pk")))
+    for pk, name, email in people.values_list("pk", "name", "email"):
+        owners.setdefault(pk, RollupRow("owner", pk, "")).label = _owner_label(name, email)
+
+    # 2. Survey answers of the period, counted per (owner, segment, kind, score): one plain COUNT per
+    # group costs much less than score_aggregates' 27 filtered aggregates over 250,000 answers, and the
+    # same sums (n, categories, total, total of squares) follow exactly from the counts.
+    in_period = {"gte": _local_midnight(period_start), "lt": _local_midnight(today + datetime.timedelta(days=1))}
+    answer_counts = (
+        Response.objects.filter(
+            account__in=accounts, answered_at__gte=in_period["gte"], answered_at__lt=in_period["lt"]
+        )
+        .order_by()
+        .values_list("account__owner", "account__segment", "kind", "score")
+        .annotate(count=Count("pk"))
+    )
+    for owner_id, segment, kind, score, count in answer_counts:
+        if kind not in KINDS:
+            continue
+        for row in (owners.get(owner_id), segments.get(segment), total):
+            if row is not None:  # always found: answers are of the accounts counted above
+                row.add_answers(kind=kind, score=score, count=count)
+
+    # 3. Invitations that went out in the period, and how many of them were answered.
+    invitation_cells = (
+        Invitation.objects.filter(
+            account__in=accounts,
+            sent_at__gte=in_period["gte"],
+            sent_at__lt=in_period["lt"],
+            status__in=[Invitation.Status.SENT, Invitation.Status.RESPONDED],
+        )
+        .order_by()
+        .values("account__owner", "account__segment")
+        .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(status=Invitation.Status.RESPONDED)))
+    )
+    for cell in invitation_cells:
+        owner_row, segment_row = owners.get(cell["account__owner"]), segments.get(cell["account__segment"])
+        for row in (owner_row, segment_row, total):
+            if row is not None:
+                row.add_invitations(cell)
+
+    red_below, green_from = _default_thresholds()
+    segment_order = {value: index for index, value in enumerate(Account.Segment.values)}
+    return Rollup(
+        today=today,
+        period_start=period_start,
+        owners=sorted(owners.values(), key=lambda row: (row.key is None, row.label.casefold(), row.key or 0)),
+        segments=sorted(segments.values(), key=lambda row: (segment_order.get(row.key, 99), row.label)),
+        total=total,
+        trend=health_trend(accounts=accounts, today=today, cache_key=scope_key(user=user, team=team, teams=teams)),
+        red_below=red_below,
+        green_from=green_from,
+    )
+
+
+def _default_thresholds() -> tuple[int, int]:
+    """The band thresholds of the default model's current version (the trend's background)."""
+    version = (
+        HealthModel.objects.filter(segment="")
+        .values_list("current_version__red_below", "current_version__green_from")
+        .first()
+    )
+    if version is None or version[0] is None:
+        return DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM
+    return version
+
+
+def _monday(day: datetime.date) -> datetime.date:
+    return day - datetime.timedelta(days=day.weekday())
+
+
+def _as_date(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def scope_key(*, user: User, team: Team | None, teams: list[Team]) -> str:
+    """Names the accounts `rollup_accounts` returns, the same for everyone who sees the same ones."""
+    if team is not None:
+        return f"team{team.pk}"
+    if user.role == User.Role.ADMIN:
+        return "all"
+    if user.role == User.Role.MANAGER:
+        ids = sorted(t.pk for t in teams)
+        return f"team{ids[0]}" if len(ids) == 1 else "teams" + "-".join(str(pk) for pk in ids)
+    return f"team{user.team_id}" if user.team_id is not None else f"owner{user.pk}"
+
+
+def health_trend(*, accounts: QuerySet, today: datetime.date, cache_key: str = "") -> list[TrendPoint]:
+    """The mean score of these accounts' snapshots per week (Monday first), the last 52 weeks and this one.
+
+    One grouped query; weeks without a scored snapshot are kept as gaps. It reads a year of daily
+    snapshots (3.65 million rows for 10,000 accounts: seconds), so with a `cache_key` naming the
+    accounts the result is kept for TREND_CACHE_SECONDS: past weeks do not change, and this week's
+    point moves little within an hour.
+    """
+    key = f"rollup-trend:{today.isoformat()}:{cache_key}" if cache_key else ""
+    cached = cache.get(key) if key else None
+    if cached is not None:
+        return [TrendPoint(datetime.date.fromisoformat(week), mean, n) for week, mean, n in cached]
+    first_week = _monday(today) - datetime.timedelta(weeks=TREND_WEEKS)
+    weeks = {
+        _as_date(row["week"]): row
+        for row in HealthSnapshot.objects.filter(
+            account__in=accounts, date__gte=first_week, date__lte=today, score__isnull=False
+        )
+        .annotate(week=TruncWeek("date"))
+        .order_by()
+        .values("week")
+        .annotate(mean=Avg("score"), accounts=Count("account", distinct=True))
+    }
+    points = []
+    for index in range(TREND_WEEKS + 1):
+        week = first_week + datetime.timedelta(weeks=index)
+        row = weeks.get(week)
+        points.append(TrendPoint(week, row["mean"] if row else None, row["accounts"] if row else 0))
+    if key:
+        cache.set(key, [(p.week.isoformat(), p.mean, p.accounts) for p in points], TREND_CACHE_SECONDS)
+    return points
+
+
+def drill_accounts(
+    *,
+    user: User,
+    team: Team | None = None,
+    segment: str = "",
+    band: str = "",
+    renewing: bool = False,
+    today: datetime.date | None = None,
+    limit: int = DRILL_LIMIT,
+) -> list[Account]:
+    """The accounts behind one number of a segment or total row, by name, with their latest health.
+
+    At most `limit` + 1 are returned, so the caller can tell there are more.
+    """
+    today = today or timezone.localdate()
+    scope = rollup_accounts(user=user, team=team)
+    if segment:
+        scope = scope.filter(segment=segment)
+    if renewing:
+        scope = scope.filter(renewal_window(today))
+    accounts = with_latest_health(scope, today).select_related("owner")
+    shown = {account.pk: band_shown for account, _, band_shown in overridden_bands(accounts=scope, today=today)}
+    if band:
+        # The band shown: overridden accounts leave their computed band and join the override's.
+        into = [pk for pk, band_shown in shown.items() if band_shown == band]
+        away = [pk for pk, band_shown in shown.items() if band_shown != band]
+        accounts = accounts.filter((Q(latest_band=band) & ~Q(pk__in=away)) | Q(pk__in=into))
+    found = list(accounts.order_by("name", "pk")[: limit + 1])
+    for account in found:
+        account.shown_band = shown.get(account.pk, account.latest_band)
+        account.overridden = account.pk in shown
+    return found

@@ -1,0 +1,376 @@
+"""The team rollup at /team/: health, renewals and survey results per CSM and per segment.
+
+Managers see the teams they manage, admins every team, a CSM their own team (read-only, as
+everything here). Every number links to the accounts behind it: a CSM's numbers to their
+portfolio with the matching filter, a segment's or the total's to the list of those accounts
+on this page (?show=accounts), survey figures to the Results page with the same filters.
+"""
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from accounts.forms import PulseForm
+from accounts.models import Account, Team
+from dashboards.rollup import (
+    BANDS,
+    DEFAULT_PERIOD,
+    DRILL_LIMIT,
+    PERIODS,
+    RENEWAL_DAYS,
+    Rollup,
+    RollupRow,
+    compute_rollup,
+    drill_accounts,
+    rollup_teams,
+)
+from scoring.models import Band
+from surveys.formulas import Result
+from surveys.models import Kind
+from surveys.results import format_result
+
+PERIOD_CHOICES = [("90", "Last 90 days"), ("365", "Last 12 months")]
+# A bad filter value (an old link, an edited URL) is dropped with a note; the rest still apply.
+IGNORED = {"invalid_choice": "%(value)s is not a choice here; this filter is ignored."}
+NOT_YOURS = {"invalid_choice": "that team is not one of yours; showing all your teams."}
+BAND_LABELS = dict(Band.choices)
+
+
+class RollupFilterForm(PulseForm, forms.Form):
+    """The rollup's filters, and which accounts to list below them (`show=accounts` and its filters)."""
+
+    team = forms.ChoiceField(required=False, error_messages=NOT_YOURS)
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label="Surveys", error_messages=IGNORED)
+    show = forms.ChoiceField(choices=[("accounts", "accounts")], required=False, error_messages=IGNORED)
+    segment = forms.ChoiceField(choices=[("", "Any"), *Account.Segment.choices], required=False, error_messages=IGNORED)
+    band = forms.ChoiceField(choices=[("", "Any"), *Band.choices], required=False, error_messages=IGNORED)
+    renewal = forms.ChoiceField(choices=[("", "Any"), (str(RENEWAL_DAYS), "")], required=False, error_messages=IGNORED)
+
+    def __init__(self, data, *, teams: list[Team]):
+        super().__init__(data)
+        self.teams = {str(team.pk): team for team in teams}
+        if len(teams) > 1:
+            self.fields["team"].choices = [("", "All your teams"), *[(str(team.pk), team.name) for team in teams]]
+        else:
+            del self.fields["team"]  # one team (or a CSM's own): nothing to choose
+
+    def errors_to_show(self) -> list[str]:
+        labels = {"team": "Team", "period": "Survey period"}
+        return [
+            f"{labels.get(name, name.capitalize())}: {message}"
+            for name, messages in self.errors.items()
+            for message in messages
+        ]
+
+
+# ---- How numbers are written ----
+
+
+def round_half_away(value: float) -> int:
+    """62.5 -> 63, as people round (Python's round() gives 62)."""
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+def money(value) -> str:
+    """ARR in a table cell: 950, 48.5k, 340k, 1.2M; the exact amount goes in the title."""
+    value = Decimal(value or 0)
+    if value < 1000:
+        return f"{value:,.0f}"
+    for divisor, suffix in ((Decimal(1_000), "k"), (Decimal(1_000_000), "M")):
+        scaled = value / divisor
+        text = f"{scaled:.{0 if scaled >= 100 else 1}f}".removesuffix(".0")
+        if Decimal(text) < 1000 or suffix == "M":  # 999,960 is 1M, not 1000k
+            return text + suffix
+    raise AssertionError("unreachable")
+
+
+def money_exact(value) -> str:
+    return f"{Decimal(value or 0):,.0f}"
+
+
+def percent(result: Result) -> str:
+    return "—" if result.value is None else f"{round_half_away(result.value)}%"
+
+
+# ---- Cells: text, the link behind it, and what a screen reader or a tooltip says more ----
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    url: str = ""
+    title: str = ""
+    note: str = ""
+    here: bool = False  # the link shows accounts on this page: swapped in place with HTMX
+
+    @property
+    def is_zero(self) -> bool:
+        return self.text in ("0", "—")
+
+    def __html__(self) -> str:
+        """The number as a link to the accounts behind it (or plain when there are none): `{{ cell }}`.
+
+        Rendered here rather than by a template partial: a rollup of 50 CSMs has some 1,600 cells.
+        """
+        title = format_html(' title="{}"', self.title) if self.title else ""
+        if not self.url:
+            muted = mark_safe(' class="muted"') if self.is_zero else ""
+            return format_html("<span{}{}>{}</span>", title, muted, self.text)
+        if self.here:
+            return format_html(
+                '<a href="{}#rollup-drill"{} hx-get="{}" hx-target="#rollup" hx-swap="outerHTML show:#rollup-drill:top"'
+                ' hx-push-url="true">{}</a>',
+                self.url,
+                title,
+                self.url,
+                self.text,
+            )
+        return format_html('<a href="{}"{}>{}</a>', self.url, title, self.text)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+
+@dataclass
+class BandCells:
+    band: str
+    label: str
+    count: Cell
+    arr: Cell
+
+
+@dataclass
+class RowView:
+    row: RollupRow
+    name: Cell
+    accounts: Cell
+    arr: Cell
+    health: Cell
+    bands: list[BandCells]
+    at_risk: Cell
+    renewing: BandCells
+    renewals: list[BandCells]
+    nps: Cell
+    csat: Cell
+    ces: Cell
+    rate: Cell
+    is_total: bool = False
+
+
+class Links:
+    """Where each number of a row leads: the CSM's portfolio, or the accounts listed on this page.
+
+    URLs are reversed once per page, not once per cell.
+    """
+
+    def __init__(self, *, team: Team | None, period: str):
+        self.team = team
+        self.period = period
+        self.base_query: dict = {}
+        if team is not None:
+            self.base_query["team"] = team.pk
+        if period != DEFAULT_PERIOD:
+            self.base_query["period"] = period
+        self.rollup_url = reverse("dashboards:rollup")
+        self.results_url = reverse("surveys:results")
+        self.portfolio_url = reverse("dashboards:portfolio_of", args=[0]).replace("/0/", "/{}/")
+
+    def accounts(self, row: RollupRow, *, band: str = "", renewal: bool = False, sort: str = "") -> tuple[str, bool]:
+        """(url, on this page) of the accounts behind a number; ("", False) when there is none to show."""
+        filters = {"band": band, "renewal": RENEWAL_DAYS if renewal else ""}
+        if row.group == "owner":
+            if row.key is None:
+                return "", False  # unassigned accounts have no portfolio
+            query = urlencode({name: value for name, value in {**filters, "sort": sort}.items() if value})
+            url = self.portfolio_url.format(row.key)
+            return (f"{url}?{query}" if query else url), False
+        query = {**self.base_query, "show": "accounts", "segment": row.key if row.group == "segment" else ""}
+        query.update(filters)
+        return f"{self.rollup_url}?{urlencode({k: v for k, v in query.items() if v})}", True
+
+    def results(self, row: RollupRow, kind: str) -> str:
+        query = {"kind": kind, "period": self.period}
+        if row.group == "owner":
+            if row.key is None:
+                return ""
+            query["owner"] = row.key
+        if row.group == "segment":
+            query["segment"] = row.key
+        if self.team is not None:
+            query["team"] = self.team.pk
+        return f"{self.results_url}?{urlencode(query)}"
+
+
+def _count_cell(count: int, link: tuple[str, bool], title: str = "") -> Cell:
+    url, here = link
+    return Cell(str(count), url if count else "", title, here=here)
+
+
+def _arr_cell(amount, link: tuple[str, bool], count: int, note: str = "") -> Cell:
+    url, here = link
+    return Cell(money(amount), url if count else "", money_exact(amount), note, here=here)
+
+
+def _result_cell(text: str, result: Result, url: str, unit: str = "answer") -> Cell:
+    n = result.n
+    note = f"n = {n}"
+    title = f"{n} {unit}{'' if n == 1 else 's'}" + (" (small sample)" if n and result.small_sample else "")
+    return Cell(text, url if n else "", title, note)
+
+
+def row_view(row: RollupRow, links: Links) -> RowView:
+    everything = links.accounts(row)
+    bands = [
+        BandCells(
+            band,
+            BAND_LABELS[band],
+            _count_cell(row.bands[band].count, links.accounts(row, band=band)),
+            _arr_cell(row.bands[band].arr, links.accounts(row, band=band), row.bands[band].count),
+        )
+        for band in BANDS
+    ]
+    renewals = [
+        BandCells(
+            band,
+            BAND_LABELS[band],
+            _count_cell(row.renewals[band].count, links.accounts(row, band=band, renewal=True)),
+            _arr_cell(row.renewals[band].arr, links.accounts(row, band=band, renewal=True), row.renewals[band].count),
+        )
+        for band in BANDS
+    ]
+    renewing = row.renewing
+    renewal_link = links.accounts(row, renewal=True)
+    mean = row.mean_health
+    at_risk = row.at_risk
+    red_link = links.accounts(row, band=Band.RED)
+    name_url, name_here = everything if row.group != "total" else ("", False)
+    nps, csat, ces, rate = row.nps, row.csat, row.ces, row.rate
+    return RowView(
+        row=row,
+        name=Cell(row.label, name_url if row.group == "owner" else "", here=name_here),
+        accounts=_count_cell(row.accounts, everything),
+        arr=_arr_cell(row.arr, everything, row.accounts),
+        health=Cell(
+            "—" if mean is None else str(round_half_away(mean)),
+            links.accounts(row, sort="health")[0] if row.scored else "",
+            f"Mean of {row.scored} account{'' if row.scored == 1 else 's'} with a score",
+            f"n = {row.scored}",
+            here=everything[1],
+        ),
+        bands=bands,
+        at_risk=_arr_cell(
+            at_risk.arr, red_link, at_risk.count, f"{at_risk.count} account{'' if at_risk.count == 1 else 's'}"
+        ),
+        renewing=BandCells(
+            "",
+            "All",
+            _count_cell(renewing.count, renewal_link),
+            _arr_cell(renewing.arr, renewal_link, renewing.count),
+        ),
+        renewals=renewals,
+        nps=_result_cell(format_result("nps", nps), nps, links.results(row, Kind.NPS)),
+        csat=_result_cell(format_result("csat_percent", csat), csat, links.results(row, Kind.CSAT)),
+        ces=_result_cell(format_result("ces_mean", ces), ces, links.results(row, Kind.CES)),
+        rate=Cell(
+            percent(rate),
+            links.results(row, Kind.NPS) if row.sent else "",
+            f"{row.answered} answered of {row.sent} invitation{'' if row.sent == 1 else 's'} sent",
+            f"{row.answered} of {row.sent}",
+        ),
+        is_total=row.group == "total",
+    )
+
+
+def chart_data(rollup: Rollup, owner_views: list[RowView]) -> dict:
+    """What static/js/rollup.js draws; goes to the page through json_script only."""
+    return {
+        "bands": {
+            "labels": [view.row.label for view in owner_views],
+            "series": [
+                {
+                    "band": band,
+                    "label": BAND_LABELS[band],
+                    "counts": [view.row.bands[band].count for view in owner_views],
+                    "urls": [view.bands[index].count.url for view in owner_views],
+                }
+                for index, band in enumerate(BANDS)
+            ],
+        },
+        "trend": {
+            "labels": [f"{point.week:%b} {point.week.day}" for point in rollup.trend],
+            "values": [None if point.mean is None else round(point.mean, 1) for point in rollup.trend],
+            "n": [point.accounts for point in rollup.trend],
+            "red_below": rollup.red_below,
+            "green_from": rollup.green_from,
+        },
+    }
+
+
+@dataclass
+class Drill:
+    """The accounts behind one number of a segment or total row, listed on the page."""
+
+    title: str
+    accounts: list
+    more: bool
+    close_url: str
+
+
+def _drill(request, filters: dict, team: Team | None, links: Links) -> Drill | None:
+    if filters.get("show") != "accounts":
+        return None
+    segment, band, renewal = filters.get("segment") or "", filters.get("band") or "", bool(filters.get("renewal"))
+    found = drill_accounts(user=request.user, team=team, segment=segment, band=band, renewing=renewal)
+    parts = [dict(Account.Segment.choices)[segment] if segment else "All segments"]
+    if band:
+        parts.append(BAND_LABELS[band])
+    if renewal:
+        parts.append(f"renewing in the next {RENEWAL_DAYS} days")
+    if team is not None:
+        parts.append(team.name)
+    query = urlencode(links.base_query)
+    close_url = reverse("dashboards:rollup") + (f"?{query}" if query else "")
+    return Drill(" · ".join(parts), found[:DRILL_LIMIT], len(found) > DRILL_LIMIT, close_url)
+
+
+@login_required
+def rollup(request):
+    teams = rollup_teams(request.user)
+    form = RollupFilterForm(request.GET, teams=teams)
+    form.is_valid()  # invalid fields are left out of cleaned_data; the rest still apply
+    filters = form.cleaned_data
+    team = form.teams.get(filters.get("team") or "")
+    period = filters.get("period") or DEFAULT_PERIOD
+    computed = compute_rollup(user=request.user, team=team, period_days=PERIODS[period], teams=teams)
+    links = Links(team=team, period=period)
+    owner_views = [row_view(row, links) for row in computed.owners]
+    context = {
+        "form": form,
+        "team": team,
+        "period": period,
+        "period_label": dict(PERIOD_CHOICES)[period],
+        "rollup": computed,
+        "owners": owner_views,
+        "segments": [row_view(row, links) for row in computed.segments],
+        "total": row_view(computed.total, links),
+        "bands": [(band, BAND_LABELS[band]) for band in BANDS],
+        "renewal_days": RENEWAL_DAYS,
+        "chart_data": chart_data(computed, owner_views),
+        "drill": _drill(request, filters, team, links),
+        "several_teams": len(teams) > 1,
+    }
+    htmx = request.htmx
+    partial = htmx and not htmx.boosted and not htmx.history_restore_request
+    response = render(request, "dashboards/rollup.html#rollup" if partial else "dashboards/rollup.html", context)
+    # The same URL answers a page or a fragment: caches (and the back button) must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response

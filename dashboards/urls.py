@@ -1,0 +1,18 @@
+from django.urls import path
+
+import dashboards.morning_views as morning_views
+from dashboards import account_views, portfolio_views, rollup_views
+
+app_name = "dashboards"
+
+urlpatterns = [
+    # A CSM's portfolio (their own, or any CSM's in the viewer's scope).
+    path("portfolio/", portfolio_views.portfolio, name="portfolio"),
+    path("portfolio/<int:user_id>/", portfolio_views.portfolio, name="portfolio_of"),
+    # One account, for check-in prep.
+    path("accounts/<int:account_id>/", account_views.account_page, name="account"),
+    # The manager's team rollup.
+    path("team/", rollup_views.rollup, name="rollup"),
+    # The signed-in user's morning email switch (the form is on the notifications page).
+    path("me/morning-email/", morning_views.morning_email_toggle, name="morning_email_toggle"),
+]
