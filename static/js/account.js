@@ -160,27 +160,7 @@
 
   var DRAW = { trend: trendChart, sparkline: sparkline };
 
-  function draw(root) {
-    if (!window.Chart) return;
-    // The JSON sits inside a <template> so that htmx keeps it when it swaps the page in.
-    var holder = document.querySelector("template[data-chart-source]");
-    var source = holder && holder.content.getElementById(DATA_ID);
-    if (!source) return;
-    var canvases = [];
-    if (root.matches && root.matches("canvas[data-chart]")) canvases.push(root);
-    if (root.querySelectorAll) canvases = canvases.concat(Array.prototype.slice.call(root.querySelectorAll("canvas[data-chart]")));
-    if (!canvases.length) return;
-    var data = JSON.parse(source.textContent);
-    canvases.forEach(function (canvas) {
-      var existing = window.Chart.getChart(canvas);
-      if (existing) existing.destroy();
-      var make = DRAW[canvas.dataset.chart];
-      if (!make) return;
-      var box = canvas.closest(".chart");
-      box.classList.add("is-drawn"); // shown before drawing, so Chart.js measures a visible box
-      if (!make(canvas, data)) box.classList.remove("is-drawn");
-    });
-  }
+  window.PulseCharts.register(DATA_ID, DRAW);
 
   function printButtons(root) {
     if (!root.querySelectorAll) return;
@@ -196,12 +176,9 @@
     Object.values(window.Chart.instances).forEach(function (chart) { chart.resize(); });
   });
 
-  // htmx:load fires for the first page (once htmx starts) and for every swapped-in fragment.
-  document.addEventListener("htmx:load", function (event) { draw(event.target); printButtons(event.target); });
-  // A page restored from htmx's history cache has blank canvases: draw them again.
-  document.addEventListener("htmx:historyRestore", function () { draw(document); printButtons(document); });
-  // Without htmx (it failed to load), draw once the document is ready.
+  document.addEventListener("htmx:load", function (event) { printButtons(event.target); });
+  document.addEventListener("htmx:historyRestore", function () { printButtons(document); });
   document.addEventListener("DOMContentLoaded", function () {
-    if (!window.htmx) { draw(document); printButtons(document); }
+    if (!window.htmx) printButtons(document);
   });
 })();

@@ -99,33 +99,6 @@
 
   var DRAW = { trend: trendChart, distribution: distributionChart };
 
-  function draw(root) {
-    if (!window.Chart) return;
-    // The JSON sits inside a <template> so that htmx keeps it when it swaps the results in.
-    var holder = document.querySelector("template[data-chart-source]");
-    var source = holder && holder.content.getElementById(DATA_ID);
-    if (!source) return;
-    var canvases = [];
-    if (root.matches && root.matches("canvas[data-chart]")) canvases.push(root);
-    if (root.querySelectorAll) canvases = canvases.concat(Array.prototype.slice.call(root.querySelectorAll("canvas[data-chart]")));
-    if (!canvases.length) return;
-    var data = JSON.parse(source.textContent);
-    canvases.forEach(function (canvas) {
-      var existing = window.Chart.getChart(canvas);
-      if (existing) existing.destroy();
-      var make = DRAW[canvas.dataset.chart];
-      if (!make) return;
-      canvas.closest(".chart").classList.add("is-drawn");
-      make(canvas, data);
-    });
-  }
+  window.PulseCharts.register(DATA_ID, DRAW);
 
-  // htmx:load fires for the first page (once htmx starts) and for every swapped-in fragment.
-  document.addEventListener("htmx:load", function (event) { draw(event.target); });
-  // A page restored from htmx's history cache has blank canvases: draw them again.
-  document.addEventListener("htmx:historyRestore", function () { draw(document); });
-  // Without htmx (it failed to load), draw once the document is ready.
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!window.htmx) draw(document);
-  });
 })();
