@@ -130,7 +130,14 @@ STORAGES = {
 # unset, tasks run in-process (eagerly) and the cache is local memory.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # An unreachable Redis costs a request two seconds at most; callers treat the cache as optional.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -147,6 +154,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis hands a task whose worker died before acknowledging it to another worker after this many
+# seconds. It must exceed CELERY_TASK_TIME_LIMIT and the longest retry delay, or a task still
+# running (or waiting for its retry time) would be handed out a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+    # A web request queueing a task waits at most this long for an unreachable broker, then moves
+    # on (what it queued is recorded in the database and swept up later).
+    "socket_connect_timeout": 5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 # Every periodic job, in one place. Each entry says when it runs and why.
 CELERY_BEAT_SCHEDULE = {
@@ -165,10 +181,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.health_recompute_all_task",
         "schedule": crontab(hour=2, minute=0),
     },
-    # Every 15 minutes: remind contacts who have not answered once a campaign's reminder delay has passed.
+    # Every 15 minutes: send again what a dead worker left claimed but unsent, and remind contacts who
+    # have not answered once a campaign's reminder delay has passed.
     "campaign-reminders": {
         "task": "surveys.tasks.campaign_reminders_task",
         "schedule": 15 * 60.0,
+    },
+    # Every 5 minutes: follow up answers recorded while the broker was down (their queued task never ran).
+    "responses-follow-up-sweep": {
+        "task": "surveys.tasks.responses_follow_up_sweep_task",
+        "schedule": 5 * 60.0,
+    },
+    # Every 10 minutes: recompute accounts still marked dirty, in case the debounced run was never queued
+    # (the broker was down when their inputs changed). Costs one query when nothing is marked.
+    "health-recompute-dirty": {
+        "task": "scoring.tasks.health_recompute_dirty_task",
+        "schedule": 10 * 60.0,
     },
     # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
     "morning-emails": {
@@ -202,6 +230,8 @@ SURVEY_ACCOUNT_QUIET_DAYS = env_int("SURVEY_ACCOUNT_QUIET_DAYS", 0)
 SURVEY_SEND_BATCH_SIZE = env_int("SURVEY_SEND_BATCH_SIZE", 100)
 SURVEY_SEND_MAX_RETRIES = env_int("SURVEY_SEND_MAX_RETRIES", 3)
 SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
+# An invitation is claimed for one SMTP exchange; a claim older than this was interrupted and is sent again.
+SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 300)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 

@@ -1,6 +1,7 @@
 """Writes for health: recompute (bulk, debounced per account, backfill), alerts, overrides, model versions."""
 
 import datetime
+import logging
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from django.utils import timezone
 from accounts.models import Account, Notification, User
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+
+logger = logging.getLogger(__name__)
 
 DIRTY_SCHEDULED_KEY = "scoring:recompute-scheduled"
 
@@ -51,13 +54,26 @@ def health_mark_dirty(*, account_ids: Iterable[int]) -> None:
     DirtyAccount.objects.bulk_create(rows, ignore_conflicts=True)
     delay = settings.HEALTH_RECOMPUTE_DELAY_SECONDS
     # One scheduled run per delay window, however many answers or metric values arrive meanwhile.
-    if cache.add(DIRTY_SCHEDULED_KEY, 1, timeout=delay):
+    # The marks are rows, so if the broker is down the periodic run (CELERY_BEAT_SCHEDULE) finds them.
+    if _first_in_window(delay):
         transaction.on_commit(lambda: health_recompute_dirty_task.apply_async(countdown=delay), robust=True)
+
+
+def _first_in_window(delay: int) -> bool:
+    """Whether no recompute is scheduled yet; when the cache cannot say, one run too many is the safe answer."""
+    try:
+        return cache.add(DIRTY_SCHEDULED_KEY, 1, timeout=delay)
+    except Exception:  # any cache backend error (Redis down): the caller's write must not fail for it
+        logger.warning("cache unavailable; scheduling a health recompute anyway", exc_info=True)
+        return True
 
 
 def health_recompute_dirty() -> int:
     """Recompute today's snapshot of every account marked dirty, then unmark them."""
-    cache.delete(DIRTY_SCHEDULED_KEY)
+    try:
+        cache.delete(DIRTY_SCHEDULED_KEY)
+    except Exception:  # the key only saves duplicate runs; a stale one expires by itself
+        logger.warning("cache unavailable; could not clear the recompute schedule", exc_info=True)
     with transaction.atomic():
         marks = list(DirtyAccount.objects.select_for_update(skip_locked=True).values_list("account_id", "since"))
         if not marks:

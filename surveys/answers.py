@@ -126,9 +126,10 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
 
     Raises AnswerRefused: 400 for a score off the survey's scale or a comment over 5,000
     characters, 404 / 410 when the invitation cannot be answered, 409 when the answer has locked.
-    The invitation becomes `responded`. After commit, and only if something changed, the
-    answer is handed to `response_recorded_task` (which alerts the owner of a low score);
-    if the broker is down the answer stays recorded.
+    The invitation becomes `responded`. If something changed, the answer is marked for follow-up
+    (the owner's alert, a health recompute) and handed to `response_recorded_task` after commit;
+    if the broker is down the answer and its mark stay, and the sweep follows it up later
+    (surveys/follow_up.py).
     """
     survey = invitation.campaign.survey
     if isinstance(score, bool) or not isinstance(score, int) or score not in survey.scale:
@@ -156,6 +157,7 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
                 comment=comment or "",
                 answered_at=now,
                 updated_at=now,
+                follow_up_due=True,
             )
             changed = True
         else:
@@ -165,7 +167,8 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
                 if comment is not None:
                     response.comment = comment
                 response.updated_at = now
-                response.save(update_fields=["score", "comment", "updated_at"])
+                response.follow_up_due = True
+                response.save(update_fields=["score", "comment", "updated_at", "follow_up_due"])
 
         if current.status != Invitation.Status.RESPONDED:
             Invitation.objects.filter(pk=current.pk).update(status=Invitation.Status.RESPONDED)

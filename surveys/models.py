@@ -192,6 +192,10 @@ class Response(models.Model):
     assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback")
     internal_note = models.TextField(blank=True)
     feedback_changed_at = models.DateTimeField(null=True, blank=True)
+    # Set in the same transaction as a new or changed answer, cleared once its follow-up work
+    # (owner alert, health recompute) has run: with the broker down, the answer and this mark
+    # are still stored, and the sweep does the work once it is back.
+    follow_up_due = models.BooleanField(default=False, editable=False)
 
     objects = ResponseQuerySet.as_manager()
 
@@ -201,6 +205,7 @@ class Response(models.Model):
             models.Index(fields=["kind", "answered_at"]),
             models.Index(fields=["account", "kind", "answered_at"]),
             models.Index(fields=["feedback_status", "answered_at"]),
+            models.Index(fields=["updated_at"], condition=Q(follow_up_due=True), name="response_follow_up_due"),
         ]
         constraints = [
             models.CheckConstraint(

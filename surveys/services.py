@@ -23,8 +23,6 @@ from surveys.models import Campaign, Invitation
 
 # Statuses that mean "this contact was asked" for the quiet periods.
 ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
-# A claim older than this whose email never got marked sent was interrupted (worker killed).
-SENDING_LEASE = datetime.timedelta(minutes=10)
 
 
 class CampaignError(Exception):
@@ -270,8 +268,18 @@ def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool
     return not final
 
 
+def _interrupted_claims() -> QuerySet:
+    """Claims older than the send lease: a claim lasts one SMTP exchange, so its sender died mid-send."""
+    lease = datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS)
+    return Invitation.objects.filter(status=Invitation.Status.SENDING, claimed_at__lt=timezone.now() - lease)
+
+
 def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> list[int]:
-    """Send a batch over one SMTP connection. Returns the ids that failed temporarily, to retry."""
+    """Send a batch over one SMTP connection. Returns the ids that failed temporarily, to retry.
+
+    A batch redelivered after its worker died finds the claim that was in flight and sends it again.
+    """
+    _interrupted_claims().filter(pk__in=invitation_ids).update(status=Invitation.Status.PENDING)
     invitations = list(
         Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)
         .select_related("contact", "account", "campaign__survey")
@@ -314,15 +322,16 @@ def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> 
     return sorted(set(retry) | set(untouched.values_list("pk", flat=True)))
 
 
-def invitations_sweep_interrupted() -> int:
-    """Claims whose email was never marked sent (a worker died mid-send) become failed.
+def invitations_resume_interrupted() -> list[int]:
+    """Interrupted claims (a worker died mid-send) go back to pending; returns their campaigns, to send again.
 
-    They are not retried by themselves: the email may have gone out, and asking twice
-    is worse than asking a person to press "retry failed".
+    The claim is marked sent the moment the mail server accepts the email, so a contact is
+    emailed twice only if the worker died within that instant.
     """
-    return Invitation.objects.filter(
-        status=Invitation.Status.SENDING, claimed_at__lt=timezone.now() - SENDING_LEASE
-    ).update(status=Invitation.Status.FAILED, last_error="interrupted while sending: it may not have been delivered")
+    interrupted = _interrupted_claims()
+    campaign_ids = sorted(set(interrupted.values_list("campaign_id", flat=True)))
+    interrupted.filter(campaign_id__in=campaign_ids).update(status=Invitation.Status.PENDING)
+    return campaign_ids
 
 
 def campaign_reminders_send() -> int:

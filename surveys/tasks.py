@@ -1,20 +1,19 @@
 from celery import shared_task
 from django.conf import settings
 
-from accounts.signals import health_inputs_changed
-from surveys import services
-from surveys.alerts import response_alert_owner
-from surveys.models import Response
+from surveys import follow_up, services
 
 
 @shared_task(acks_late=True)
 def response_recorded_task(response_id: int) -> None:
-    """What follows a recorded answer, off the request: alerting the owner of a low score and
-    recomputing the account's health (through accounts.signals.health_inputs_changed)."""
-    response_alert_owner(response_id=response_id)
-    account_id = Response.objects.filter(pk=response_id).values_list("account_id", flat=True).first()
-    if account_id is not None:
-        health_inputs_changed.send(sender=Response, account_ids=[account_id])
+    """What follows a recorded answer: the owner's low-score alert and the account's recompute."""
+    follow_up.responses_follow_up(response_ids=[response_id])
+
+
+@shared_task(acks_late=True)
+def responses_follow_up_sweep_task() -> None:
+    """The follow-up of answers recorded while the broker was down."""
+    follow_up.responses_follow_up_sweep()
 
 
 @shared_task(acks_late=True)
@@ -50,5 +49,6 @@ def campaigns_start_due_task() -> None:
 
 @shared_task
 def campaign_reminders_task() -> None:
-    services.invitations_sweep_interrupted()
+    for campaign_id in services.invitations_resume_interrupted():
+        campaign_send_task.delay(campaign_id)
     services.campaign_reminders_send()

@@ -5,6 +5,8 @@ anywhere; CI sets DATABASE_URL and REDIS_URL (and CI=true turns any skip into a 
 """
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +64,61 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture
+def broker_url(redis_url) -> str:
+    """The Redis the test's workers use as broker and cache; a module may point it at its own server."""
+    return redis_url
+
+
+class RedisServer:
+    """A redis-server process of the test's own, on a free port, that the test can take down and bring back."""
+
+    def __init__(self, executable: str, log_path: Path):
+        self.executable = executable
+        self.log_path = log_path
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [self.executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        with self.log_path.open("a") as log_file:
+            self.process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """Down at once, as a crash would take it (it keeps nothing on disk, so it comes back empty)."""
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def redis_server(redis_url, tmp_path):
+    """A Redis of the test's own (needs redis-server, like the shared one at REDIS_URL)."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(executable, tmp_path / "redis-server.log")
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.kill()
+
+
 def _database_url(db: dict) -> str:
     """The postgres:// URL of the database Django is using now (the test database, during tests)."""
     credentials = quote(db.get("USER") or "", safe="")
@@ -73,7 +130,7 @@ def _database_url(db: dict) -> str:
 
 
 class Worker:
-    """A `celery worker` subprocess consuming one queue of its own."""
+    """A `celery worker` subprocess consuming one queue, in a process group of its own (so it can be killed whole)."""
 
     def __init__(self, queue: str, log_path: Path):
         self.queue = queue
@@ -96,6 +153,21 @@ class Worker:
             time.sleep(0.2)
         raise AssertionError(f"task {task_id} did not finish within {timeout}s")
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill would: no warm shutdown, nothing acknowledged."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
     def _check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
             raise AssertionError(f"the celery worker exited with {self.process.returncode}:\n{self.log()}")
@@ -108,56 +180,66 @@ def worker_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def celery_worker(_tasks_in_process, transactional_db, postgres, redis_url, worker_env, tmp_path, request):
-    """A real Celery worker (solo pool) on a queue of its own, reading the test database.
+def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, worker_env, tmp_path, request):
+    """start_worker(**env) -> a new real Celery worker (solo pool) on this test's own queue, reading the test database.
 
-    Requested after `_tasks_in_process` so its settings win over the in-process (eager)
-    mode for the test. The test process publishes to the worker's queue through Redis.
-    Tests need `transactional_db` (requested here too) so the worker sees committed rows.
+    Requested after `_tasks_in_process` so its settings win over the in-process (eager) mode
+    for the test. The test process publishes to the workers' queue through Redis. Tests need
+    `transactional_db` (requested here too) so the workers see committed rows. Every worker
+    started is stopped at teardown, and its log printed if the test failed.
     """
     queue = f"pulse-test-{uuid.uuid4().hex[:12]}"
-    worker = Worker(queue, tmp_path / "celery-worker.log")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "PYTHONUNBUFFERED": "1",
-        "CELERY_QUEUE": queue,  # tasks the worker queues itself stay on its own queue
-        **worker_env,
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", queue, "--hostname", f"{queue}@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
-    ]  # fmt: skip
-
+    workers: list[Worker] = []
     saved = {name: celery_app.conf[name] for name in ("task_always_eager", "broker_url", "task_default_queue")}
     celery_app.conf.task_always_eager = False
-    celery_app.conf.broker_url = redis_url
+    celery_app.conf.broker_url = broker_url
     celery_app.conf.task_default_queue = queue
     _drop_connection_pools()
 
-    with worker.log_path.open("w") as log_file:
-        worker.process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    def start(**extra_env: str) -> Worker:
+        number = len(workers) + 1
+        worker = Worker(queue, tmp_path / f"celery-worker-{number}.log")
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+            "REDIS_URL": broker_url,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PYTHONUNBUFFERED": "1",
+            "CELERY_QUEUE": queue,  # tasks the worker queues itself stay on its own queue
+            **worker_env,
+            **extra_env,
+        }
+        command = [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--pool=solo", "--concurrency=1", "-Q", queue, "--hostname", f"{queue}-{number}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
+        ]  # fmt: skip
+        with worker.log_path.open("w") as log_file:
+            worker.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        workers.append(worker)
+        _wait_until_ready(worker, f"{queue}-{number}@{socket.gethostname()}")
+        return worker
+
     try:
-        _wait_until_ready(worker)
-        yield worker
+        yield start
     finally:
-        worker.process.terminate()
-        try:
-            worker.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.process.kill()
-            worker.process.wait()
+        for worker in workers:
+            worker.stop()
         if _failed(request):
-            print(f"\n----- celery worker log ({queue}) -----\n{worker.log()}----- end of worker log -----")
+            for worker in workers:
+                print(f"\n----- celery worker log ({worker.log_path.name}) -----\n{worker.log()}----- end -----")
         for name, value in saved.items():
             celery_app.conf[name] = value
         _drop_connection_pools()
-        _delete_queue(redis_url, queue)
+        _delete_queue(broker_url, queue)
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    """One real Celery worker for the test (see `start_worker`)."""
+    return start_worker()
 
 
 def _drop_connection_pools() -> None:
@@ -167,12 +249,11 @@ def _drop_connection_pools() -> None:
     celery_app.amqp._producer_pool = None
 
 
-def _wait_until_ready(worker: Worker) -> None:
-    destination = [worker.queue + "@" + socket.gethostname()]
+def _wait_until_ready(worker: Worker, hostname: str) -> None:
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:
         worker._check_alive()
-        if "ready." in worker.log() and celery_app.control.ping(destination=destination, timeout=1):
+        if "ready." in worker.log() and celery_app.control.ping(destination=[hostname], timeout=1):
             return
         time.sleep(0.2)
     worker.process.kill()

@@ -202,19 +202,29 @@ def test_smtp_server_down_retries_then_fails_everyone(audience, settings, run_on
     assert "ConnectionRefusedError" in invitations[0].last_error
 
 
-def test_interrupted_claims_become_failed_not_resent(audience):
+def test_interrupted_claim_is_sent_again_once(audience, smtp_server, settings):
     campaign = CampaignFactory(status="sending")
     contact = Contact.objects.first()
+    claimed_at = timezone.now() - datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1)
     stuck = Invitation.objects.create(
-        campaign=campaign,
-        contact=contact,
+        campaign=campaign, contact=contact, account=contact.account, status="sending", claimed_at=claimed_at
+    )
+    in_flight = Invitation.objects.create(
+        campaign=CampaignFactory(status="sending"),
+        contact=Contact.objects.exclude(pk=contact.pk).first(),
         account=contact.account,
         status="sending",
-        claimed_at=timezone.now() - datetime.timedelta(minutes=11),
+        claimed_at=timezone.now(),
     )
-    assert services.invitations_sweep_interrupted() == 1
+    from surveys.tasks import campaign_reminders_task
+
+    campaign_reminders_task.delay()
     stuck.refresh_from_db()
-    assert stuck.status == "failed" and "may not have been delivered" in stuck.last_error
+    in_flight.refresh_from_db()
+    assert stuck.status == "sent" and [m["To"] for m in smtp_server.messages] == [contact.email]
+    assert in_flight.status == "sending"  # a live sender's claim is left alone
+    campaign.refresh_from_db()
+    assert campaign.status == "sent"
 
 
 def test_reminder_goes_once_to_those_who_have_not_answered(audience, smtp_server, run_on_commit):

@@ -1,0 +1,55 @@
+"""What follows a recorded answer, off the request: the owner's low-score alert and a health recompute.
+
+An answer is stored with `follow_up_due` set, in the same transaction. The task queued after
+commit does the work and clears the mark; if the broker was down when the answer came in, the
+mark stays and `responses_follow_up_sweep` (Celery beat, every few minutes) does the work once
+the broker is back. Both steps are safe to repeat: an alert goes out once per answer (its
+notification key), and marking an account for recompute twice recomputes it once.
+"""
+
+import datetime
+import functools
+import operator
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.signals import health_inputs_changed
+from surveys.alerts import response_alert_owner
+from surveys.models import Response
+
+# The queued task normally runs within seconds; the sweep leaves answers younger than this to it.
+SWEEP_AFTER = datetime.timedelta(minutes=2)
+SWEEP_BATCH = 500
+
+
+def responses_follow_up(*, response_ids: list[int]) -> int:
+    """Alert owners of low scores and mark the accounts for recompute; returns how many answers were due."""
+    due = list(Response.objects.filter(pk__in=response_ids, follow_up_due=True).values_list("pk", "updated_at"))
+    if not due:
+        return 0
+    for response_id, _ in due:
+        response_alert_owner(response_id=response_id)
+    account_ids = list(
+        Response.objects.filter(pk__in=[pk for pk, _ in due]).values_list("account_id", flat=True).distinct()
+    )
+    health_inputs_changed.send(sender=Response, account_ids=account_ids)
+    # Cleared only where the answer is as it was read: a change made meanwhile keeps its mark for the next run.
+    unchanged = functools.reduce(operator.or_, (Q(pk=pk, updated_at=updated_at) for pk, updated_at in due))
+    Response.objects.filter(unchanged).update(follow_up_due=False)
+    return len(due)
+
+
+def responses_follow_up_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Follow up the answers whose queued task never ran (the broker was down); returns how many."""
+    cutoff = (now or timezone.now()) - SWEEP_AFTER
+    done = 0
+    while True:
+        ids = list(
+            Response.objects.filter(follow_up_due=True, updated_at__lt=cutoff)
+            .order_by("updated_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        if not ids:
+            return done
+        done += responses_follow_up(response_ids=ids)

@@ -1,0 +1,50 @@
+"""Every new or changed answer is followed up once: the owner's alert and the account's recompute,
+by the task queued after the answer or, when that never ran, by the periodic sweep."""
+
+import datetime
+
+import time_machine
+from django.utils import timezone
+
+from accounts.models import Notification
+from scoring.models import DirtyAccount
+from surveys import answers
+from surveys.follow_up import SWEEP_AFTER, responses_follow_up, responses_follow_up_sweep
+from surveys.models import Response
+from tests.factories import CommentFactory, InvitationFactory
+
+
+def test_a_new_answer_is_marked_for_follow_up_in_its_own_transaction(alice_account, django_capture_on_commit_callbacks):
+    invitation = InvitationFactory(contact__account=alice_account, account=alice_account)
+    with django_capture_on_commit_callbacks(execute=False) as queued:  # as if the broker never got the task
+        answers.response_submit(invitation=invitation, score=3)
+    assert len(queued) == 1
+    assert Response.objects.get(invitation=invitation).follow_up_due is True
+
+
+def test_follow_up_alerts_marks_for_recompute_and_clears_the_mark(alice, alice_account, mailoutbox):
+    answer = CommentFactory(account=alice_account, score=2, follow_up_due=True)
+
+    assert responses_follow_up(response_ids=[answer.pk]) == 1
+
+    assert Notification.objects.filter(user=alice, key=f"low-score:{answer.pk}").count() == 1
+    assert DirtyAccount.objects.filter(account=alice_account).exists()
+    answer.refresh_from_db()
+    assert answer.follow_up_due is False
+    assert responses_follow_up(response_ids=[answer.pk]) == 0  # done: a redelivered task does nothing
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_follows_up_old_marks_and_leaves_fresh_ones_to_their_task(alice, alice_account):
+    old = CommentFactory(account=alice_account, score=1, follow_up_due=True)
+    Response.objects.filter(pk=old.pk).update(updated_at=timezone.now() - SWEEP_AFTER - datetime.timedelta(seconds=5))
+    fresh = CommentFactory(account=alice_account, score=1, follow_up_due=True)
+
+    assert responses_follow_up_sweep() == 1
+
+    assert list(Notification.objects.filter(user=alice).values_list("key", flat=True)) == [f"low-score:{old.pk}"]
+    assert Response.objects.get(pk=fresh.pk).follow_up_due is True
+    with time_machine.travel(timezone.now() + SWEEP_AFTER + datetime.timedelta(seconds=5)):
+        assert responses_follow_up_sweep() == 1
+    assert Notification.objects.filter(user=alice).count() == 2
+    assert responses_follow_up_sweep() == 0
