@@ -267,7 +267,11 @@ class MetricValue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "metric", "date"], name="metric_value_unique_per_day")
         ]
-        indexes = [models.Index(fields=["metric", "date"])]
+        indexes = [
+            models.Index(fields=["metric", "date"]),
+            # One metric's values per account, newest first, from the index alone (health inputs).
+            models.Index(fields=["metric", "account", "-date"], include=["value"], name="metric_value_per_account"),
+        ]
 
     def __str__(self):
         return f"{self.metric.key}={self.value} for {self.account_id} on {self.date}"

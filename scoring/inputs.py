@@ -62,9 +62,13 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
         answered_at__gte=_day_start(first),
         answered_at__lt=_day_start(last + datetime.timedelta(days=1)),
     )
-    latest = answers.annotate(
-        rank=Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=F("answered_at").desc())
-    ).filter(rank=1)
+    latest = (
+        answers.annotate(
+            rank=Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=F("answered_at").desc())
+        )
+        .filter(rank=1)
+        .order_by()  # no sort by the model's ordering: the rows are only grouped
+    )
     scores: dict[int, list[int]] = {}
     for account_id, score in latest.values_list("account_id", "score"):
         scores.setdefault(account_id, []).append(score)
@@ -83,14 +87,21 @@ def _survey_value(input_name: str, scores: list[int]) -> float | None:
     return formulas.mean(scores).value
 
 
-def _dated(component: Component, rows, value_field: str, account_ids, as_of: datetime.date) -> dict[int, Value]:
-    """Latest, mean, sum or count of dated rows (check-ins, metric values) within the window."""
+def _dated(
+    component: Component, rows, value_field: str, account_ids, as_of: datetime.date, *, newest_first: list
+) -> dict[int, Value]:
+    """Latest, mean, sum or count of dated rows (check-ins, metric values) within the window.
+
+    `newest_first` orders one account's rows, latest first (with a tiebreak where a day can hold two).
+    """
     first, last = _window(component, as_of)
     in_window = rows.filter(date__gte=first, date__lte=last)
     if component.reading == Reading.LATEST:
-        latest = in_window.annotate(
-            rank=Window(RowNumber(), partition_by=[F("account_id")], order_by=[F("date").desc(), F("pk").desc()])
-        ).filter(rank=1)
+        latest = (
+            in_window.annotate(rank=Window(RowNumber(), partition_by=[F("account_id")], order_by=newest_first))
+            .filter(rank=1)
+            .order_by()
+        )
         values = {account_id: Value(float(raw), 1) for account_id, raw in latest.values_list("account_id", value_field)}
     else:
         aggregate = {Reading.MEAN: Avg, Reading.SUM: Sum, Reading.COUNT: Count}[component.reading]
@@ -118,6 +129,10 @@ def read_input(
     if component.input == Input.DAYS_SINCE_CHECKIN:
         return _days_since_checkin(accounts, as_of)
     if component.input == Input.SENTIMENT:
-        return _dated(component, CheckIn.objects.filter(account__in=accounts), "sentiment", account_ids, as_of)
+        checkins = CheckIn.objects.filter(account__in=accounts)
+        return _dated(
+            component, checkins, "sentiment", account_ids, as_of, newest_first=[F("date").desc(), F("pk").desc()]
+        )
+    # One value per (account, metric, day): the date alone orders them, as the index does.
     metric_values = MetricValue.objects.filter(account__in=accounts, metric_id=component.metric_id)
-    return _dated(component, metric_values, "value", account_ids, as_of)
+    return _dated(component, metric_values, "value", account_ids, as_of, newest_first=[F("date").desc()])
