@@ -2,7 +2,8 @@
 
 These modules send hundreds of requests against the same objects. Building the objects once per
 module (inside a transaction rolled back at its end) keeps them fast; each test still runs in its
-own savepoint, so what one test writes is gone before the next.
+own savepoint, so what one test writes is gone before the next: a module using `module_db` marks
+all its tests `django_db` (pytest-django also sets up the test database only for such tests).
 """
 
 import pytest

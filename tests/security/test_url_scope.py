@@ -45,6 +45,8 @@ from tests.factories import (
     UserFactory,
 )
 
+pytestmark = pytest.mark.django_db
+
 # Text that only team A's data holds: none of it may reach carol.
 MARKERS = [
     "Acme Alpha",
