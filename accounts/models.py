@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 class Team(models.Model):
@@ -366,3 +367,9 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def link(self) -> str:
+        """The URL to open, only when it is a path in Pulse: `url` is editable in the Django admin,
+        and a notification's link must never run script (javascript:) or lead off the site."""
+        return self.url if url_has_allowed_host_and_scheme(self.url, allowed_hosts=None) else ""
