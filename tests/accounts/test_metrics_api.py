@@ -97,6 +97,12 @@ def test_malformed_body_is_a_400_with_reason(client, token, acme, usage, body, m
     assert message in response.json()["error"]
 
 
+def test_body_nested_too_deeply_to_read_is_a_400_not_a_500(client, token, acme, usage):
+    response = post(client, "[" * 100_000 + "]" * 100_000, token, raw=True)
+    assert response.status_code == 400
+    assert "the body is not valid JSON (maximum recursion depth exceeded" in response.json()["error"]
+
+
 def test_more_than_10000_items_is_refused(client, token, acme, usage):
     response = post(client, [item()] * 10_001, token)
     assert response.status_code == 400
