@@ -70,12 +70,12 @@ def metric_items_validate(items) -> MetricPlan:
         item_errors = []
         if unknown := sorted(set(item) - set(ITEM_FIELDS)):
             item_errors.append(ItemError(index, unknown[0], f"unknown field(s): {', '.join(map(str, unknown))}"))
-        account_id = account_ids.get(item.get("account"))
+        account_id = account_ids.get(item["account"]) if isinstance(item.get("account"), str) else None
         if "account" not in item:
             item_errors.append(ItemError(index, "account", "missing: the account's external id"))
         elif account_id is None:
             item_errors.append(ItemError(index, "account", f"no account with external id {item['account']!r}"))
-        metric_id = metric_ids.get(item.get("metric"))
+        metric_id = metric_ids.get(item["metric"]) if isinstance(item.get("metric"), str) else None
         if "metric" not in item:
             item_errors.append(ItemError(index, "metric", "missing: a metric key"))
         elif metric_id is None:

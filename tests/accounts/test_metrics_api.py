@@ -77,6 +77,17 @@ def test_any_invalid_item_stores_nothing(client, token, acme, usage, bad, field,
     assert not MetricValue.objects.exists()
 
 
+def test_account_or_metric_given_as_a_list_or_object_is_a_400_not_a_500(client, token, acme, usage):
+    response = post(client, [item(account=["CRM-1"]), item(date="2026-10-01", metric={"key": "active_users"})], token)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "account", "message": "no account with external id ['CRM-1']"},
+        {"index": 1, "field": "metric", "message": "no metric with key {'key': 'active_users'}"},
+    ]
+    assert not MetricValue.objects.exists()
+
+
 def test_duplicate_items_in_one_request_are_refused(client, token, acme, usage):
     response = post(client, [item(), item(value=3)], token)
     assert response.status_code == 400
