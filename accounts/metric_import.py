@@ -5,6 +5,7 @@ The same (account, metric, date) sent again replaces the value instead of adding
 
 import datetime
 import math
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -16,6 +17,8 @@ from accounts.signals import health_inputs_changed
 
 ITEM_FIELDS = ("account", "metric", "date", "value")
 MAX_ABS_VALUE = 1e15
+# date.fromisoformat also reads week dates ("2026-W01-1") and compact forms; the API takes YYYY-MM-DD only.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -39,7 +42,7 @@ def _date(value) -> datetime.date | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.date.fromisoformat(value) if len(value) == 10 else None
+        return datetime.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
     except ValueError:
         return None
 

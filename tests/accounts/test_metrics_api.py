@@ -88,6 +88,16 @@ def test_account_or_metric_given_as_a_list_or_object_is_a_400_not_a_500(client, 
     assert not MetricValue.objects.exists()
 
 
+def test_iso_week_date_is_refused_rather_than_stored_as_another_day(client, token, acme, usage):
+    response = post(client, [item(date="2026-W44-1")], token)  # Python reads it as 2026-10-26
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "date", "message": "'2026-W44-1' is not a date in YYYY-MM-DD form"}
+    ]
+    assert not MetricValue.objects.exists()
+
+
 def test_duplicate_items_in_one_request_are_refused(client, token, acme, usage):
     response = post(client, [item(), item(value=3)], token)
     assert response.status_code == 400
