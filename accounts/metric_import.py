@@ -89,7 +89,8 @@ def metric_items_validate(items) -> MetricPlan:
         elif date > latest_allowed:
             item_errors.append(ItemError(index, "date", f"{item['date']} is in the future"))
         value = item.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # Compared, not converted: math.isfinite raises OverflowError on an integer of 400 digits.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -math.inf < value < math.inf:
             item_errors.append(ItemError(index, "value", f"{value!r} is not a number"))
         elif abs(value) > MAX_ABS_VALUE:
             item_errors.append(ItemError(index, "value", f"{value!r} is out of range"))

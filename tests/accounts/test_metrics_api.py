@@ -98,6 +98,16 @@ def test_iso_week_date_is_refused_rather_than_stored_as_another_day(client, toke
     assert not MetricValue.objects.exists()
 
 
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_integer_too_large_for_a_float_is_out_of_range_not_a_500(client, token, acme, usage, value):
+    response = post(client, [item(value=value)], token)  # JSON writes all 401 digits
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "value"
+    assert response.json()["errors"][0]["message"].endswith(" is out of range")
+    assert not MetricValue.objects.exists()
+
+
 def test_duplicate_items_in_one_request_are_refused(client, token, acme, usage):
     response = post(client, [item(), item(value=3)], token)
     assert response.status_code == 400
