@@ -47,6 +47,11 @@ def _date(value) -> datetime.date | None:
         return None
 
 
+def _names(items: list[dict], field: str) -> set[str]:
+    # PostgreSQL refuses NUL in a text parameter, and no name holds one: such a name is reported unknown.
+    return {item[field] for item in items if isinstance(item.get(field), str) and "\x00" not in item[field]}
+
+
 def metric_items_validate(items) -> MetricPlan:
     """Check every item of a list of {account, metric, date, value}; nothing is written.
 
@@ -58,8 +63,7 @@ def metric_items_validate(items) -> MetricPlan:
         plan.errors.append(ItemError(-1, "", "the body must be a JSON list of items"))
         return plan
     dict_items = [item if isinstance(item, dict) else {} for item in items]
-    external_ids = {item.get("account") for item in dict_items if isinstance(item.get("account"), str)}
-    keys = {item.get("metric") for item in dict_items if isinstance(item.get("metric"), str)}
+    external_ids, keys = _names(dict_items, "account"), _names(dict_items, "metric")
     account_ids = dict(Account.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
     metric_ids = dict(MetricDefinition.objects.filter(key__in=keys).values_list("key", "pk"))
     latest_allowed = timezone.localdate() + datetime.timedelta(days=1)

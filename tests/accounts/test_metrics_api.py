@@ -108,6 +108,17 @@ def test_integer_too_large_for_a_float_is_out_of_range_not_a_500(client, token, 
     assert not MetricValue.objects.exists()
 
 
+def test_account_or_metric_with_a_nul_character_is_unknown_not_a_500(client, token, acme, usage):
+    response = post(client, [item(account="CRM-1\x00"), item(date="2026-10-01", metric="active_users\x00")], token)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "account", "message": "no account with external id 'CRM-1\\x00'"},
+        {"index": 1, "field": "metric", "message": "no metric with key 'active_users\\x00'"},
+    ]
+    assert not MetricValue.objects.exists()
+
+
 def test_duplicate_items_in_one_request_are_refused(client, token, acme, usage):
     response = post(client, [item(), item(value=3)], token)
     assert response.status_code == 400
