@@ -144,7 +144,7 @@ def metrics_api(request):
         items = json.loads(request.body)
     except RequestDataTooBig:
         return _api_error(413, f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply to read
         return _api_error(400, f"the body is not valid JSON ({exc})")
     if not isinstance(items, list):
         return _api_error(400, "the body must be a JSON list of {account, metric, date, value} items")

@@ -5,6 +5,7 @@ The same (account, metric, date) sent again replaces the value instead of adding
 
 import datetime
 import math
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -16,6 +17,8 @@ from accounts.signals import health_inputs_changed
 
 ITEM_FIELDS = ("account", "metric", "date", "value")
 MAX_ABS_VALUE = 1e15
+# date.fromisoformat also reads week dates ("2026-W01-1") and compact forms; the API takes YYYY-MM-DD only.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -39,9 +42,14 @@ def _date(value) -> datetime.date | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.date.fromisoformat(value) if len(value) == 10 else None
+        return datetime.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
     except ValueError:
         return None
+
+
+def _names(items: list[dict], field: str) -> set[str]:
+    # PostgreSQL refuses NUL in a text parameter, and no name holds one: such a name is reported unknown.
+    return {item[field] for item in items if isinstance(item.get(field), str) and "\x00" not in item[field]}
 
 
 def metric_items_validate(items) -> MetricPlan:
@@ -55,8 +63,7 @@ def metric_items_validate(items) -> MetricPlan:
         plan.errors.append(ItemError(-1, "", "the body must be a JSON list of items"))
         return plan
     dict_items = [item if isinstance(item, dict) else {} for item in items]
-    external_ids = {item.get("account") for item in dict_items if isinstance(item.get("account"), str)}
-    keys = {item.get("metric") for item in dict_items if isinstance(item.get("metric"), str)}
+    external_ids, keys = _names(dict_items, "account"), _names(dict_items, "metric")
     account_ids = dict(Account.objects.filter(external_id__in=external_ids).values_list("external_id", "pk"))
     metric_ids = dict(MetricDefinition.objects.filter(key__in=keys).values_list("key", "pk"))
     latest_allowed = timezone.localdate() + datetime.timedelta(days=1)
@@ -70,12 +77,12 @@ def metric_items_validate(items) -> MetricPlan:
         item_errors = []
         if unknown := sorted(set(item) - set(ITEM_FIELDS)):
             item_errors.append(ItemError(index, unknown[0], f"unknown field(s): {', '.join(map(str, unknown))}"))
-        account_id = account_ids.get(item.get("account"))
+        account_id = account_ids.get(item["account"]) if isinstance(item.get("account"), str) else None
         if "account" not in item:
             item_errors.append(ItemError(index, "account", "missing: the account's external id"))
         elif account_id is None:
             item_errors.append(ItemError(index, "account", f"no account with external id {item['account']!r}"))
-        metric_id = metric_ids.get(item.get("metric"))
+        metric_id = metric_ids.get(item["metric"]) if isinstance(item.get("metric"), str) else None
         if "metric" not in item:
             item_errors.append(ItemError(index, "metric", "missing: a metric key"))
         elif metric_id is None:
@@ -86,7 +93,8 @@ def metric_items_validate(items) -> MetricPlan:
         elif date > latest_allowed:
             item_errors.append(ItemError(index, "date", f"{item['date']} is in the future"))
         value = item.get("value")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        # Compared, not converted: math.isfinite raises OverflowError on an integer of 400 digits.
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -math.inf < value < math.inf:
             item_errors.append(ItemError(index, "value", f"{value!r} is not a number"))
         elif abs(value) > MAX_ABS_VALUE:
             item_errors.append(ItemError(index, "value", f"{value!r} is out of range"))

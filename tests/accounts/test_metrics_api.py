@@ -77,6 +77,48 @@ def test_any_invalid_item_stores_nothing(client, token, acme, usage, bad, field,
     assert not MetricValue.objects.exists()
 
 
+def test_account_or_metric_given_as_a_list_or_object_is_a_400_not_a_500(client, token, acme, usage):
+    response = post(client, [item(account=["CRM-1"]), item(date="2026-10-01", metric={"key": "active_users"})], token)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "account", "message": "no account with external id ['CRM-1']"},
+        {"index": 1, "field": "metric", "message": "no metric with key {'key': 'active_users'}"},
+    ]
+    assert not MetricValue.objects.exists()
+
+
+def test_iso_week_date_is_refused_rather_than_stored_as_another_day(client, token, acme, usage):
+    response = post(client, [item(date="2026-W44-1")], token)  # Python reads it as 2026-10-26
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "date", "message": "'2026-W44-1' is not a date in YYYY-MM-DD form"}
+    ]
+    assert not MetricValue.objects.exists()
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_integer_too_large_for_a_float_is_out_of_range_not_a_500(client, token, acme, usage, value):
+    response = post(client, [item(value=value)], token)  # JSON writes all 401 digits
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "value"
+    assert response.json()["errors"][0]["message"].endswith(" is out of range")
+    assert not MetricValue.objects.exists()
+
+
+def test_account_or_metric_with_a_nul_character_is_unknown_not_a_500(client, token, acme, usage):
+    response = post(client, [item(account="CRM-1\x00"), item(date="2026-10-01", metric="active_users\x00")], token)
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "field": "account", "message": "no account with external id 'CRM-1\\x00'"},
+        {"index": 1, "field": "metric", "message": "no metric with key 'active_users\\x00'"},
+    ]
+    assert not MetricValue.objects.exists()
+
+
 def test_duplicate_items_in_one_request_are_refused(client, token, acme, usage):
     response = post(client, [item(), item(value=3)], token)
     assert response.status_code == 400
@@ -95,6 +137,12 @@ def test_malformed_body_is_a_400_with_reason(client, token, acme, usage, body, m
     response = post(client, body, token, raw=True)
     assert response.status_code == 400
     assert message in response.json()["error"]
+
+
+def test_body_nested_too_deeply_to_read_is_a_400_not_a_500(client, token, acme, usage):
+    response = post(client, "[" * 100_000 + "]" * 100_000, token, raw=True)
+    assert response.status_code == 400
+    assert "the body is not valid JSON (maximum recursion depth exceeded" in response.json()["error"]
 
 
 def test_more_than_10000_items_is_refused(client, token, acme, usage):
