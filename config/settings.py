@@ -234,7 +234,8 @@ SURVEY_ACCOUNT_QUIET_DAYS = env_int("SURVEY_ACCOUNT_QUIET_DAYS", 0)
 SURVEY_SEND_BATCH_SIZE = env_int("SURVEY_SEND_BATCH_SIZE", 100)
 SURVEY_SEND_MAX_RETRIES = env_int("SURVEY_SEND_MAX_RETRIES", 3)
 SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
-# An invitation is claimed for one SMTP exchange; a claim older than this was interrupted and is sent again.
+# Invitations are claimed for a few SMTP exchanges at a time; a claim older than this was interrupted and is
+# sent again.
 SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 300)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)

@@ -12,16 +12,17 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
     survey = invitation.campaign.survey
     contact = invitation.contact
     low_label, high_label = survey.scale_labels
+    answer_url = invitation.answer_url
     context = {
         "product": settings.PRODUCT_NAME,
         "contact": contact,
         "first_name": contact.name.split(" ")[0] if contact.name else "",
         "survey": survey,
         "question": survey.question_text,
-        "buttons": [(score, f"{invitation.answer_url}?score={score}") for score in survey.scale],
+        "buttons": [(score, f"{answer_url}?score={score}") for score in survey.scale],
         "low_label": low_label,
         "high_label": high_label,
-        "answer_url": invitation.answer_url,
+        "answer_url": answer_url,
         "opt_out_url": invitation.opt_out_url,
         "reminder": reminder,
     }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, Contact
@@ -23,6 +23,9 @@ from surveys.models import Campaign, Invitation
 
 # Statuses that mean "this contact was asked" for the quiet periods.
 ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
+# Invitations claimed together within a batch: few queries per email, and a claim that lives for
+# a few SMTP exchanges only (see SURVEY_SEND_LEASE_SECONDS).
+CLAIM_CHUNK = 20
 
 
 class CampaignError(Exception):
@@ -187,53 +190,64 @@ def campaign_finish_if_done(*, campaign_id: int) -> bool:
     )
 
 
-def _skip_reason(invitation: Invitation) -> str:
-    contact = Contact.objects.get(pk=invitation.contact_id)
-    if contact.opted_out_at:
-        return "opted out"
-    if contact.bounced_at:
-        return "address bounced earlier"
-    if not contact.email:
-        return "no email address"
-    quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=contact.pk).exclude(pk=invitation.pk)
-    if quiet.exists():
-        return f"asked within the last {settings.SURVEY_QUIET_DAYS} days"
-    return f"another contact of this account was asked within {settings.SURVEY_ACCOUNT_QUIET_DAYS} days"
+def _claim_refusals() -> dict[str, Q]:
+    """Why an invitation's contact may not be asked now, each a condition on the invitation row, in
+    order of precedence; the quiet periods are checked in the database, so they hold under the claim's locks."""
+    quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=OuterRef("contact_id"))
+    reasons = {
+        "opted out": Q(contact__opted_out_at__isnull=False),
+        "address bounced earlier": Q(contact__bounced_at__isnull=False),
+        "no email address": Q(contact__email=""),
+        f"asked within the last {settings.SURVEY_QUIET_DAYS} days": Q(Exists(quiet.exclude(pk=OuterRef("pk")))),
+    }
+    if settings.SURVEY_ACCOUNT_QUIET_DAYS:
+        neighbours = _asked_since(
+            _quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account_id=OuterRef("account_id")
+        ).exclude(campaign_id=OuterRef("campaign_id"))
+        reason = f"another contact of this account was asked within {settings.SURVEY_ACCOUNT_QUIET_DAYS} days"
+        reasons[reason] = Q(Exists(neighbours))
+    return reasons
 
 
-def invitation_claim(*, invitation: Invitation) -> bool:
-    """pending → sending, if this contact may be asked now; otherwise skipped with the reason.
+def invitations_claim(*, invitation_ids: list[int]) -> list[int]:
+    """pending → sending for each of these invitations whose contact may be asked now; the others
+    become skipped with the reason. Returns the claimed ids, in id order; a few queries in all.
 
-    The contact's row (and the account's, with the account quiet period) is locked
-    first, so a concurrent claim for the same contact waits and then sees this one.
+    The contacts' rows (and their accounts', with the account quiet period) are locked first, in
+    id order, so a concurrent claim for the same contact waits and then sees this one's claim.
     """
     now = timezone.now()
     with transaction.atomic():
-        list(Contact.objects.select_for_update().filter(pk=invitation.contact_id).values_list("pk"))
-        claimable = Q(status=Invitation.Status.PENDING)
-        candidates = Invitation.objects.filter(pk=invitation.pk).filter(claimable)
-        if not candidates.exists():
-            return False  # sent, answered or claimed by someone else already
-        conditions = Q(
-            contact__opted_out_at__isnull=True,
-            contact__bounced_at__isnull=True,
-        ) & ~Q(contact__email="")
-        quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=invitation.contact_id)
-        conditions &= ~Q(Exists(quiet.exclude(pk=invitation.pk)))
+        pending = Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)
+        rows = list(pending.values_list("contact_id", "account_id"))
+        if not rows:
+            return []  # sent, answered or claimed by someone else already
+        contact_ids = sorted({contact_id for contact_id, _ in rows})
+        list(Contact.objects.select_for_update().filter(pk__in=contact_ids).order_by("pk").values_list("pk"))
         if settings.SURVEY_ACCOUNT_QUIET_DAYS:
-            list(Account.objects.select_for_update().filter(pk=invitation.account_id).values_list("pk"))
-            neighbours = _asked_since(
-                _quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account_id=invitation.account_id
-            ).exclude(campaign_id=invitation.campaign_id)
-            conditions &= ~Q(Exists(neighbours))
-        claimed = candidates.filter(conditions).update(
+            account_ids = sorted({account_id for _, account_id in rows})
+            list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk"))
+        reasons = _claim_refusals()
+        refused = Q()
+        for condition in reasons.values():
+            refused |= condition
+        claimed = list(pending.exclude(refused).order_by("pk").values_list("pk", flat=True))
+        pending.filter(pk__in=claimed).update(
             status=Invitation.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
-        if not claimed:
-            Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
-                status=Invitation.Status.SKIPPED, last_error=_skip_reason(invitation)[:500]
-            )
-    return bool(claimed)
+        skipped = pending.exclude(pk__in=claimed).annotate(
+            **{f"refused_{index}": ExpressionWrapper(condition, output_field=BooleanField())
+               for index, condition in enumerate(reasons.values())}
+        )  # fmt: skip
+        updates = []
+        for invitation in skipped.only("pk"):
+            invitation.status = Invitation.Status.SKIPPED
+            invitation.last_error = next(
+                reason for index, reason in enumerate(reasons) if getattr(invitation, f"refused_{index}")
+            )[:500]
+            updates.append(invitation)
+        Invitation.objects.bulk_update(updates, ["status", "last_error"])
+    return claimed
 
 
 def _is_permanent(exc: Exception) -> bool:
@@ -269,9 +283,32 @@ def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool
 
 
 def _interrupted_claims() -> QuerySet:
-    """Claims older than the send lease: a claim lasts one SMTP exchange, so its sender died mid-send."""
+    """Claims older than the send lease: a claim lasts a few SMTP exchanges (CLAIM_CHUNK), so its sender died."""
     lease = datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS)
     return Invitation.objects.filter(status=Invitation.Status.SENDING, claimed_at__lt=timezone.now() - lease)
+
+
+def _send_claimed(claimed: list[Invitation], connection, *, final_attempt: bool, retry: list[int]) -> bool:
+    """Send claimed invitations over the open connection; False when the connection is lost.
+
+    Each is marked sent the moment the server accepts it (one short UPDATE per email, on purpose:
+    that moment is all that separates "sent" from "send again" if the worker dies).
+    """
+    for index, invitation in enumerate(claimed):
+        try:
+            invitation_message(invitation, connection=connection).send()
+        except (OSError, smtplib.SMTPException) as exc:
+            if _send_failed(invitation, exc, final=final_attempt):
+                retry.append(invitation.pk)
+            if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
+                unsent = [later.pk for later in claimed[index + 1 :]]
+                Invitation.objects.filter(pk__in=unsent).update(status=Invitation.Status.PENDING)
+                return False
+            continue
+        Invitation.objects.filter(pk=invitation.pk).update(
+            status=Invitation.Status.SENT, sent_at=timezone.now(), last_error=""
+        )
+    return True
 
 
 def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> list[int]:
@@ -291,28 +328,23 @@ def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> 
     try:
         connection.open()
     except (OSError, smtplib.SMTPException) as exc:
-        retry = []
-        for invitation in invitations:
-            Invitation.objects.filter(pk=invitation.pk).update(attempts=F("attempts") + 1)
-            if _send_failed(invitation, exc, final=final_attempt):
-                retry.append(invitation.pk)
-        return retry
+        # No server to talk to: the whole batch counts an attempt, then fails or waits for the retry.
+        ids = [invitation.pk for invitation in invitations]
+        give_up = final_attempt or _is_permanent(exc)
+        Invitation.objects.filter(pk__in=ids).update(
+            attempts=F("attempts") + 1,
+            last_error=_describe(exc)[:500],
+            status=Invitation.Status.FAILED if give_up else Invitation.Status.PENDING,
+        )
+        return [] if give_up else ids
     retry = []
+    by_id = {invitation.pk: invitation for invitation in invitations}
     try:
-        for invitation in invitations:
-            if not invitation_claim(invitation=invitation):
-                continue
-            try:
-                invitation_message(invitation, connection=connection).send()
-            except (OSError, smtplib.SMTPException) as exc:
-                if _send_failed(invitation, exc, final=final_attempt):
-                    retry.append(invitation.pk)
-                if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException):
-                    break  # the connection is gone; the rest stay pending for the retry
-                continue
-            Invitation.objects.filter(pk=invitation.pk).update(
-                status=Invitation.Status.SENT, sent_at=timezone.now(), last_error=""
-            )
+        for start in range(0, len(invitations), CLAIM_CHUNK):
+            chunk = [invitation.pk for invitation in invitations[start : start + CLAIM_CHUNK]]
+            claimed = [by_id[pk] for pk in invitations_claim(invitation_ids=chunk)]
+            if not _send_claimed(claimed, connection, final_attempt=final_attempt, retry=retry):
+                break  # the connection is gone; the rest stay pending for the retry
     finally:
         connection.close()
     untouched = Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)

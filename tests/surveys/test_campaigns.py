@@ -270,3 +270,29 @@ def test_one_refused_address_does_not_hold_up_the_rest_of_the_batch(audience, sm
     others = Invitation.objects.exclude(contact=victim)
     assert {(i.status, i.attempts) for i in others} == {("sent", 1)}
     assert Invitation.objects.get(contact=victim).status == "failed"
+
+
+def _batch_queries(alice, smtp_server, size: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = CampaignFactory(status="sending")
+    contacts = [ContactFactory(account=AccountFactory(owner=alice)) for _ in range(size)]
+    opted_out = contacts[0]
+    Contact.objects.filter(pk=opted_out.pk).update(opted_out_at=timezone.now())
+    Invitation.objects.bulk_create(
+        [Invitation(campaign=campaign, contact=contact, account=contact.account) for contact in contacts]
+    )
+    ids = list(campaign.invitations.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        assert services.invitation_batch_send(invitation_ids=ids, final_attempt=False) == []
+    assert Invitation.objects.get(contact=opted_out).status == "skipped"
+    assert campaign.invitations.filter(status="sent").count() == size - 1
+    return len(queries)
+
+
+def test_a_batch_claims_in_a_few_queries_and_marks_each_email_sent_on_its_own(alice, smtp_server):
+    # The only query per email is the one that marks it sent as soon as the server accepts it.
+    small, large = _batch_queries(alice, smtp_server, 40), _batch_queries(alice, smtp_server, 80)
+    assert large - small <= 40 + 2 * 8  # 40 more emails, two more claim chunks of 20
+    assert len(smtp_server.messages) == 39 + 79
