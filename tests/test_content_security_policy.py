@@ -1,6 +1,6 @@
 """The Content-Security-Policy header: exact on every kind of page, and templates that need nothing more.
 
-The browser tests (tests/browser/test_content_security_policy.py) prove that the pages work under it.
+The browser tests (tests/browser/test_pages_under_csp.py) prove that the pages work under it.
 """
 
 import re
