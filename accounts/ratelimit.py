@@ -46,11 +46,12 @@ def hit(*, scope: str, client: str, limit: int, window: int = WINDOW_SECONDS) ->
     return count <= limit, retry_after
 
 
-def rate_limit(scope: str, *, limit_setting: str, template: str):
+def rate_limit(scope: str, *, limit_setting: str, template: str, methods: tuple[str, ...] | None = None):
     """Decorate a view so one client (by IP) gets at most N requests a minute in `scope`.
 
-    N is read from `settings.<limit_setting>` at request time. Over the limit the view is not
-    called: the client gets `template`, with a title and a message, as a 429 with a Retry-After header.
+    N is read from `settings.<limit_setting>` at request time. Only requests of `methods` count
+    (all of them when None). Over the limit the view is not called: the client gets `template`,
+    with a title and a message, as a 429 with a Retry-After header.
 
         @rate_limit("survey", limit_setting="SURVEY_RATE_LIMIT_PER_MINUTE", template="surveys/public_message.html")
         def answer(request, token): ...
@@ -59,6 +60,8 @@ def rate_limit(scope: str, *, limit_setting: str, template: str):
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return view(request, *args, **kwargs)
             limit = getattr(settings, limit_setting)
             allowed, retry_after = hit(scope=scope, client=client_ip(request), limit=limit)
             if not allowed:

@@ -206,6 +206,12 @@ SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 
+# Login: attempts (posts) per minute per client address, and the lockout of an email after
+# LOGIN_MAX_FAILURES failures within LOGIN_LOCKOUT_MINUTES, for LOGIN_LOCKOUT_MINUTES.
+LOGIN_RATE_LIMIT_PER_MINUTE = env_int("LOGIN_RATE_LIMIT_PER_MINUTE", 20)
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+
 # Health: an owner is alerted when an account drops this many points within 7 days (or turns
 # red); an account is recomputed this many seconds after its inputs change, once per burst.
 HEALTH_ALERT_DROP_POINTS = env_int("HEALTH_ALERT_DROP_POINTS", 10)
