@@ -19,8 +19,14 @@ WINDOW_SECONDS = 60
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be unless a trusted
-    # proxy rewrites it, and a limit keyed on a forgeable value limits nothing.
+    """The address of the client: REMOTE_ADDR, or behind our proxy (BEHIND_TLS_PROXY) the address the
+    proxy saw, which it appends as the last X-Forwarded-For entry (REMOTE_ADDR is then the proxy's own,
+    the same for everyone). Never an earlier entry: those are whatever the client sent, and a limit
+    keyed on a forgeable value limits nothing."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

@@ -203,3 +203,28 @@ def test_the_admin_login_still_logs_an_admin_in(client, adam, password):
 
     assert response.status_code == 302 and response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+# --- the client's address behind a proxy --------------------------------------------------
+
+
+def test_behind_the_proxy_each_forwarded_client_has_its_own_limit(client, alice, password, settings):
+    # Every request reaches us from the proxy's address; the proxy appends the client's to X-Forwarded-For.
+    settings.BEHIND_TLS_PROXY, settings.LOGIN_RATE_LIMIT_PER_MINUTE = True, 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy)
+
+    assert attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 429
+    # A forged first entry changes nothing: the proxy's own entry comes last.
+    forged = attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7", **proxy)
+    assert forged.status_code == 429
+    assert (
+        attempt(client, "alice@pulse.test", password, HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy).status_code == 302
+    )
+
+
+def test_without_a_proxy_x_forwarded_for_is_ignored(client, alice, settings):
+    settings.BEHIND_TLS_PROXY, settings.LOGIN_RATE_LIMIT_PER_MINUTE = False, 1
+    attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="203.0.113.7")
+
+    assert attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 429
