@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from accounts.forms import AdminLoginForm
 from accounts.models import (
     Account,
     ApiToken,
@@ -13,6 +14,9 @@ from accounts.models import (
     Team,
     User,
 )
+
+# The admin's own login page locks out like the app's (its URL is rate-limited in config/urls.py).
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreationForm(forms.ModelForm):

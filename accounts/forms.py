@@ -1,7 +1,13 @@
+import math
+
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts import lockout
 from accounts.csvfiles import CellError, decode_upload
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
 from accounts.selectors import people_in_scope
@@ -20,6 +26,48 @@ class PulseForm:
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+def locked_out_error(seconds: int) -> ValidationError:
+    minutes = math.ceil(seconds / 60)
+    return ValidationError(
+        "Too many failed attempts to log in with this email. Please wait %(wait)s before trying again.",
+        code="locked_out",
+        params={"wait": f"{minutes} minute{'' if minutes == 1 else 's'}"},
+    )
+
+
+class LockoutMixin:
+    """Refuses a login for an email that is locked out, and counts the failures (accounts/lockout.py).
+
+    On the form, not in an authentication backend: a backend can only refuse, and the form would
+    then say "wrong password" where the person must read that they have to wait, and how long.
+    Not on the user_login_failed signal either: counting and refusing belong together, and rules
+    stay out of signals. Both login forms use it: the login page's and the Django admin's.
+    """
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not email or not password:
+            return super().clean()  # nothing was tried; the field errors say what is missing
+        if seconds := lockout.login_locked_seconds(email):
+            raise locked_out_error(seconds)  # before the password is even checked
+        try:
+            cleaned = super().clean()
+        except ValidationError as error:
+            if error.code == "invalid_login" and (seconds := lockout.login_failure_record(email)):
+                raise locked_out_error(seconds) from None
+            raise
+        lockout.login_failures_clear(email)
+        return cleaned
+
+
+class LoginForm(LockoutMixin, AuthenticationForm):
+    """The login page's form (config/urls.py)."""
+
+
+class AdminLoginForm(LockoutMixin, AdminAuthenticationForm):
+    """The Django admin's login form (accounts/admin.py)."""
 
 
 class AccountForm(PulseForm, forms.ModelForm):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,6 +241,12 @@ SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 300)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 
+# Login: attempts (posts) per minute per client address, and the lockout of an email after
+# LOGIN_MAX_FAILURES failures within LOGIN_LOCKOUT_MINUTES, for LOGIN_LOCKOUT_MINUTES.
+LOGIN_RATE_LIMIT_PER_MINUTE = env_int("LOGIN_RATE_LIMIT_PER_MINUTE", 20)
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+
 # Health: an owner is alerted when an account drops this many points within 7 days (or turns
 # red); an account is recomputed this many seconds after its inputs change, once per burst.
 HEALTH_ALERT_DROP_POINTS = env_int("HEALTH_ALERT_DROP_POINTS", 10)
@@ -251,7 +258,10 @@ IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 METRICS_API_MAX_ITEMS = 10_000
 
 # Security: secure by default when DEBUG is false (manage.py check --deploy is clean).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
+# Behind a TLS-terminating proxy, trust the X-Forwarded-Proto it sets, and take the client's
+# address (for rate limits) from the last X-Forwarded-For entry, which it appends.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

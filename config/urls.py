@@ -3,10 +3,21 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.forms import LoginForm
+from accounts.ratelimit import rate_limit
 from config import views
 
+# Per client address, over the login page and the Django admin's: only posts (attempts) count.
+login_rate_limit = rate_limit(
+    "login", limit_setting="LOGIN_RATE_LIMIT_PER_MINUTE", template="429.html", methods=("POST",)
+)
+
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        login_rate_limit(auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
@@ -30,5 +41,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("surveys.urls")),
     path("", include("scoring.urls")),
+    path("admin/login/", login_rate_limit(admin.site.login)),  # before the admin's own, which it wraps
     path("admin/", admin.site.urls),
 ]

@@ -15,11 +15,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.ratelimit import rate_limit
 from surveys import answers
 from surveys.answers import AnswerRefused
 from surveys.models import Invitation, Response
-from surveys.ratelimit import rate_limit
 
+survey_rate_limit = rate_limit(
+    "survey", limit_setting="SURVEY_RATE_LIMIT_PER_MINUTE", template="surveys/public_message.html"
+)
 UNREADABLE = AnswerRefused(400, "That request could not be read", "Please go back to the email and try again.")
 
 
@@ -80,7 +83,7 @@ def _answer_page(
 
 @csrf_exempt
 @never_cache
-@rate_limit("survey")
+@survey_rate_limit
 @require_http_methods(["GET", "HEAD", "POST"])
 def answer(request, token):
     try:
@@ -120,7 +123,7 @@ def answer(request, token):
 
 @csrf_exempt
 @never_cache
-@rate_limit("survey")
+@survey_rate_limit
 @require_http_methods(["GET", "HEAD", "POST"])
 def opt_out(request, token):
     try:

@@ -170,6 +170,7 @@ class CategoryCount:
     label: str
     count: int
     percent: float
+    start: float  # percent of answers in the categories before this one: where its part of the stacked bar begins
 
 
 @dataclass
@@ -272,10 +273,11 @@ def compute_results(*, user: User, filters: ResultFilters, group: str | None = N
     headline, second = _figures(kind, row)
     counts = category_counts_from_row(kind, row)
     n = row["n"] or 0
-    categories = [
-        CategoryCount(name, label, counts[name], 100 * counts[name] / n if n else 0.0)
-        for name, label in CATEGORY_LABELS[kind].items()
-    ]
+    categories, start = [], 0.0
+    for name, label in CATEGORY_LABELS[kind].items():
+        percent = 100 * counts[name] / n if n else 0.0
+        categories.append(CategoryCount(name, label, counts[name], percent, start))
+        start += percent
 
     sent_row = result_invitations(user=user, filters=filters).aggregate(
         sent=Count("pk"), answered=Count("pk", filter=Q(status=Invitation.Status.RESPONDED))

@@ -1,9 +1,16 @@
 // Shared by the pages with Chart.js charts: finds each <canvas data-chart="name">, reads the
 // page's JSON (kept inside a <template data-chart-source>, because htmx strips <script> from
 // swapped content) and draws it with the page's function of that name. Redraws after every
-// htmx swap and history restore; draws once on load when htmx is missing.
+// htmx swap and history restore; draws once on load when htmx is missing. A chart whose
+// canvas htmx swaps out is destroyed with it (Chart.js would otherwise keep it, and its
+// resize observer, for the life of the page).
 (function () {
   "use strict";
+
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    var chart = window.Chart && event.target.matches("canvas[data-chart]") && window.Chart.getChart(event.target);
+    if (chart) chart.destroy();
+  });
 
   function canvasesIn(root) {
     var canvases = [];

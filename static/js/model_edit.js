@@ -1,8 +1,8 @@
 // Health model editor (scoring/model_edit.html): draws the preview's score distribution with
-// Chart.js from the JSON the preview renders with json_script (inside a <template>, which htmx
-// keeps when it swaps the preview in), and keeps the total weight and each component's share up
-// to date while weights are typed. Without script the table beside the chart and the shares
-// rendered by the server (after Preview, Add or a move) say the same.
+// Chart.js (charts.js finds the canvas and the JSON the preview renders with json_script), and
+// keeps the total weight and each component's share up to date while weights are typed. Without
+// script the table beside the chart and the shares rendered by the server (after Preview, Add or
+// a move) say the same.
 (function () {
   "use strict";
 
@@ -13,18 +13,8 @@
     return value || fallback;
   }
 
-  function drawChart(root) {
-    if (!window.Chart || !root.querySelectorAll) return;
-    var canvas = root.matches && root.matches("canvas[data-chart=preview]") ? root : root.querySelector("canvas[data-chart=preview]");
-    if (!canvas) return;
-    var holder = canvas.closest("section").querySelector("template[data-chart-source]");
-    var source = holder && holder.content.getElementById(DATA_ID);
-    if (!source) return;
-    var data = JSON.parse(source.textContent);
-    var existing = window.Chart.getChart(canvas);
-    if (existing) existing.destroy();
-    canvas.closest(".chart").classList.add("is-drawn");
-    new window.Chart(canvas, {
+  function previewChart(canvas, data) {
+    return new window.Chart(canvas, {
       type: "bar",
       data: {
         labels: data.labels,
@@ -45,6 +35,8 @@
       },
     });
   }
+
+  window.PulseCharts.register(DATA_ID, { preview: previewChart });
 
   function formatNumber(value, digits) {
     return value.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -76,12 +68,5 @@
   document.addEventListener("change", function (event) {
     var form = event.target.closest && event.target.closest("#model-form");
     if (form && /-DELETE$/.test(event.target.name || "")) updateWeights(form);
-  });
-
-  // htmx:load fires for the first page (once htmx starts) and for every swapped-in fragment.
-  document.addEventListener("htmx:load", function (event) { drawChart(event.target); });
-  document.addEventListener("htmx:historyRestore", function () { drawChart(document); });
-  document.addEventListener("DOMContentLoaded", function () {
-    if (!window.htmx) drawChart(document);
   });
 })();

@@ -28,6 +28,9 @@
 
   function bandsChart(canvas, data) {
     var bands = data.bands;
+    // One bar per CSM: the box grows with them (pulse.css reads --bars). Set here through the
+    // CSSOM because the Content-Security-Policy refuses a style="" attribute in the HTML.
+    canvas.closest(".chart").style.setProperty("--bars", bands.labels.length);
     return new window.Chart(canvas, {
       type: "bar",
       data: {

@@ -112,6 +112,17 @@ def test_nps_headline_with_counts_margin_and_small_sample(adam, login, alice_acc
     assert f"± {results.headline.result.margin:.0f}" in html
 
 
+def test_the_category_bar_is_drawn_as_svg_parts_side_by_side(adam, login, alice_account):
+    for score in [10, 10, 9, 9, 9, 8, 7, 7, 6, 0]:
+        ResponseFactory(account=alice_account, score=score)
+
+    html = login(adam).get(URL, {"kind": "nps"}).text
+
+    bar = re.search(r'<svg class="stack-bar".*?</svg>', html, re.S).group(0)
+    parts = re.findall(r'<rect class="cat-(\w+)" x="([\d.]+)" width="([\d.]+)"', bar)
+    assert parts == [("promoter", "0", "50"), ("passive", "50", "30"), ("detractor", "80", "20")]
+
+
 def test_thirty_answers_are_not_a_small_sample(adam, login, alice_account):
     for _ in range(30):
         ResponseFactory(account=alice_account, score=9)

@@ -1,7 +1,8 @@
-"""A per-client, fixed-window rate limit on Django's cache, for public pages (and later, login).
+"""A per-client, fixed-window rate limit on Django's cache, for the public survey pages and the login.
 
-Fixed windows are coarse (a client may make up to twice the limit across a window edge)
-but need one `add` and one `incr` per request and work the same on local memory and Redis.
+It lives in the lowest app so that both surveys (answer pages) and the login (config/urls.py)
+can use it. Fixed windows are coarse (a client may make up to twice the limit across a window
+edge) but need one `add` and one `incr` per request and work the same on local memory and Redis.
 """
 
 import functools
@@ -15,14 +16,17 @@ from django.shortcuts import render
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60
-DEFAULT_LIMIT_SETTING = "SURVEY_RATE_LIMIT_PER_MINUTE"
-DEFAULT_LIMIT = 60
-TOO_MANY_TEMPLATE = "surveys/public_message.html"
 
 
 def client_ip(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be unless a trusted
-    # proxy rewrites it, and a limit keyed on a forgeable value limits nothing.
+    """The address of the client: REMOTE_ADDR, or behind our proxy (BEHIND_TLS_PROXY) the address the
+    proxy saw, which it appends as the last X-Forwarded-For entry (REMOTE_ADDR is then the proxy's own,
+    the same for everyone). Never an earlier entry: those are whatever the client sent, and a limit
+    keyed on a forgeable value limits nothing."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        if forwarded:
+            return forwarded
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
@@ -48,20 +52,23 @@ def hit(*, scope: str, client: str, limit: int, window: int = WINDOW_SECONDS) ->
     return count <= limit, retry_after
 
 
-def rate_limit(scope: str, *, limit_setting: str = DEFAULT_LIMIT_SETTING, template: str = TOO_MANY_TEMPLATE):
+def rate_limit(scope: str, *, limit_setting: str, template: str, methods: tuple[str, ...] | None = None):
     """Decorate a view so one client (by IP) gets at most N requests a minute in `scope`.
 
-    N is read from `settings.<limit_setting>` at request time (default 60). Over the limit the
-    view is not called: the client gets a friendly 429 page with a Retry-After header.
+    N is read from `settings.<limit_setting>` at request time. Only requests of `methods` count
+    (all of them when None). Over the limit the view is not called: the client gets `template`,
+    with a title and a message, as a 429 with a Retry-After header.
 
-        @rate_limit("survey")
+        @rate_limit("survey", limit_setting="SURVEY_RATE_LIMIT_PER_MINUTE", template="surveys/public_message.html")
         def answer(request, token): ...
     """
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
-            limit = getattr(settings, limit_setting, DEFAULT_LIMIT)
+            if methods is not None and request.method not in methods:
+                return view(request, *args, **kwargs)
+            limit = getattr(settings, limit_setting)
             allowed, retry_after = hit(scope=scope, client=client_ip(request), limit=limit)
             if not allowed:
                 context = {
