@@ -236,6 +236,7 @@ RULES: dict[str, Rule] = {
     # -- Reached without a session --
     "healthz": public("load balancers check it without signing in"),
     "login": public("where everyone signs in"),
+    "admin/login/": public("the Django admin's sign-in, rate-limited and locked out like the main one"),
     "logout": public("signing out needs no session; it takes a POST only", status=405),
     "password_reset": public("for people who cannot sign in"),
     "password_reset_done": public("the step after asking for a reset link"),
