@@ -204,16 +204,23 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["kind", "answered_at"]),
             models.Index(fields=["account", "kind", "answered_at"]),
-            # Each contact's latest answer (health inputs, the portfolio's NPS), read from the index
-            # alone and already in order. `include` is used on PostgreSQL and ignored elsewhere.
+            # Each contact's latest answer of a kind (health inputs, the portfolio's NPS), read from
+            # the index alone and already in order. `include` is used on PostgreSQL and ignored elsewhere.
             models.Index(
-                fields=["account", "kind", "contact", "-answered_at"],
+                fields=["kind", "account", "contact", "-answered_at"],
                 include=["score"],
-                name="response_latest_per_contact",
+                name="response_kind_latest",
             ),
             # Answers of a period counted by account, kind and score (the team rollup), from the index alone.
             models.Index(fields=["answered_at"], include=["account", "kind", "score"], name="response_answered_cover"),
             models.Index(fields=["feedback_status", "answered_at"]),
+            # Open feedback per account (the portfolio's counts and its unanswered comments): a few
+            # percent of the answers, so a small index instead of every answer of the accounts.
+            models.Index(
+                fields=["account", "-answered_at"],
+                condition=Q(feedback_status__in=["new", "acknowledged"]) & ~Q(comment=""),
+                name="response_open_feedback",
+            ),
             models.Index(fields=["updated_at"], condition=Q(follow_up_due=True), name="response_follow_up_due"),
         ]
         constraints = [
