@@ -27,6 +27,7 @@ from dashboards.rollup import (
     DRILL_LIMIT,
     PERIODS,
     RENEWAL_DAYS,
+    SURVEY_CACHE_SECONDS,
     Rollup,
     RollupRow,
     compute_rollup,
@@ -367,6 +368,7 @@ def rollup(request):
         "chart_data": chart_data(computed, owner_views),
         "drill": _drill(request, filters, team, links),
         "several_teams": len(teams) > 1,
+        "survey_refresh_minutes": SURVEY_CACHE_SECONDS // 60,
     }
     htmx = request.htmx
     partial = htmx and not htmx.boosted and not htmx.history_restore_request

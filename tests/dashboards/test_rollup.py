@@ -422,10 +422,23 @@ def test_the_trend_is_read_once_an_hour_per_set_of_accounts(login, maria, adam, 
     before = rollup_of(maria_client.get(URL)).trend
     HealthSnapshotFactory(account=dataset["Alpha Two"], date=day(-7), score=10.0)
 
-    assert again == first - 1
+    assert again == first - 3  # the trend, the answers and the invitations come from the cache
     assert rollup_of(maria_client.get(URL)).trend == before  # the cached series, until it expires
     # An admin narrowed to the same team sees the same accounts: the same cached series.
     assert _queries(login(adam), team=team_a.pk) == _queries(login(adam), team=team_a.pk)
+
+
+def test_a_new_answer_reaches_the_rollup_within_five_minutes(login, maria, dataset, settings):
+    # A cache whose clock is the travelled one (Redis expires keys by its own clock).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    client = login(maria)
+    before = rollup_of(client.get(URL)).total.answers[Kind.NPS]["n"]
+    ResponseFactory(account=dataset["Alpha One"], kind=Kind.NPS, score=10, answered_at=at(0))
+
+    assert rollup_of(client.get(URL)).total.answers[Kind.NPS]["n"] == before  # counted a moment ago
+    assert "(refreshed every 5 minutes)" in client.get(URL).content.decode()
+    with time_machine.travel(NOW + datetime.timedelta(minutes=5, seconds=1), tick=False):
+        assert rollup_of(client.get(URL)).total.answers[Kind.NPS]["n"] == before + 1
 
 
 # ---- Drill-downs ----
