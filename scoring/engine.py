@@ -34,11 +34,8 @@ class Scored:
 def score_components(version: HealthModelVersion, components: list[Component], values: list[Value | None]) -> tuple:
     """(score, band, coverage, breakdown) from each component's value; pure, no database."""
     total_weight = sum(component.weight for component in components)
-    present = [(c, v) for c, v in zip(components, values, strict=True) if v is not None and v.raw is not None]
-    present_weight = sum(component.weight for component, _ in present)
-    coverage = 100.0 * present_weight / total_weight if total_weight else 0.0
+    present_weight = weighted = 0.0
     breakdown = []
-    weighted = 0.0
     for component, value in zip(components, values, strict=True):
         entry = {
             "component": component.pk,
@@ -56,8 +53,10 @@ def score_components(version: HealthModelVersion, components: list[Component], v
         elif value is not None and value.raw is not None:
             normalised = component.normalise(value.raw)
             weighted += normalised * component.weight
-            entry.update(raw=value.raw, n=value.n, normalised=normalised, status="ok")
+            present_weight += component.weight
+            entry["raw"], entry["n"], entry["normalised"], entry["status"] = value.raw, value.n, normalised, "ok"
         breakdown.append(entry)
+    coverage = 100.0 * present_weight / total_weight if total_weight else 0.0
     score = None
     if present_weight and coverage >= version.min_coverage:
         score = weighted / present_weight

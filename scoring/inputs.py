@@ -9,6 +9,7 @@ an account with no values at all is simply absent.
 import datetime
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Avg, Count, F, Max, Sum, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -69,22 +70,48 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
         .filter(rank=1)
         .order_by()  # no sort by the model's ordering: the rows are only grouped
     )
-    scores: dict[int, list[int]] = {}
-    for account_id, score in latest.values_list("account_id", "score"):
-        scores.setdefault(account_id, []).append(score)
     values = {
-        account_id: Value(_survey_value(component.input, found), len(found)) for account_id, found in scores.items()
+        account_id: Value(_survey_value(component.input, n=n, high=high, low=low, total=total), n)
+        for account_id, n, high, low, total in _counted_per_account(latest, kind)
     }
     older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=_day_start(first))
     return _stale(older, account_ids, values)
 
 
-def _survey_value(input_name: str, scores: list[int]) -> float | None:
+# The scores counted high and low for each kind: promoters and detractors, satisfied and unsatisfied,
+# agreeing and disagreeing (surveys/formulas.py).
+SCORE_BOUNDS = {
+    "nps": (formulas.PROMOTER_MIN, formulas.DETRACTOR_MAX),
+    "csat": (formulas.CSAT_SATISFIED_MIN, formulas.CSAT_UNSATISFIED_MAX),
+    "ces": (formulas.CES_AGREE_MIN, formulas.CES_DISAGREE_MAX),
+}
+
+
+def _counted_per_account(latest, kind: str) -> list[tuple[int, int, int, int, int]]:
+    """(account id, n, high, low, total of scores) over the latest answers, grouped in the database.
+
+    The ORM cannot group rows filtered on a window function (it would group before ranking), so its
+    SQL for the ranked rows is wrapped in a plain GROUP BY: one row per account comes back instead
+    of one per contact.
+    """
+    high, low = SCORE_BOUNDS[kind]
+    sql, params = latest.values_list("account_id", "score").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, COUNT(*), SUM(CASE WHEN score >= %s THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN score <= %s THEN 1 ELSE 0 END), SUM(score)"
+            f" FROM ({sql}) latest GROUP BY account_id",
+            [high, low, *params],
+        )
+        return cursor.fetchall()
+
+
+def _survey_value(input_name: str, *, n: int, high: int, low: int, total: int) -> float | None:
     if input_name == Input.NPS:
-        return formulas.nps(scores).value
+        return formulas.nps_from_counts(promoters=high, passives=n - high - low, detractors=low).value
     if input_name == Input.CSAT:
-        return formulas.csat_percent(scores).value
-    return formulas.mean(scores).value
+        return formulas.share_from_counts(hits=high, n=n).value
+    return total / n  # CES: the mean, higher is easier
 
 
 def _dated(
