@@ -144,7 +144,10 @@ class HealthSnapshot(models.Model):
     class Meta:
         ordering = ["account", "-date"]
         constraints = [models.UniqueConstraint(fields=["account", "date"], name="health_snapshot_per_day")]
-        indexes = [models.Index(fields=["date", "band"])]
+        indexes = [
+            # One day's scores of many accounts (the rollup's weekly trend), from the index alone.
+            models.Index(fields=["date", "band"], include=["account", "score"], name="health_snapshot_day"),
+        ]
 
     def __str__(self):
         return f"{self.account_id} {self.date}: {self.score}"

@@ -1,8 +1,8 @@
 // Team rollup charts (dashboards/rollup.html): reads the JSON the page renders with json_script
 // (inside a <template>, which htmx keeps when it swaps the rollup in) and draws the accounts per
 // band of each CSM (stacked bars; a click on a bar opens that CSM's portfolio filtered to the band)
-// and the mean health per week over the band thresholds of the default model. The tables on the
-// page carry the same numbers for screen readers and for pages without script.
+// and the mean health at the end of each week over the band thresholds of the default model. The
+// tables on the page carry the same numbers for screen readers and for pages without script.
 // Redrawn after every HTMX swap, and after a history restore.
 (function () {
   "use strict";

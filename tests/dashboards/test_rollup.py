@@ -389,22 +389,24 @@ def test_an_override_puts_the_account_in_its_band_like_the_portfolio(login, mari
     assert alice.mean_health == pytest.approx(42.5)  # scores stay the computed ones
 
 
-def test_health_trend_is_the_mean_score_per_week(login, maria, alice):
+def test_health_trend_is_the_mean_score_at_the_end_of_each_week(login, maria, alice):
     first = AccountFactory(owner=alice)
     second = AccountFactory(owner=alice)
     monday = TODAY - datetime.timedelta(days=TODAY.weekday())
-    HealthSnapshotFactory(account=first, date=monday, score=40.0)
-    HealthSnapshotFactory(account=first, date=monday + datetime.timedelta(days=1), score=50.0)
-    HealthSnapshotFactory(account=second, date=monday + datetime.timedelta(days=2), score=90.0)
-    HealthSnapshotFactory(account=second, date=monday - datetime.timedelta(days=3), score=20.0)  # the week before
+    last_sunday = monday - datetime.timedelta(days=1)
+    HealthSnapshotFactory(account=first, date=TODAY, score=40.0)  # this week's point is today's
+    HealthSnapshotFactory(account=second, date=TODAY, score=80.0)
+    HealthSnapshotFactory(account=first, date=monday, score=99.0)  # not the week's last day
+    HealthSnapshotFactory(account=second, date=last_sunday, score=20.0)  # the week before, on its Sunday
+    HealthSnapshotFactory(account=second, date=last_sunday - datetime.timedelta(days=1), score=99.0)
     HealthSnapshotFactory(account=second, date=day(-400), score=99.0)  # older than 12 months
 
     response = login(maria).get(URL)
     trend = rollup_of(response).trend
 
     assert len(trend) == 53 and trend[-1].week == monday
-    assert (trend[-1].mean, trend[-1].accounts) == (pytest.approx((40 + 50 + 90) / 3), 2)
-    assert (trend[-2].mean, trend[-2].accounts) == (pytest.approx(20.0), 1)
+    assert (trend[-1].mean, trend[-1].accounts) == (pytest.approx(60.0), 2)
+    assert (trend[-2].week, trend[-2].mean, trend[-2].accounts) == (monday - datetime.timedelta(weeks=1), 20.0, 1)
     assert all(point.mean is None for point in trend[:-2])
     source = re.search(
         r'<script id="rollup-chart-data" type="application/json">(.*?)</script>', response.content.decode()
