@@ -194,8 +194,9 @@ class Response(models.Model):
     feedback_changed_at = models.DateTimeField(null=True, blank=True)
     # Set in the same transaction as a new or changed answer, cleared once its follow-up work
     # (owner alert, health recompute) has run: with the broker down, the answer and this mark
-    # are still stored, and the sweep does the work once it is back.
-    follow_up_due = models.BooleanField(default=False, editable=False)
+    # are still stored, and the sweep does the work once it is back. The database default lets
+    # writers that name no value (bulk SQL, code from before the column) insert answers too.
+    follow_up_due = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = ResponseQuerySet.as_manager()
 

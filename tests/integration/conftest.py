@@ -40,6 +40,16 @@ def _failed(request) -> bool:
     )
 
 
+def wait_until(condition, *, timeout: float = 60, what: str = "the condition") -> None:
+    """Poll `condition` until it holds; fail saying `what` did not happen within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
 @pytest.fixture
 def postgres():
     """The default database is PostgreSQL, or the test is skipped."""

@@ -9,6 +9,7 @@ from surveys import services
 from surveys.models import Campaign, Invitation
 from surveys.tasks import campaign_send_task
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
+from tests.integration.conftest import wait_until
 
 
 @pytest.fixture
@@ -25,15 +26,6 @@ def worker_env(smtp_server):
 @pytest.fixture
 def contacts(alice):
     return [ContactFactory(account=AccountFactory(owner=alice), is_primary=True) for _ in range(10)]
-
-
-def wait_until(condition, timeout=45, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 def test_campaign_task_delivered_twice_emails_each_contact_once(celery_worker, smtp_server, contacts):

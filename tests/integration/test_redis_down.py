@@ -23,7 +23,7 @@ from surveys.follow_up import SWEEP_AFTER
 from surveys.models import Response
 from surveys.tasks import responses_follow_up_sweep_task
 from tests.factories import AccountFactory, ContactFactory, InvitationFactory, MetricDefinitionFactory
-from tests.integration.conftest import _drop_connection_pools
+from tests.integration.conftest import _drop_connection_pools, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +48,6 @@ def web_on_redis(settings, redis_server):
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-
-
-def wait_until(condition, timeout=60, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 @pytest.fixture

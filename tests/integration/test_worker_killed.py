@@ -16,6 +16,7 @@ from django.db import transaction
 from surveys import services
 from surveys.models import Campaign, Invitation
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
+from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -46,15 +47,6 @@ def worker_env(slow_smtp):
         "CELERY_VISIBILITY_TIMEOUT": "2",
         "SURVEY_SEND_LEASE_SECONDS": "1",
     }
-
-
-def wait_until(condition, timeout=60, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout}s")
 
 
 def test_worker_killed_mid_campaign_then_a_new_one_leaves_everyone_with_one_email(start_worker, slow_smtp, alice):
