@@ -18,8 +18,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
-# Builds the benchmark data set once in PostgreSQL (DATABASE_URL, default pulse_bench on
-# 127.0.0.1) and Redis (REDIS_URL), measures, and writes BENCHMARKS.md. Not part of `make test`.
+# Builds the benchmark data set once in PostgreSQL (BENCH_DATABASE_URL, default pulse_bench on
+# 127.0.0.1) and Redis (BENCH_REDIS_URL), measures, and writes BENCHMARKS.md. Not part of `make test`.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
 

@@ -124,7 +124,7 @@ def measure_answer_endpoint(*, record, say) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "3", "--log-level", "warning"],
+         "--workers", "4", "--log-level", "warning"],  # as the README's production command
         cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

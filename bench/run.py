@@ -18,20 +18,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pulse_bench")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-os.environ.setdefault("CELERY_QUEUE", "pulse-bench")
+# Variables of its own, never the app's DATABASE_URL: the benchmark drops and rebuilds its database
+# when the data set is missing, and clears its Redis database.
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pulse_bench")
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ["CELERY_QUEUE"] = "pulse-bench"
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+import config.wsgi  # noqa: E402,F401  (the production process's garbage collector tuning, for the page timings)
 from accounts.models import Account, User  # noqa: E402
 from bench import dataset, load  # noqa: E402
 
@@ -68,31 +71,42 @@ def ensure_database(*, fresh: bool = False) -> None:
 
 def measure_recompute() -> None:
     say("Health recompute (10,000 accounts)")
+    # A fresh process per run, so the peak memory is the recompute's; the reads and scoring alone
+    # (engine.compute, no writing) are timed after it, to compare like with like against the baseline.
     script = (
         "import resource, time, json, django, os;"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE','bench.settings'); django.setup();"
+        "from django.utils import timezone; from scoring import engine;"
         "from scoring.services import health_recompute;"
         "t=time.perf_counter(); n=health_recompute(alert=False); s=time.perf_counter()-t;"
-        "print(json.dumps({'n': n, 'seconds': s, 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
+        "t=time.perf_counter(); engine.compute(as_of=timezone.localdate()); c=time.perf_counter()-t;"
+        "print(json.dumps({'n': n, 'seconds': s, 'compute': c,"
+        " 'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
     )
     runs = []
     for _ in range(3):
         output = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
         runs.append(json.loads(output.stdout.strip().splitlines()[-1]))
     ours = min(run["seconds"] for run in runs)
+    compute = min(run["compute"] for run in runs)
     peak = max(run["peak_mb"] for run in runs)
     from bench.baseline import baseline_seconds
 
     baseline = min(baseline_seconds() for _ in range(3))
     record("recompute: accounts scored", f"{runs[0]['n']:,}")
     record("recompute: our time (best of 3)", f"{ours:.2f} s", "≤ 3 s", ours <= 3)
+    record("recompute: of which reading and scoring, no writing", f"{compute:.2f} s")
     record("recompute: single-SQL baseline (best of 3)", f"{baseline:.2f} s")
     record("recompute: ratio ours / baseline", f"{ours / baseline:.2f}×", "≤ 2×", ours / baseline <= 2)
+    record("recompute: ratio reading and scoring / baseline", f"{compute / baseline:.2f}×")
     record("recompute: peak memory of the process", f"{peak:.0f} MB", "< 500 MB", peak < 500)
 
 
 def _timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
-    with CaptureQueriesContext(connection) as queries:
+    # Counted by an execute wrapper: Django clears its query log when a request starts, so a
+    # CaptureQueriesContext around a request made outside the test runner counts nothing.
+    executed = []
+    with connection.execute_wrapper(lambda execute, sql, *args: executed.append(sql) or execute(sql, *args)):
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     times = []
@@ -100,7 +114,7 @@ def _timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
         started = time.perf_counter()
         client.get(url)
         times.append((time.perf_counter() - started) * 1000)
-    return times, len(queries.captured_queries)
+    return times, len(executed)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -118,6 +132,12 @@ def measure_pages() -> None:
         ("account page", csm, [f"/accounts/{pk}/" for pk in account_ids], None, None),
         ("team rollup (50 CSMs)", admin, ["/team/"], 300, 20),
     ]
+    cold_client = Client()
+    cold_client.force_login(admin)
+    cache.clear()  # the benchmark's own Redis database
+    started = time.perf_counter()
+    assert cold_client.get("/team/").status_code == 200
+    record("team rollup: first view, nothing cached", f"{(time.perf_counter() - started) * 1000:.0f} ms")
     for name, user, urls, target_ms, target_queries in cases:
         client = Client()
         client.force_login(user)
