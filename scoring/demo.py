@@ -3,7 +3,7 @@
 Bigger accounts open more tickets simply because they have more people, so mid-market
 and enterprise accounts get models of their own with wider ticket anchors; everything
 else is copied from the default model. History is computed on the data of each day
-(daily for the last quarter, weekly before), so trends and "since the last check-in"
+(daily for the last quarter, each Sunday before), so trends and "since the last check-in"
 come out of the engine exactly as they will in production.
 """
 
@@ -34,8 +34,15 @@ def seed_scoring(*, today: datetime.date, new_accounts: int, progress: Callable[
 
 
 def history_days(today: datetime.date) -> list[datetime.date]:
-    weekly = [today - datetime.timedelta(days=days) for days in range(HISTORY_DAYS, DAILY_DAYS, -7)]
-    daily = [today - datetime.timedelta(days=days) for days in range(DAILY_DAYS, -1, -1)]
+    """Every day of the last DAILY_DAYS, and each Sunday before that (the day the team trend reads)."""
+    daily_from = today - datetime.timedelta(days=DAILY_DAYS)
+    start = today - datetime.timedelta(days=HISTORY_DAYS)
+    first_sunday = start + datetime.timedelta(days=6 - start.weekday())
+    weekly = []
+    while first_sunday < daily_from:
+        weekly.append(first_sunday)
+        first_sunday += datetime.timedelta(weeks=1)
+    daily = [daily_from + datetime.timedelta(days=days) for days in range(DAILY_DAYS + 1)]
     return weekly + daily
 
 
