@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -96,13 +97,27 @@ def read_rows(text: str, *, file: str, required: set[str], optional: set[str]):
     return rows, errors
 
 
-def parse_date(column: str, value: str) -> datetime.date | None:
-    if not value:
+# date.fromisoformat also reads week dates ("2026-W44-1", another day entirely) and compact forms.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value) -> datetime.date | None:
+    """The day written as YYYY-MM-DD, and nothing else (None for anything else, including bad days)."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         return None
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise CellError(f"{column} {value!r} is not a date in YYYY-MM-DD form") from None
+        return None
+
+
+def parse_date(column: str, value: str) -> datetime.date | None:
+    if not value:
+        return None
+    day = iso_date(value)
+    if day is None:
+        raise CellError(f"{column} {value!r} is not a date in YYYY-MM-DD form")
+    return day
 
 
 def parse_decimal(column: str, value: str) -> Decimal | None:

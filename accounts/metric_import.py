@@ -5,20 +5,17 @@ The same (account, metric, date) sent again replaces the value instead of adding
 
 import datetime
 import math
-import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.csvfiles import RowError, read_rows
+from accounts.csvfiles import RowError, iso_date, read_rows
 from accounts.models import Account, MetricDefinition, MetricValue
 from accounts.signals import health_inputs_changed
 
 ITEM_FIELDS = ("account", "metric", "date", "value")
 MAX_ABS_VALUE = 1e15
-# date.fromisoformat also reads week dates ("2026-W01-1") and compact forms; the API takes YYYY-MM-DD only.
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass
@@ -36,15 +33,6 @@ class MetricPlan:
     values: list[MetricValue] = field(default_factory=list)
     errors: list[ItemError] = field(default_factory=list)
     rows_read: int = 0
-
-
-def _date(value) -> datetime.date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
-    except ValueError:
-        return None
 
 
 def _names(items: list[dict], field: str) -> set[str]:
@@ -87,7 +75,7 @@ def metric_items_validate(items) -> MetricPlan:
             item_errors.append(ItemError(index, "metric", "missing: a metric key"))
         elif metric_id is None:
             item_errors.append(ItemError(index, "metric", f"no metric with key {item['metric']!r}"))
-        date = _date(item.get("date"))
+        date = iso_date(item.get("date"))
         if date is None:
             item_errors.append(ItemError(index, "date", f"{item.get('date')!r} is not a date in YYYY-MM-DD form"))
         elif date > latest_allowed:

@@ -74,6 +74,9 @@ def test_a_file_without_optional_columns_keeps_other_fields(alice, bob):
         ("CRM-9,X,,smb,lots,,,,,", "arr 'lots' is not a number"),
         ("CRM-9,X,,smb,-5,,,,,", "arr '-5' must be between 0"),
         ("CRM-9,X,,smb,1,31/12/2026,,,,", "renewal_date '31/12/2026' is not a date in YYYY-MM-DD form"),
+        # Python reads both as other days (a week date, a compact form); the import takes YYYY-MM-DD only.
+        ("CRM-9,X,,smb,1,2026-W44-1,,,,", "renewal_date '2026-W44-1' is not a date in YYYY-MM-DD form"),
+        ("CRM-9,X,,smb,1,20261231,,,,", "renewal_date '20261231' is not a date in YYYY-MM-DD form"),
         ("CRM-9,X,,smb,1,,,churned,,", "a churned account needs churned_on"),
         ("CRM-9,X,,smb,1,,,active,2026-01-01,", "churned_on and churn_reason are only for churned accounts"),
         ("CRM-1,Dup,,smb,1,,,,,", "external_id 'CRM-1' is also on line 2"),
