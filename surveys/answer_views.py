@@ -6,7 +6,7 @@ A GET never records anything: mail scanners open every link in a message. Every
 refusal is a friendly page with its status, never a 500.
 """
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
@@ -32,10 +32,10 @@ def _message(request, refusal: AnswerRefused, *, invitation: Invitation | None =
 
 
 def _post_data(request):
-    """request.POST, or None when the body cannot be read (too big, too many fields, broken multipart)."""
+    """request.POST, or None when the body cannot be read (too big, too many fields or files, broken multipart)."""
     try:
         return request.POST
-    except (RequestDataTooBig, TooManyFieldsSent, MultiPartParserError):
+    except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError):
         return None
 
 

@@ -6,6 +6,7 @@ import re
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -386,6 +387,17 @@ def test_broken_multipart_body_is_refused_with_400(client, invitation, body, con
     page = client.generic("POST", url(invitation), body, content_type)
 
     assert page.status_code == 400
+    assert_nothing_stored(invitation)
+
+
+def test_body_with_too_many_files_is_refused_with_the_public_400_page(client, invitation, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 1
+    files = [SimpleUploadedFile(f"f{n}.txt", b"x") for n in range(2)]
+
+    page = client.post(url(invitation), {"score": "9", "attachment": files})
+
+    assert page.status_code == 400
+    assert "That request could not be read" in page.content.decode()
     assert_nothing_stored(invitation)
 
 
