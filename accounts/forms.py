@@ -3,7 +3,7 @@ import math
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -201,3 +201,16 @@ class MetricDefinitionForm(PulseForm, forms.ModelForm):
 
 class ApiTokenForm(PulseForm, forms.Form):
     name = forms.CharField(max_length=100, help_text="Which integration will use it.")
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending at most one email per address every few minutes (accounts/lockout.py).
+
+    The page that follows reads the same whether an email went out, was held back, or the address
+    is nobody's, so it tells nothing about which addresses exist.
+    """
+
+    def get_users(self, email):
+        if not lockout.password_reset_email_allowed(email):
+            return []
+        return super().get_users(email)

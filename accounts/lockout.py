@@ -69,3 +69,17 @@ def login_failures_clear(email: str) -> None:
         cache.delete(failures_key)
     except Exception:  # any cache backend error: redis, network
         logger.warning("login lockout cache unavailable; failures not cleared", exc_info=True)
+
+
+PASSWORD_RESET_EVERY = 5 * 60  # seconds between two reset emails to one address
+
+
+def password_reset_email_allowed(email: str) -> bool:
+    """Whether a reset email may go to this address now: one every PASSWORD_RESET_EVERY seconds, so the
+    reset form cannot flood someone's inbox. Fails open (the email goes) if the cache is down."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    try:
+        return cache.add(f"password-reset:{digest}", 1, timeout=PASSWORD_RESET_EVERY)
+    except Exception:  # any cache backend error: redis, network
+        logger.warning("password reset cache unavailable; not limiting reset emails", exc_info=True)
+        return True

@@ -3,13 +3,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, ThrottledPasswordResetForm
 from accounts.ratelimit import rate_limit
 from config import views
 
 # Per client address, over the login page and the Django admin's: only posts (attempts) count.
 login_rate_limit = rate_limit(
     "login", limit_setting="LOGIN_RATE_LIMIT_PER_MINUTE", template="429.html", methods=("POST",)
+)
+# Reset requests per client address, at the login's rate; each address also gets one email per five minutes.
+password_reset_rate_limit = rate_limit(
+    "password-reset", limit_setting="LOGIN_RATE_LIMIT_PER_MINUTE", template="429.html", methods=("POST",)
 )
 
 auth_patterns = [
@@ -21,7 +25,11 @@ auth_patterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(extra_email_context={"PRODUCT_NAME": settings.PRODUCT_NAME}),
+        password_reset_rate_limit(
+            auth_views.PasswordResetView.as_view(
+                form_class=ThrottledPasswordResetForm, extra_email_context={"PRODUCT_NAME": settings.PRODUCT_NAME}
+            )
+        ),
         name="password_reset",
     ),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

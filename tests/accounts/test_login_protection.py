@@ -228,3 +228,24 @@ def test_without_a_proxy_x_forwarded_for_is_ignored(client, alice, settings):
     attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="203.0.113.7")
 
     assert attempt(client, "x@pulse.test", "guess", HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 429
+
+
+# ---- Password reset: one email per address every five minutes ----
+
+
+def test_password_reset_sends_one_email_per_address_every_five_minutes(client, alice, mailoutbox, _protection):
+    for _ in range(3):
+        response = client.post("/password-reset/", {"email": "Alice@pulse.test"})
+        assert response.status_code == 302 and response["Location"] == "/password-reset/sent/"
+    assert [message.to for message in mailoutbox] == [["alice@pulse.test"]]
+
+    _protection.shift(datetime.timedelta(minutes=5, seconds=1))
+    client.post("/password-reset/", {"email": "alice@pulse.test"})
+    assert len(mailoutbox) == 2
+
+
+def test_password_reset_requests_per_client_are_rate_limited(db, client, settings, mailoutbox):
+    settings.LOGIN_RATE_LIMIT_PER_MINUTE = 2
+    statuses = [client.post("/password-reset/", {"email": f"x{n}@pulse.test"}).status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+    assert client.get("/password-reset/").status_code == 200  # only requests count, not the page
