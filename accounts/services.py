@@ -89,15 +89,31 @@ def api_token_revoke(*, token: ApiToken) -> None:
 
 
 def import_job_create(*, kind: str, files: dict[str, str], filenames: str, created_by: User | None) -> ImportJob:
-    """Store the uploaded text and queue the import once the job row is committed."""
+    """Store the uploaded text and queue the import once the job row is committed.
+
+    If the broker is down the upload still succeeds: the job waits, and `import_jobs_stalled`
+    finds it for the periodic sweep to queue again.
+    """
     from accounts.tasks import import_job_run_task
 
     estimated_rows = sum(text.count("\n") for text in files.values())
     job = ImportJob.objects.create(
         kind=kind, files=files, filenames=filenames[:500], created_by=created_by, rows_total=estimated_rows
     )
-    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk), robust=True)
     return job
+
+
+def import_jobs_stalled(*, now: datetime.datetime | None = None) -> list[int]:
+    """Jobs still waiting IMPORT_STALLED_AFTER after their upload: their task never got queued."""
+    cutoff = (now or timezone.now()) - IMPORT_STALLED_AFTER
+    return list(
+        ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
+    )
+
+
+# A queued import starts within seconds; one still waiting after this was never queued (broker down).
+IMPORT_STALLED_AFTER = datetime.timedelta(minutes=2)
 
 
 def _job_progress(job_id: int):

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from accounts.services import import_job_run, import_jobs_prune
+from accounts.services import import_job_run, import_jobs_prune, import_jobs_stalled
 
 
 # acks_late: a worker killed mid-import leaves the message to another worker;
@@ -13,3 +13,10 @@ def import_job_run_task(job_id: int) -> None:
 @shared_task
 def import_jobs_prune_task() -> None:
     import_jobs_prune()
+
+
+@shared_task
+def import_jobs_resume_task() -> None:
+    """Queue again the imports uploaded while the broker was down (running one twice is safe)."""
+    for job_id in import_jobs_stalled():
+        import_job_run_task.delay(job_id)

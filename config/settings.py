@@ -196,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "surveys.tasks.campaign_reminders_task",
         "schedule": 15 * 60.0,
     },
+    # Every 5 minutes: start imports uploaded while the broker was down (their task was never queued).
+    "import-jobs-resume": {
+        "task": "accounts.tasks.import_jobs_resume_task",
+        "schedule": 5 * 60.0,
+    },
     # Every 5 minutes: follow up answers recorded while the broker was down (their queued task never ran).
     "responses-follow-up-sweep": {
         "task": "surveys.tasks.responses_follow_up_sweep_task",

@@ -1,6 +1,6 @@
-"""Redis down while a customer answers (or metric values arrive): what was sent is recorded (the
-database is the source of truth), and the follow-up work (the owner's alert, the health recompute)
-runs once Redis is back.
+"""Redis down while a customer answers (or metric values arrive, or an import is uploaded): what was
+sent is recorded (the database is the source of truth), and the follow-up work (the owner's alert,
+the health recompute, the import itself) runs once Redis is back.
 
 Redis here is a server of the test's own, killed and restarted, which a real Celery worker uses as
 broker and the web side as broker and cache.
@@ -14,8 +14,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import MetricValue, Notification
-from accounts.services import api_token_create
+from accounts.models import Account, ImportJob, MetricValue, Notification
+from accounts.services import IMPORT_STALLED_AFTER, api_token_create, import_job_create
+from accounts.tasks import import_jobs_resume_task
 from scoring.models import DirtyAccount, HealthModel, HealthSnapshot
 from scoring.services import model_version_create
 from scoring.tasks import health_recompute_dirty_task
@@ -126,3 +127,25 @@ def test_metric_values_are_stored_with_redis_down_and_recomputed_once_it_is_back
     celery_worker.wait_for_task(health_recompute_dirty_task.delay().id)
     assert HealthSnapshot.objects.filter(account=account, date=timezone.localdate()).exists()
     assert not DirtyAccount.objects.filter(account=account).exists()
+
+
+def test_import_uploaded_with_redis_down_runs_once_it_is_back(celery_worker, redis_server, web_on_redis, alice, adam):
+    accounts_csv = "external_id,name,owner_email,segment,arr\nCRM-500,Northwind,alice@pulse.test,smb,1000\n"
+
+    redis_server.kill()
+    job = import_job_create(
+        kind=ImportJob.Kind.ACCOUNTS, files={"accounts": accounts_csv}, filenames="accounts.csv", created_by=adam
+    )
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PENDING  # stored, waiting
+
+    redis_server.start()
+    _drop_connection_pools()
+    # As the beat schedule would, minutes later: the sweep queues the import that never got queued.
+    ImportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - IMPORT_STALLED_AFTER - datetime.timedelta(seconds=1)
+    )
+    celery_worker.wait_for_task(import_jobs_resume_task.delay().id)
+    wait_until(lambda: ImportJob.objects.get(pk=job.pk).is_finished, what="the import")
+
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE
+    assert Account.objects.get(external_id="CRM-500").owner == alice
