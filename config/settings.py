@@ -190,8 +190,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.health_recompute_all_task",
         "schedule": crontab(hour=2, minute=0),
     },
-    # Every 15 minutes: send again what a dead worker left claimed but unsent, and remind contacts who
-    # have not answered once a campaign's reminder delay has passed.
+    # Every 15 minutes: send again what a dead worker left claimed but unsent, start campaigns whose
+    # task was never queued (broker down), and remind contacts who have not answered once a
+    # campaign's reminder delay has passed.
     "campaign-reminders": {
         "task": "surveys.tasks.campaign_reminders_task",
         "schedule": 15 * 60.0,

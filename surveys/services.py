@@ -23,6 +23,9 @@ from surveys.models import Campaign, Invitation
 
 # Statuses that mean "this contact was asked" for the quiet periods.
 ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
+# Longer than a batch's retries take (30 + 60 + 120 s by default): a campaign with invitations waiting
+# and nothing claimed for this long has no task working on it.
+CAMPAIGN_STALLED_AFTER = datetime.timedelta(minutes=5)
 # Invitations claimed together within a batch: few queries per email, and a claim that lives for
 # a few SMTP exchanges only (see SURVEY_SEND_LEASE_SECONDS).
 CLAIM_CHUNK = 20
@@ -135,7 +138,8 @@ def campaign_send(*, campaign: Campaign) -> int:
         campaign.started_at = None if later else timezone.now()
         campaign.save(update_fields=["status", "started_at"])
     if not later:
-        transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
+        # Allowed to fail (broker down): the campaign is recorded as sending, and campaigns_stalled finds it.
+        transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk), robust=True)
     return len(rows)
 
 
@@ -175,7 +179,7 @@ def campaign_retry_failed(*, campaign: Campaign) -> int:
         )
         if count:
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SENDING, finished_at=None)
-            transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk))
+            transaction.on_commit(lambda: campaign_send_task.delay(campaign.pk), robust=True)
     return count
 
 
@@ -352,6 +356,19 @@ def invitation_batch_send(*, invitation_ids: list[int], final_attempt: bool) -> 
         untouched.update(status=Invitation.Status.FAILED, last_error="not sent: the mail server connection dropped")
         return []
     return sorted(set(retry) | set(untouched.values_list("pk", flat=True)))
+
+
+def campaigns_stalled() -> list[int]:
+    """Sending campaigns with invitations waiting and none claimed for CAMPAIGN_STALLED_AFTER: their
+    task never got queued (the broker was down when they were sent), so they are queued again."""
+    cutoff = timezone.now() - CAMPAIGN_STALLED_AFTER
+    waiting = Invitation.objects.filter(campaign=OuterRef("pk"), status=Invitation.Status.PENDING)
+    active = Invitation.objects.filter(campaign=OuterRef("pk"), claimed_at__gte=cutoff)
+    return list(
+        Campaign.objects.filter(status=Campaign.Status.SENDING, started_at__lt=cutoff)
+        .filter(Exists(waiting), ~Exists(active))
+        .values_list("pk", flat=True)
+    )
 
 
 def invitations_resume_interrupted() -> list[int]:

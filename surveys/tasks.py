@@ -49,6 +49,6 @@ def campaigns_start_due_task() -> None:
 
 @shared_task
 def campaign_reminders_task() -> None:
-    for campaign_id in services.invitations_resume_interrupted():
+    for campaign_id in sorted(set(services.invitations_resume_interrupted()) | set(services.campaigns_stalled())):
         campaign_send_task.delay(campaign_id)
     services.campaign_reminders_send()

@@ -296,3 +296,19 @@ def test_a_batch_claims_in_a_few_queries_and_marks_each_email_sent_on_its_own(al
     small, large = _batch_queries(alice, smtp_server, 40), _batch_queries(alice, smtp_server, 80)
     assert large - small <= 40 + 2 * 8  # 40 more emails, two more claim chunks of 20
     assert len(smtp_server.messages) == 39 + 79
+
+
+def test_a_campaign_whose_task_never_got_queued_is_sent_by_the_sweep(
+    audience, smtp_server, django_capture_on_commit_callbacks
+):
+    campaign = CampaignFactory()
+    with django_capture_on_commit_callbacks(execute=False):  # as if the broker was down at "send"
+        services.campaign_send(campaign=campaign)
+    from surveys.tasks import campaign_reminders_task
+
+    campaign_reminders_task.delay()
+    assert smtp_server.messages == []  # too early to tell from a busy queue
+    with time_machine.travel(timezone.now() + services.CAMPAIGN_STALLED_AFTER + datetime.timedelta(seconds=1)):
+        campaign_reminders_task.delay()
+    campaign.refresh_from_db()
+    assert campaign.status == "sent" and len(smtp_server.messages) == 3
