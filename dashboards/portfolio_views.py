@@ -60,13 +60,14 @@ def _days(days: int, *, future: str, past: str) -> str:
 SEGMENT_LABELS = dict(Account.Segment.choices)
 
 
-def row_cells(row: PortfolioRow, account_url: str) -> dict:
-    """One table row's text and classes, formatted once here as plain strings.
+def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeString:
+    """One table row of the portfolio, as HTML.
 
-    Why not in the template: a 500-row portfolio is some 20,000 variable lookups and conditions,
-    each value localised by the template engine; formatting here (and leaving the template
-    almost no conditions) keeps the page within its time budget. `account_url` is the account
-    page's URL with "{}" for the id: one reverse() instead of 500.
+    Why not in the template: a 500-row portfolio is some 12,000 variable lookups and conditions
+    for the template engine, a fifth of the page's time; one format string per row costs a tenth
+    of that. Every value is built from numbers, dates and our own words, except the account's
+    name and segment label, which are escaped. `account_url` is the account page's URL with "{}"
+    for the id: one reverse() instead of 500.
     """
     account, override = row.account, row.override
     computed = "not enough data" if row.score is None else f"{row.score_rounded} ({row.computed_band_label})"
@@ -106,38 +107,45 @@ def row_cells(row: PortfolioRow, account_url: str) -> dict:
     else:
         checkin_ago = "yesterday" if since == 1 else _days(-since, future="", past="{} ago")
     nps = row.nps_value
-    cells = {
-        "pk": str(account.pk),
-        "url": account_url.format(account.pk),
-        "segment": escape(SEGMENT_LABELS.get(account.segment, account.segment)),
-        "chip": chip,
-        "chip_class": chip_class,
-        "chip_title": chip_title,
-        "note": note,
-        "note_class": note_class,
-        "trend_text": trend_text,
-        "trend_class": trend_class,
-        "trend_title": trend_title,
-        "arr": f"{account.arr:,.0f}",
-        "renewal": renewal,
-        "renewal_class": renewal_class,
-        "renewal_title": renewal_title,
-        "renewal_date": _date(account.renewal_date),
-        "last_checkin": _date(row.last_checkin) or "never",
-        "last_class": "nowrap" if row.last_checkin else "muted",
-        "last_checkin_ago": checkin_ago,
-        "next_checkin": _date(row.next_checkin) or "—",
-        "next_class": "nowrap" if row.next_checkin else "muted",
-        "overdue": row.checkin_overdue,
-        "nps": "" if nps is None else f"{nps:+d}" if nps else "0",
-        "nps_n": str(row.nps.n) if row.nps else "",
-        "feedback": str(row.open_feedback) if row.open_feedback else "",
-    }
-    # Every value above is built from numbers, dates and our own words (or escaped), so it is safe as
-    # it is; the name is escaped here once. Safe strings skip the template engine's escaping, a third
-    # of its time.
-    safe = {key: SafeString(value) if isinstance(value, str) else value for key, value in cells.items()}
-    return {"name": escape(account.name), **safe}
+    last = _date(row.last_checkin)
+    next_cell = f'<span class="{"nowrap" if row.next_checkin else "muted"}">{_date(row.next_checkin) or "—"}</span>'
+    if row.checkin_overdue:
+        next_td = (
+            '<td data-label="Next check-in" class="portfolio-overdue"><span class="portfolio-cell">'
+            f'{next_cell} <span class="portfolio-sub"><span class="pill pill-overdue">overdue</span></span></span></td>'
+        )
+    else:
+        next_td = f'<td data-label="Next check-in"><span class="portfolio-cell">{next_cell}</span></td>'
+    note_html = f' <span class="{note_class}">{note}</span>' if note else ""
+    nps_html = (
+        f'{nps:+d} <span class="muted small">n={row.nps.n}</span>'
+        if nps
+        else f'0 <span class="muted small">n={row.nps.n}</span>'
+        if nps == 0
+        else '<span class="muted">—</span>'
+    )
+    feedback_html = (
+        f'<a href="{feedback_url}">{row.open_feedback}</a>' if row.open_feedback else '<span class="muted">0</span>'
+    )
+    segment = escape(SEGMENT_LABELS.get(account.segment, account.segment))
+    return SafeString(
+        f'<tr data-account="{account.pk}">'
+        f'<td class="card-title"><a href="{account_url.format(account.pk)}">{escape(account.name)}</a>'
+        f'<div class="muted small">{segment}</div></td>'
+        f'<td data-label="Health" class="portfolio-health"><span class="portfolio-cell">'
+        f'<span class="{chip_class}" title="{chip_title}">{chip}</span>{note_html}</span></td>'
+        f'<td data-label="30-day trend"><span class="portfolio-cell">'
+        f'<span class="{trend_class}" title="{trend_title}">{trend_text}</span></span></td>'
+        f'<td data-label="ARR" class="num"><span class="portfolio-cell">{account.arr:,.0f}</span></td>'
+        f'<td data-label="Renewal"><span class="portfolio-cell"><span class="{renewal_class}" title="{renewal_title}">'
+        f'{renewal}</span> <span class="portfolio-sub">{_date(account.renewal_date)}</span></span></td>'
+        f'<td data-label="Last check-in"><span class="portfolio-cell"><span class="{"nowrap" if last else "muted"}">'
+        f'{last or "never"}</span> <span class="portfolio-sub">{checkin_ago}</span></span></td>'
+        f"{next_td}"
+        f'<td data-label="NPS" class="num"><span class="portfolio-cell">{nps_html}</span></td>'
+        f'<td data-label="Open feedback" class="num"><span class="portfolio-cell">{feedback_html}</span></td>'
+        "</tr>"
+    )
 
 
 class PortfolioFilterForm(PulseForm, forms.Form):
@@ -222,12 +230,13 @@ def portfolio(request, user_id: int | None = None):
     clear_url = page_url + (f"?{urlencode(kept_sort)}" if kept_sort != {"sort": DEFAULT_SORT} else "")
     # Account.get_absolute_url, reversed once for the whole table.
     account_url = Account(pk=0).get_absolute_url().replace("/0/", "/{}/")
+    feedback_url = f"{reverse('surveys:inbox')}?owner={csm.pk}"
     context = {
         "csm": csm,
         "own": own,
         "portfolio": data,
         "rows": shown,
-        "cells": [row_cells(row, account_url) for row in shown],
+        "rows_html": [row_html(row, account_url=account_url, feedback_url=feedback_url) for row in shown],
         "form": form,
         "filtered": any(filters.get(name) for name in ("q", "band", "segment", "renewal", "overdue")),
         "sort": sort,
@@ -237,7 +246,7 @@ def portfolio(request, user_id: int | None = None):
         "clear_url": clear_url,
         "soon_days": SOON_DAYS,
         "churned_url": f"{reverse('accounts:list')}?status=churned&owner={csm.pk}",
-        "feedback_url": f"{reverse('surveys:inbox')}?owner={csm.pk}",
+        "feedback_url": feedback_url,
     }
     htmx = request.htmx
     if htmx and not htmx.boosted and not htmx.history_restore_request:
