@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.signals import health_inputs_changed
 from surveys.alerts import response_alert_owner
-from surveys.models import Response
+from surveys.models import ALERT_AT_OR_BELOW, Response
 
 # The queued task normally runs within seconds; the sweep leaves answers younger than this to it.
 SWEEP_AFTER = datetime.timedelta(minutes=2)
@@ -25,17 +25,22 @@ SWEEP_BATCH = 500
 
 def responses_follow_up(*, response_ids: list[int]) -> int:
     """Alert owners of low scores and mark the accounts for recompute; returns how many answers were due."""
-    due = list(Response.objects.filter(pk__in=response_ids, follow_up_due=True).values_list("pk", "updated_at"))
+    due = list(
+        Response.objects.filter(pk__in=response_ids, follow_up_due=True).values_list(
+            "pk", "updated_at", "account_id", "kind", "score"
+        )
+    )
     if not due:
         return 0
-    for response_id, _ in due:
-        response_alert_owner(response_id=response_id)
-    account_ids = list(
-        Response.objects.filter(pk__in=[pk for pk, _ in due]).values_list("account_id", flat=True).distinct()
-    )
+    # Only low scores are looked at one by one (each may send its owner an email); the sweep after an
+    # outage may hold hundreds of answers, most of them not low.
+    for response_id, _, _, kind, score in due:
+        if score <= ALERT_AT_OR_BELOW[kind]:
+            response_alert_owner(response_id=response_id)
+    account_ids = sorted({account_id for _, _, account_id, _, _ in due})
     health_inputs_changed.send(sender=Response, account_ids=account_ids)
     # Cleared only where the answer is as it was read: a change made meanwhile keeps its mark for the next run.
-    unchanged = functools.reduce(operator.or_, (Q(pk=pk, updated_at=updated_at) for pk, updated_at in due))
+    unchanged = functools.reduce(operator.or_, (Q(pk=pk, updated_at=updated_at) for pk, updated_at, *_ in due))
     Response.objects.filter(unchanged).update(follow_up_due=False)
     return len(due)
 

@@ -48,3 +48,16 @@ def test_sweep_follows_up_old_marks_and_leaves_fresh_ones_to_their_task(alice, a
         assert responses_follow_up_sweep() == 1
     assert Notification.objects.filter(user=alice).count() == 2
     assert responses_follow_up_sweep() == 0
+
+
+def test_sweep_queries_do_not_grow_with_answers_that_alert_nobody(alice_account, django_assert_max_num_queries):
+    def sweep_of(count: int) -> None:
+        answers = [CommentFactory(account=alice_account, score=9, follow_up_due=True) for _ in range(count)]
+        Response.objects.filter(pk__in=[a.pk for a in answers]).update(
+            updated_at=timezone.now() - SWEEP_AFTER - datetime.timedelta(seconds=5)
+        )
+        with django_assert_max_num_queries(8):
+            assert responses_follow_up_sweep() == count
+
+    sweep_of(3)
+    sweep_of(30)
