@@ -1,0 +1,43 @@
+"""Checks on text that people type or import, shared by every form and CSV import.
+
+A single-line field (a name, a title, a subject) may end up in an email header or a CSV cell:
+a line break there raises BadHeaderError or splits a row, and other control characters (NUL
+breaks PostgreSQL text columns) have no business in a name. Free text may span lines but gets
+no other control characters either.
+"""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Characters Python's str.splitlines() and mail headers treat as line ends, besides Cc controls.
+_LINE_SEPARATORS = {"\u2028", "\u2029", "\x85"}
+_TEXT_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc" or char in _LINE_SEPARATORS
+
+
+def single_line_problem(value: str) -> str | None:
+    """The reason `value` can't be a one-line field, or None when it can."""
+    if any(_is_control(char) for char in value):
+        return "must be a single line without control characters (line breaks, tabs, NUL)"
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """The reason `value` can't be free text, or None: line breaks and tabs are fine, other controls are not."""
+    if any(_is_control(char) and char not in _TEXT_ALLOWED_CONTROLS for char in value):
+        return "must not contain control characters (such as NUL)"
+    return None
+
+
+def validate_single_line(value: str) -> None:
+    if problem := single_line_problem(value):
+        raise ValidationError("This field %(problem)s.", code="control_characters", params={"problem": problem})
+
+
+def validate_text(value: str) -> None:
+    if problem := text_problem(value):
+        raise ValidationError("This field %(problem)s.", code="control_characters", params={"problem": problem})
