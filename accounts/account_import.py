@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.addresses import address_hash
 from accounts.csvfiles import (
     CellError,
     RowError,
@@ -21,6 +22,7 @@ from accounts.csvfiles import (
     read_rows,
 )
 from accounts.models import Account, Contact, User
+from accounts.suppression import addresses_suppress
 
 ACCOUNT_REQUIRED = {"external_id", "name"}
 ACCOUNT_OPTIONAL = {
@@ -204,7 +206,8 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
         )
         existing = {
             (contact.account_id, contact.email.lower()): contact
-            for contact in Contact.objects.filter(account_id__in=account_ids.values())
+            # An archived contact stays archived: importing its address again adds a new contact.
+            for contact in Contact.objects.active().filter(account_id__in=account_ids.values())
         }
         now = timezone.now()
         to_create, to_update = [], []
@@ -212,7 +215,9 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
             account_id = account_ids[values["account_external_id"]]
             contact = existing.get((account_id, values["email"]))
             if contact is None:
-                contact = Contact(account_id=account_id, email=values["email"])
+                contact = Contact(
+                    account_id=account_id, email=values["email"], email_hash=address_hash(values["email"])
+                )
                 to_create.append(contact)
             else:
                 to_update.append(contact)
@@ -224,6 +229,9 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
                 contact.opted_out_at = now
         Contact.objects.bulk_create(to_create, batch_size=1000)
         Contact.objects.bulk_update(to_update, ["name", "title", "is_primary", "opted_out_at"], batch_size=1000)
+        # An opt-out recorded by import covers the address everywhere, like the person's own.
+        opted_out = [contact.email_hash for contact in to_create + to_update if contact.opted_out_at is not None]
+        addresses_suppress(email_hashes=opted_out, reason="opted_out", at=now)
         result["contacts_created"] = len(to_create)
         result["contacts_updated"] = len(to_update)
     return result

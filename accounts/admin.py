@@ -7,13 +7,16 @@ from accounts.models import (
     ApiToken,
     CheckIn,
     Contact,
+    ContactErasure,
     ImportJob,
     MetricDefinition,
     MetricValue,
     Notification,
+    SuppressedAddress,
     Team,
     User,
 )
+from accounts.services import contact_archive
 
 # The admin's own login page locks out like the app's (its URL is rate-limited in config/urls.py).
 admin.site.login_form = AdminLoginForm
@@ -71,6 +74,11 @@ class TeamAdmin(admin.ModelAdmin):
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
+    can_delete = False  # a contact is archived (its answers kept), never deleted
+    readonly_fields = ["opted_out_at", "bounced_at", "archived_at", "archived_by"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Account)
@@ -85,10 +93,48 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ["name", "email", "account", "is_primary", "opted_out_at"]
+    list_display = ["name", "email", "account", "is_primary", "opted_out_at", "archived_at"]
+    list_filter = [("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "email", "account__name"]
     list_select_related = ["account"]
     raw_id_fields = ["account"]
+    # Opt-outs and bounces are the person's and the mail server's, never an admin's to clear.
+    readonly_fields = ["opted_out_at", "bounced_at", "archived_at", "archived_by"]
+    actions = ["archive"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting would erase survey history: archive instead (or erase personal data in Pulse)
+
+    @admin.action(description="Archive selected contacts (their survey answers are kept)")
+    def archive(self, request, queryset):
+        for contact in queryset.filter(archived_at__isnull=True):
+            contact_archive(contact=contact, by=request.user)
+        self.message_user(request, "Archived. Their survey answers are kept and still count.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record Pulse writes and nobody edits: viewing only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(ReadOnlyAdmin):
+    list_display = ["address_hash", "opted_out_at", "bounced_at", "erased_at", "created_at"]
+    search_fields = ["address_hash"]
+
+
+@admin.register(ContactErasure)
+class ContactErasureAdmin(ReadOnlyAdmin):
+    list_display = ["contact", "account", "erased_by", "erased_at", "comments_cleared"]
+    list_select_related = ["contact", "account", "erased_by"]
 
 
 @admin.register(CheckIn)

@@ -117,7 +117,7 @@ class ContactForm(PulseForm, forms.ModelForm):
 
     def clean_email(self):
         email = self.cleaned_data["email"].lower()
-        others = Contact.objects.filter(account=self.account, email__iexact=email).exclude(pk=self.instance.pk)
+        others = Contact.objects.active().filter(account=self.account, email__iexact=email).exclude(pk=self.instance.pk)
         if others.exists():
             raise forms.ValidationError("This account already has a contact with this email.")
         return email

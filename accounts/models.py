@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts.addresses import address_hash
+
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -184,32 +186,109 @@ class Account(models.Model):
         return (self.renewal_date - (today or timezone.localdate())).days
 
 
+class ContactQuerySet(models.QuerySet):
+    def active(self):
+        """Contacts not archived: the ones lists show and campaigns may ask."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Contact(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    """A person at a customer. Removing one archives it: its invitations and answers are survey
+    history, kept and counted everywhere (PROTECT below makes a silent delete impossible)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contacts")
     name = models.CharField(max_length=200)
     email = models.EmailField()
+    # The suppression key of `email` (accounts/addresses.py), kept in step by save() and by bulk writers.
+    email_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     title = models.CharField(max_length=200, blank=True)
     is_primary = models.BooleanField("primary", default=False)
     opted_out_at = models.DateTimeField(null=True, blank=True, help_text="When the contact opted out of surveys.")
     bounced_at = models.DateTimeField(
         null=True, blank=True, help_text="When the mail server permanently refused this address."
     )
+    archived_at = models.DateTimeField(null=True, blank=True, help_text="When the contact was removed (archived).")
+    archived_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         ordering = ["-is_primary", "name"]
-        constraints = [models.UniqueConstraint(fields=["account", "email"], name="contact_email_unique_per_account")]
+        constraints = [
+            # Among the contacts in use: an archived contact's address may be added again.
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=Q(archived_at__isnull=True),
+                name="contact_email_unique_per_account",
+            )
+        ]
 
     def __str__(self):
         return f"{self.name} <{self.email}>"
+
+    def save(self, *args, **kwargs):
+        self.email_hash = address_hash(self.email)
+        if kwargs.get("update_fields") is not None and "email" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "email_hash"}
+        super().save(*args, **kwargs)
 
     @property
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
     @property
-    def can_be_surveyed(self) -> bool:
-        return self.opted_out_at is None and self.bounced_at is None and bool(self.email)
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class SuppressedAddress(models.Model):
+    """An address no survey email may go to, on any account, whoever adds it again: the person
+    opted out, the mail server refused it for good, or the person's data was erased.
+
+    Keyed by the hash of the normalised address (accounts/addresses.py), never the address.
+    Nothing in Pulse removes a row or clears a date: only the person could lift an opt-out.
+    """
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "suppressed addresses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opted_out_at__isnull=False) | Q(bounced_at__isnull=False) | Q(erased_at__isnull=False),
+                name="suppressed_address_has_a_reason",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.address_hash[:12]}… ({self.reason})"
+
+    @property
+    def reason(self) -> str:
+        if self.erased_at:
+            return "erased"
+        return "opted out" if self.opted_out_at else "bounced"
+
+
+class ContactErasure(models.Model):
+    """The record that a person's personal data was erased (GDPR): who did it and when."""
+
+    contact = models.OneToOneField(Contact, on_delete=models.PROTECT, related_name="erasure")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    erased_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    erased_at = models.DateTimeField(default=timezone.now)
+    comments_cleared = models.PositiveIntegerField(default=0, help_text="Survey comments emptied.")
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self):
+        return f"Contact #{self.contact_id} erased on {self.erased_at:%Y-%m-%d} by {self.erased_by}"
 
 
 class CheckIn(models.Model):

@@ -1,8 +1,8 @@
 """Reads that views share: lists and pages of accounts, always scoped to the user."""
 
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 
-from accounts.models import Account, User
+from accounts.models import Account, Contact, SuppressedAddress, User
 
 ACCOUNT_SORTS = {
     "name": "name",
@@ -28,7 +28,10 @@ def account_list(
     accounts = (
         Account.objects.visible_to(user)
         .select_related("owner")
-        .annotate(last_checkin=Max("checkins__date"), contact_count=Count("contacts", distinct=True))
+        .annotate(
+            last_checkin=Max("checkins__date"),
+            contact_count=Count("contacts", filter=Q(contacts__archived_at__isnull=True), distinct=True),
+        )
     )
     if query:
         accounts = accounts.filter(Q(name__icontains=query) | Q(external_id__iexact=query))
@@ -53,3 +56,28 @@ def people_in_scope(user: User):
     if user.team_id is None:
         return people.filter(pk=user.pk)
     return people.filter(team_id=user.team_id)
+
+
+def account_contacts(account: Account):
+    """The account's contacts in use (not archived), each with its address's suppression dates
+    (`suppressed_opted_out_at`, `suppressed_bounced_at`, `suppressed_erased_at`): one query."""
+    entry = SuppressedAddress.objects.filter(address_hash=OuterRef("email_hash"))
+    return (
+        Contact.objects.active()
+        .filter(account=account)
+        .annotate(
+            **{
+                f"suppressed_{field}": Subquery(entry.values(field)[:1])
+                for field in ("opted_out_at", "bounced_at", "erased_at")
+            }
+        )
+    )
+
+
+def account_archived_contacts(account: Account):
+    """The account's archived contacts whose personal data is not yet erased (admins erase from this list)."""
+    return (
+        Contact.objects.filter(account=account, archived_at__isnull=False, erasure__isnull=True)
+        .select_related("archived_by")
+        .order_by("-archived_at")
+    )

@@ -33,8 +33,15 @@ def contact_save(*, contact: Contact, data: dict) -> Contact:
     return contact
 
 
-def contact_delete(*, contact: Contact) -> None:
-    contact.delete()
+def contact_archive(*, contact: Contact, by: User | None) -> Contact:
+    """Remove a contact from lists and campaigns, keeping its invitations and answers (they still count).
+
+    Archiving is the only way to remove a contact: its survey history is PROTECTed from deletion.
+    """
+    now = timezone.now()
+    Contact.objects.filter(pk=contact.pk, archived_at__isnull=True).update(archived_at=now, archived_by=by)
+    contact.refresh_from_db(fields=["archived_at", "archived_by"])
+    return contact
 
 
 def checkin_add(

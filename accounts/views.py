@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
 from accounts.models import Account, Contact
-from accounts.selectors import ACCOUNT_SORTS, account_list, people_in_scope
+from accounts.selectors import ACCOUNT_SORTS, account_archived_contacts, account_contacts, account_list, people_in_scope
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -109,11 +109,12 @@ def _account_section(request, account: Account, section: str, status: int = 200,
     context = {
         "account": account,
         "can_edit": True,
-        "contacts": account.contacts.all(),
+        "contacts": account_contacts(account),
         "checkins": account.checkins.select_related("csm")[:20],
         "contact_form": ContactForm(account=account),
         "checkin_form": CheckInForm(),
         "section_template": SECTIONS[section],
+        "archived_contacts": list(account_archived_contacts(account)) if request.user.is_admin else [],
         **overrides,
     }
     template = SECTIONS[section] if request.htmx else "accounts/section_page.html"
@@ -137,7 +138,7 @@ def contact_add(request, account_id):
 @login_required
 def contact_edit(request, account_id, contact_id):
     account = _editable_account(request, account_id)
-    contact = get_object_or_404(account.contacts, pk=contact_id)
+    contact = get_object_or_404(account.contacts.active(), pk=contact_id)
     form = ContactForm(request.POST if request.method == "POST" else None, instance=contact, account=account)
     if request.method == "POST" and form.is_valid():
         services.contact_save(contact=contact, data=form.cleaned_data)
@@ -148,11 +149,11 @@ def contact_edit(request, account_id, contact_id):
 
 @login_required
 @require_POST
-def contact_delete(request, account_id, contact_id):
+def contact_archive(request, account_id, contact_id):
     account = _editable_account(request, account_id)
-    contact = get_object_or_404(account.contacts, pk=contact_id)
-    services.contact_delete(contact=contact)
-    messages.success(request, f"{contact.name} removed.")
+    contact = get_object_or_404(account.contacts.active(), pk=contact_id)
+    services.contact_archive(contact=contact, by=request.user)
+    messages.success(request, f"{contact.name} archived. Their survey answers are kept and still count.")
     return redirect(account)
 
 

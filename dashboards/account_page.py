@@ -13,6 +13,7 @@ from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet,
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
+from accounts.selectors import account_contacts
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import comparison, component_rows, whole
@@ -357,7 +358,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
         "checkins": checkins,
         "last_checkin": last_checkin,
         "next_checkin": _next_checkin(checkins[0] if checkins else None, today),
-        "contacts": list(account.contacts.all()),
+        "contacts": list(account_contacts(account)),
         "since": summary,
         "compared_with": compared_with,
         "since_days_ago": (today - since_day).days,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Contact
+from accounts.suppression import address_suppress
 from surveys.models import Invitation, Response, Survey
 from surveys.tasks import response_recorded_task
 
@@ -185,7 +186,10 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
 
 
 def contact_opt_out(*, invitation: Invitation) -> None:
-    """Opt the invitation's contact out of every survey; the first opt-out time is kept."""
+    """Opt the invitation's contact out of every survey, and their address on every account and for
+    good (the suppression list: re-adding or importing the address again never lifts it); the
+    first opt-out time is kept."""
     now = timezone.now()
     Contact.objects.filter(pk=invitation.contact_id, opted_out_at__isnull=True).update(opted_out_at=now)
+    address_suppress(email=invitation.contact.email, reason="opted_out", at=now)
     invitation.contact.refresh_from_db(fields=["opted_out_at"])

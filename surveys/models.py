@@ -126,9 +126,10 @@ class Invitation(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invitations")
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="invitations")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    # Survey history is never deleted along with something else (archive a contact instead).
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="invitations")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="invitations")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invitations")
     token = models.CharField(max_length=64, unique=True, default=new_token)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -176,10 +177,10 @@ class Response(models.Model):
 
     # Answers imported from another tool have no invitation, and may name only the account.
     invitation = models.OneToOneField(
-        Invitation, null=True, blank=True, on_delete=models.CASCADE, related_name="response"
+        Invitation, null=True, blank=True, on_delete=models.PROTECT, related_name="response"
     )
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="responses")
-    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="responses")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="responses")
     import_key = models.CharField(
         max_length=200, null=True, blank=True, unique=True, help_text="Identity of an imported answer, for re-imports."
     )

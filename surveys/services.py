@@ -18,6 +18,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 
 from accounts.models import Account, Contact
+from accounts.suppression import address_suppress, suppressed, suppressed_any
 from surveys.emails import invitation_message
 from surveys.models import Campaign, Invitation
 
@@ -56,7 +57,7 @@ def campaign_accounts(campaign: Campaign) -> QuerySet:
 
 def campaign_contacts(campaign: Campaign) -> QuerySet:
     """Everyone the audience names, before anyone is left out."""
-    contacts = Contact.objects.filter(account__in=campaign_accounts(campaign))
+    contacts = Contact.objects.active().filter(account__in=campaign_accounts(campaign))
     if campaign.recipients == Campaign.Recipients.PRIMARY:
         contacts = contacts.filter(is_primary=True)
     return contacts
@@ -66,8 +67,10 @@ def _leave_out_reasons(campaign: Campaign) -> dict[str, Q]:
     """Why a contact is left out, in order of precedence (each contact counts under the first)."""
     reasons = {
         "no_email": Q(email=""),
-        "opted_out": Q(opted_out_at__isnull=False),
-        "bounced": Q(bounced_at__isnull=False),
+        # The contact's own opt-out or bounce, or its address's on the suppression list (any account).
+        "erased": Q(suppressed("erased")),
+        "opted_out": Q(opted_out_at__isnull=False) | Q(suppressed("opted_out")),
+        "bounced": Q(bounced_at__isnull=False) | Q(suppressed("bounced")),
         "quiet": Q(Exists(_asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact=OuterRef("pk")))),
     }
     if settings.SURVEY_ACCOUNT_QUIET_DAYS:
@@ -81,6 +84,7 @@ def _leave_out_reasons(campaign: Campaign) -> dict[str, Q]:
 def _leave_out_label(name: str) -> str:
     return {
         "no_email": "have no email address",
+        "erased": "have an address whose personal data was erased",
         "opted_out": "opted out of surveys",
         "bounced": "have an address that bounced",
         "quiet": f"were asked in the last {settings.SURVEY_QUIET_DAYS} days (quiet period)",
@@ -199,8 +203,12 @@ def _claim_refusals() -> dict[str, Q]:
     order of precedence; the quiet periods are checked in the database, so they hold under the claim's locks."""
     quiet = _asked_since(_quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=OuterRef("contact_id"))
     reasons = {
-        "opted out": Q(contact__opted_out_at__isnull=False),
-        "address bounced earlier": Q(contact__bounced_at__isnull=False),
+        "contact archived": Q(contact__archived_at__isnull=False),
+        "address erased": Q(suppressed("erased", hash_field="contact__email_hash")),
+        "opted out": Q(contact__opted_out_at__isnull=False)
+        | Q(suppressed("opted_out", hash_field="contact__email_hash")),
+        "address bounced earlier": Q(contact__bounced_at__isnull=False)
+        | Q(suppressed("bounced", hash_field="contact__email_hash")),
         "no email address": Q(contact__email=""),
         f"asked within the last {settings.SURVEY_QUIET_DAYS} days": Q(Exists(quiet.exclude(pk=OuterRef("pk")))),
     }
@@ -278,8 +286,9 @@ def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool
     if _is_permanent(exc):
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.FAILED, last_error=error)
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            # The server refused this address for good: leave it out of later campaigns.
+            # The server refused this address for good: leave it out of later campaigns, on every account.
             Contact.objects.filter(pk=invitation.contact_id, bounced_at__isnull=True).update(bounced_at=timezone.now())
+            address_suppress(email=invitation.contact.email, reason="bounced")
         return False
     status = Invitation.Status.FAILED if final else Invitation.Status.PENDING
     Invitation.objects.filter(pk=invitation.pk).update(status=status, last_error=error)
@@ -399,7 +408,9 @@ def campaign_reminders_send() -> int:
                     sent_at__lte=now - datetime.timedelta(days=campaign.reminder_after_days),
                     contact__opted_out_at__isnull=True,
                     contact__bounced_at__isnull=True,
+                    contact__archived_at__isnull=True,
                 )
+                .exclude(suppressed_any(hash_field="contact__email_hash"))
                 .select_related("contact", "account", "campaign__survey")
                 .order_by("pk")
             )

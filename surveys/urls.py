@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys import answer_views, campaign_views, inbox_views, results_views
+from surveys import answer_views, campaign_views, erasure_views, inbox_views, results_views
 
 app_name = "surveys"
 
@@ -17,6 +17,10 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/send/", campaign_views.campaign_send, name="campaign_send"),
     path("campaigns/<int:campaign_id>/retry-failed/", campaign_views.campaign_retry_failed, name="campaign_retry"),
+    # Erasing a person's personal data (admins): their answers are survey history, so it lives here.
+    path(
+        "accounts/<int:account_id>/contacts/<int:contact_id>/erase/", erasure_views.contact_erase, name="contact_erase"
+    ),
     # Results and the feedback inbox (everyone, within their scope).
     path("results/", results_views.results, name="results"),
     path("results/export.csv", results_views.results_export, name="results_export"),

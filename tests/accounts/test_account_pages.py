@@ -138,7 +138,7 @@ def test_duplicate_or_invalid_contact_is_refused(alice, alice_account, login):
     assert Contact.objects.count() == 1
 
 
-def test_contact_edit_and_remove(alice, alice_account, login):
+def test_contact_edit_and_archive(alice, alice_account, login):
     contact = ContactFactory(account=alice_account)
     client = login(alice)
     client.post(
@@ -146,16 +146,18 @@ def test_contact_edit_and_remove(alice, alice_account, login):
     )
     contact.refresh_from_db()
     assert contact.name == "New Name"
-    client.post(f"/accounts/{alice_account.pk}/contacts/{contact.pk}/delete/")
-    assert not Contact.objects.exists()
+    client.post(f"/accounts/{alice_account.pk}/contacts/{contact.pk}/archive/")
+    contact.refresh_from_db()
+    assert (contact.archived_by, contact.archived_at is not None) == (alice, True)
+    assert not Contact.objects.active().exists()
 
 
 def test_contact_of_another_account_is_404(alice, alice_account, carol_account, login):
     other = ContactFactory(account=carol_account)
     client = login(alice)
     assert client.get(f"/accounts/{alice_account.pk}/contacts/{other.pk}/edit/").status_code == 404
-    assert client.post(f"/accounts/{alice_account.pk}/contacts/{other.pk}/delete/").status_code == 404
-    assert Contact.objects.filter(pk=other.pk).exists()
+    assert client.post(f"/accounts/{alice_account.pk}/contacts/{other.pk}/archive/").status_code == 404
+    assert Contact.objects.active().filter(pk=other.pk).exists()
 
 
 def test_csm_creates_an_account_owned_by_themselves_only(alice, bob, login):

@@ -11,7 +11,7 @@ an admin. Out of scope answers 404 (see README, "Who sees what"), and carol neve
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -25,7 +25,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.models import ImportJob, User
+from accounts.addresses import address_hash
+from accounts.models import ContactErasure, ImportJob, SuppressedAddress, User
 from accounts.outbox import outbox_list
 from accounts.services import api_token_create
 from scoring.models import HealthModel
@@ -101,6 +102,14 @@ def world(module_db):
         "accounts.apitoken": token,
         "accounts.importjob": ImportJob.objects.create(kind=ImportJob.Kind.ACCOUNTS, files={}, created_by=adam),
         "accounts.notification": alice.notifications.get(),
+        "accounts.suppressedaddress": SuppressedAddress.objects.create(
+            address_hash=address_hash("gone@acme-alpha.test"), opted_out_at=timezone.now()
+        ),
+        "accounts.contacterasure": ContactErasure.objects.create(
+            contact=ContactFactory(account=account, name="Erased contact", archived_at=timezone.now()),
+            account=account,
+            erased_by=adam,
+        ),
         "auth.group": Group.objects.create(name="Auditors"),
     }
     return SimpleNamespace(
@@ -292,7 +301,7 @@ RULES: dict[str, Rule] = {
         methods=("GET", "POST"),
         post=lambda w: {"name": "Ada Renamed", "email": w.contact.email, "title": "CTO"},
     ),
-    "accounts:contact_delete": edits(kwargs=contact_ids, methods=("POST",), post=lambda w: {}),
+    "accounts:contact_archive": edits(kwargs=contact_ids, methods=("POST",), post=lambda w: {}),
     "accounts:checkin_add": edits(
         kwargs=account_id,
         methods=("POST",),
@@ -342,6 +351,7 @@ RULES: dict[str, Rule] = {
     "accounts:outbox": admins(),
     "accounts:outbox_message": admins(kwargs=lambda w: {"name": outbox_message_name(w)}),
     "accounts:outbox_message_html": admins(kwargs=lambda w: {"name": outbox_message_name(w)}),
+    "surveys:contact_erase": admins(kwargs=contact_ids, methods=("GET", "POST"), post=lambda w: {}),
     "surveys:survey_list": admins(),
     "surveys:survey_create": admins(
         methods=("GET", "POST"),
@@ -396,6 +406,20 @@ RULES: dict[str, Rule] = {
 }
 
 
+# Admin pages that even a Pulse admin is refused: a contact is archived, never deleted (its survey
+# history stays), and the suppression list and erasure records are written by Pulse alone.
+ADMIN_REFUSED = {
+    "admin:accounts_contact_delete",
+    "admin:accounts_suppressedaddress_add",
+    "admin:accounts_suppressedaddress_delete",
+    "admin:accounts_contacterasure_add",
+    "admin:accounts_contacterasure_delete",
+}
+
+# An account with survey history cannot be deleted: its contacts, invitations and answers PROTECT it.
+ADMIN_PROTECTED = {"admin:accounts_account_delete"}
+
+
 def _admin_model_rules() -> dict[str, Rule]:
     """Each registered ModelAdmin's pages; admin_view guards them all alike, so one rule covers them."""
     rules = {}
@@ -409,6 +433,8 @@ def _admin_model_rules() -> dict[str, Rule]:
         # The bare object URL redirects to its change page.
         route = f"admin/{model._meta.app_label}/{model._meta.model_name}/<path:object_id>/"
         rules[route] = Rule(DJANGO_ADMIN, status=302, **one)
+    for name in ADMIN_REFUSED:
+        rules[name] = replace(rules[name], status=403)
     return rules
 
 
@@ -588,7 +614,13 @@ def test_django_admin_is_for_pulse_admins_only(client, world, database_state, na
 
     client.force_login(world.cast["adam"])
     assert client.get(url).status_code == rule.status
-    if name.endswith("_delete"):
+    if name in ADMIN_PROTECTED:
+        # The page names what stands in the way, and confirming deletes nothing.
+        assert "<title>Cannot delete account" in body(client.get(url))
+        before = database_state()
+        client.post(url, {"post": "yes"})
+        assert database_state() == before
+    elif name.endswith("_delete") and rule.status == 200:
         before = database_state()
         client.post(url, {"post": "yes"})
         assert database_state() != before

@@ -1,0 +1,43 @@
+"""Erasing a person's personal data (GDPR), for admins: a contact's identity goes, their scores stay.
+
+It lives in surveys because a person's survey comments are their own words, personal data
+as much as their name: they are emptied, while the scores keep counting in results and health.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Contact, ContactErasure, User
+from accounts.suppression import address_suppress
+from surveys.models import Response
+
+ERASED_NAME = "Erased contact"
+
+
+def erased_email(contact_id: int) -> str:
+    # The .invalid top-level domain is reserved: this address can never receive an email.
+    return f"erased-{contact_id}@erased.invalid"
+
+
+def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
+    """Replace the contact's name, email and title with a placeholder, empty their survey comments,
+    archive the contact, keep the address suppressed (by its hash only), and record who did it and when.
+
+    Safe to run twice: a contact already erased returns its first record.
+    """
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=contact.pk)
+        existing = ContactErasure.objects.filter(contact=contact).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        # The hash stays on the list, so adding the same person again on any account stays suppressed.
+        address_suppress(email_hash=contact.email_hash, reason="erased", at=now)
+        cleared = Response.objects.filter(contact=contact).exclude(comment="").update(comment="", updated_at=now)
+        contact.name, contact.email, contact.title = ERASED_NAME, erased_email(contact.pk), ""
+        if contact.archived_at is None:
+            contact.archived_at, contact.archived_by = now, by
+        contact.save(update_fields=["name", "email", "title", "archived_at", "archived_by"])
+        return ContactErasure.objects.create(
+            contact=contact, account_id=contact.account_id, erased_by=by, erased_at=now, comments_cleared=cleared
+        )
