@@ -17,7 +17,8 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Team, User
+from accounts.addresses import address_hash
+from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, SuppressedAddress, Team, User
 
 DEMO_PASSWORD = "demo"
 HISTORY_DAYS = 365
@@ -189,6 +190,15 @@ def seed_accounts(*, accounts: int, rng: random.Random, today: datetime.date, st
             checkins += _checkins_build(plan=plan, today=today)
             values += _metric_values_build(plan=plan, today=today, metric_ids=metric_ids, now=now)
         Contact.objects.bulk_create(contacts, batch_size=BATCH_SIZE)
+        # The demo's opt-outs are on the suppression list, as the person's own click puts them there.
+        SuppressedAddress.objects.bulk_create(
+            [
+                SuppressedAddress(address_hash=c.email_hash, opted_out_at=c.opted_out_at)
+                for c in contacts
+                if c.opted_out_at
+            ],
+            ignore_conflicts=True,
+        )
         CheckIn.objects.bulk_create(checkins, batch_size=BATCH_SIZE)
         MetricValue.objects.bulk_create(values, batch_size=BATCH_SIZE)
         counts["contacts"] += len(contacts)
@@ -356,6 +366,7 @@ def _contacts_build(*, plan: AccountPlan, today: datetime.date) -> list[Contact]
             account=plan.account,
             name=f"{first} {last}",
             email=f"{first}.{last}@{domain}".lower(),
+            email_hash=address_hash(f"{first}.{last}@{domain}"),
             title=title,
             is_primary=position == 0,
         )

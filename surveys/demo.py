@@ -14,6 +14,7 @@ import random
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact
+from accounts.suppression import address_suppress
 from surveys.formulas import category
 from surveys.models import Campaign, Invitation, Response, Survey
 
@@ -77,7 +78,8 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
     campaigns = _campaigns_seed(surveys=surveys, today=today)
     already = set(Invitation.objects.filter(campaign__in=campaigns.values()).values_list("contact_id", flat=True))
     contacts = list(
-        Contact.objects.filter(account__status=Account.Status.ACTIVE)
+        Contact.objects.active()
+        .filter(account__status=Account.Status.ACTIVE)
         .exclude(pk__in=already)
         .select_related("account__owner")
         .order_by("pk")
@@ -102,7 +104,30 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
     for answer in answers:
         answer.invitation_id = answer.invitation.pk
     Response.objects.bulk_create(answers, batch_size=BATCH_SIZE)
-    return {"survey invitations": len(invitations), "survey answers": len(answers)}
+    return {"survey invitations": len(invitations), "survey answers": len(answers)} | _removed_contacts_seed(
+        today=today
+    )
+
+
+DEMO_ARCHIVED = 2
+
+
+def _removed_contacts_seed(*, today: datetime.date) -> dict:
+    """A couple of archived contacts whose answers still count, and one address that bounced (once)."""
+    if Contact.objects.filter(archived_at__isnull=False).exists():
+        return {}
+    answered = Contact.objects.filter(is_primary=False, responses__isnull=False).distinct().order_by("pk")
+    archived = list(answered.select_related("account")[:DEMO_ARCHIVED])
+    for days_ago, contact in enumerate(archived, start=12):
+        contact.archived_at = _at(today - datetime.timedelta(days=days_ago), hour=15)
+        contact.archived_by_id = contact.account.owner_id
+    Contact.objects.bulk_update(archived, ["archived_at", "archived_by"])
+    bounced = Contact.objects.active().filter(is_primary=False, opted_out_at__isnull=True).order_by("-pk").first()
+    if bounced is not None:
+        bounced.bounced_at = _at(today - datetime.timedelta(days=20), hour=9, minute=4)
+        bounced.save(update_fields=["bounced_at"])
+        address_suppress(email_hash=bounced.email_hash, reason="bounced", at=bounced.bounced_at)
+    return {"archived contacts": len(archived), "bounced addresses": int(bounced is not None)}
 
 
 def _campaigns_seed(*, surveys: dict, today: datetime.date) -> dict[str, Campaign]:
