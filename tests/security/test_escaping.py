@@ -83,6 +83,7 @@ PAGES = {
     "account health": ("alice", "/accounts/{account}/health/", ["account", "override_reason", "component"], []),
     "account form": ("alice", "/accounts/{account}/edit/", ["account"], []),
     "contact form": ("alice", "/accounts/{account}/contacts/{contact}/edit/", ["contact", "contact_title"], []),
+    "contact erase": ("adam", "/accounts/{account}/contacts/{contact}/erase/", ["contact", "contact_email"], []),
     "account list": ("alice", "/accounts/", ["account", "csm"], []),
     "rollup": ("maria", "/team/", ["csm"], ["csm"]),
     "rollup accounts": ("maria", "/team/?show=accounts", ["account", "csm"], ["csm"]),
