@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.addresses import address_hash
 from accounts.models import Account, Contact, MetricDefinition, Team, User
 from scoring.models import HealthModel
 from surveys.models import Response
@@ -105,7 +106,8 @@ def _accounts_and_contacts() -> None:
     Contact.objects.bulk_create(
         [
             Contact(account=account, name=f"Contact {i} of {account.external_id}",
-                    email=f"c{i}.{account.external_id.lower()}@customer.example", is_primary=i == 0)
+                    email=f"c{i}.{account.external_id.lower()}@customer.example", is_primary=i == 0,
+                    email_hash=address_hash(f"c{i}.{account.external_id.lower()}@customer.example"))
             for account in accounts
             for i in range(CONTACTS_PER_ACCOUNT)
         ],
