@@ -10,6 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts.email_address import normalise_email
+
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -23,11 +25,11 @@ class Team(models.Model):
 
 class UserManager(BaseUserManager):
     def get_by_natural_key(self, email):
-        # People type their address in any case; addresses are stored lower-case.
-        return self.get(email__iexact=email)
+        # Addresses are stored normalised and looked up exactly (accounts/email_address.py).
+        return self.get(email=normalise_email(email))
 
     def create_user(self, email, password=None, **fields):
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalise_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -74,6 +76,12 @@ class User(AbstractBaseUser):
 
     def __str__(self):
         return self.name or self.email
+
+    @classmethod
+    def normalize_username(cls, username):
+        # AbstractBaseUser.clean() applies it, so every model form (the Django admin's too) stores
+        # the address normalised, and checks uniqueness on that form.
+        return normalise_email(username) if isinstance(username, str) else username
 
     def get_full_name(self):
         return self.name

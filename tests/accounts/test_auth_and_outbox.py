@@ -25,10 +25,11 @@ def test_logout_is_a_post(client, alice, login):
 
 def test_password_reset_mail_lands_in_outbox_and_works(client, alice, settings):
     settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    settings.SITE_URL = "https://pulse.example.com"
     client.post("/password-reset/", {"email": "alice@pulse.test"})
     [message] = outbox_list()
     assert message.to == "alice@pulse.test" and "Reset your password" in message.subject
-    link = re.search(r"http://testserver(/password-reset/\S+/)", message.text).group(1)
+    link = re.search(r"https://pulse\.example\.com(/password-reset/\S+/)", message.text).group(1)
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
     client.post(
