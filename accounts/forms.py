@@ -79,6 +79,9 @@ class AdminLoginForm(LockoutMixin, AdminAuthenticationForm):
     """The Django admin's login form (accounts/admin.py)."""
 
 
+CRM_ID_TAKEN = "This CRM ID can't be used."
+
+
 class AccountForm(PulseForm, forms.ModelForm):
     class Meta:
         model = Account
@@ -100,6 +103,15 @@ class AccountForm(PulseForm, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_choices(user)
         self.fields["owner"].required = user.role == User.Role.CSM
+        if not user.is_admin:
+            external_id = self.fields["external_id"]
+            # Whether a CRM id is taken in another team is not a CSM's to learn.
+            external_id.error_messages = {**external_id.error_messages, "unique": CRM_ID_TAKEN}
+            if self.instance.pk:
+                # Integrations send metric values by CRM id, all or nothing: a changed id fails
+                # every team's next batch. It is set at creation; after that only admins change it.
+                external_id.disabled = True
+                external_id.help_text = "Only an admin can change the CRM ID: integrations send data by it."
 
     def clean(self):
         cleaned = super().clean()

@@ -3,6 +3,7 @@
 import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -135,6 +136,9 @@ class AccountQuerySet(models.QuerySet):
         return self.visible_to(user)
 
 
+ACTIVE_ACCOUNT_NEEDS_OWNER = "An active account needs a CSM."
+
+
 class Account(models.Model):
     class Segment(models.TextChoices):
         SMB = "smb", "SMB"
@@ -185,6 +189,12 @@ class Account(models.Model):
     def get_absolute_url(self):
         # The account page is the dashboards app's (check-in prep); the URL is still /accounts/<id>/.
         return reverse("dashboards:account", args=[self.pk])
+
+    def clean(self):
+        # Scope follows the owner's team: an active account without one is out of everyone's sight
+        # but the admins'. Model forms run this (the app's and the Django admin's); imports check it too.
+        if self.status == self.Status.ACTIVE and self.owner_id is None:
+            raise ValidationError({"owner": ACTIVE_ACCOUNT_NEEDS_OWNER})
 
     def days_to_renewal(self, today: datetime.date | None = None) -> int | None:
         if self.renewal_date is None:
