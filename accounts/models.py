@@ -317,6 +317,11 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def creator_lost_access(self) -> bool:
+        """The admin who created it is deactivated, gone or no longer an admin: the API refuses it."""
+        return self.created_by is None or not (self.created_by.is_active and self.created_by.is_admin)
+
 
 class ImportJob(models.Model):
     """An uploaded CSV file and what became of it: validated whole, then imported in one transaction."""
