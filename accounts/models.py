@@ -157,8 +157,10 @@ class Account(models.Model):
 
     name = models.CharField(max_length=200)
     external_id = models.CharField("CRM ID", max_length=100, unique=True, help_text="The account's ID in your CRM.")
+    # PROTECT: deleting a user must not leave their accounts without an owner (see clean); deactivate
+    # them instead, or give their accounts to someone else first.
     owner = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts", verbose_name="CSM"
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts", verbose_name="CSM"
     )
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.SMB)
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])

@@ -2,6 +2,7 @@
 CSM learns nothing about CRM ids outside their scope from the message that refuses one."""
 
 import pytest
+from django.db.models import ProtectedError
 
 from accounts.account_import import account_import_validate
 from accounts.models import Account
@@ -141,3 +142,17 @@ def test_an_import_without_the_owner_column_keeps_an_existing_owner_but_needs_on
     plan = account_import_validate(accounts_csv="external_id,name\nCRM-OLD,Old\nCRM-NEW,New\n", contacts_csv=None)
 
     assert [error.line for error in plan.errors] == [3]
+
+
+def test_a_user_who_owns_accounts_cannot_be_deleted_only_deactivated(adam, alice, alice_account, login):
+    client = login(adam)
+
+    page = client.post(f"/admin/accounts/user/{alice.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200 and "would require deleting the following protected related objects" in (
+        page.content.decode()
+    )
+    alice_account.refresh_from_db()
+    assert alice_account.owner == alice
+    with pytest.raises(ProtectedError):
+        alice.delete()
