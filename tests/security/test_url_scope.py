@@ -91,7 +91,8 @@ def world(module_db):
     token, secret = api_token_create(name="Usage sync", created_by=adam)
     metric = MetricDefinitionFactory(key="active_users", label="Active users")
     admin_objects = {
-        "accounts.user": alice,
+        # A user who owns no account: deleting an owner is refused (Account.owner is PROTECT).
+        "accounts.user": UserFactory(email="leaver@pulse.test", name="Lee Leaver"),
         "accounts.team": team_a,
         "accounts.account": account,
         "accounts.contact": contact,
