@@ -195,7 +195,8 @@ class AccountImportForm(PulseForm, forms.Form):
         required=False,
         label="Accounts CSV",
         help_text="Columns: external_id, name, owner_email, segment, arr, renewal_date, lifecycle_stage, "
-        "status, churned_on, churn_reason (only the first two are required).",
+        "status, churned_on, churn_reason (only the first two are required, and owner_email for a new active "
+        "account: an active account always has an owner).",
     )
     contacts_file = CsvUploadField(
         required=False,
