@@ -10,7 +10,6 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.addresses import address_hash
 from accounts.csvfiles import (
     CellError,
     RowError,
@@ -21,7 +20,8 @@ from accounts.csvfiles import (
     parse_decimal,
     read_rows,
 )
-from accounts.models import Account, Contact, User
+from accounts.email_address import address_hash, normalise_email
+from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, Contact, User
 from accounts.suppression import addresses_suppress
 
 ACCOUNT_REQUIRED = {"external_id", "name"}
@@ -62,7 +62,7 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
     if len(values["external_id"]) > 100 or len(values["name"]) > 200:
         problems.add("external_id is limited to 100 characters and name to 200")
     if "owner_email" in row:
-        email = row["owner_email"].lower()
+        email = normalise_email(row["owner_email"])  # users' emails are stored normalised
         if email and email not in owners:
             problems.add(f"owner_email {row['owner_email']!r} is not an active Pulse user")
         values["owner_id"] = owners.get(email)
@@ -113,11 +113,32 @@ def _contact_values(row: dict) -> dict:
     return values
 
 
+def _ownerless_active_accounts(accounts: list[dict], lines: dict[str, int]) -> list[RowError]:
+    """Rows that would leave an active account without an owner: out of every CSM's and manager's scope.
+
+    A row without the owner_email (or status) column keeps what the account has; a new account is active.
+    """
+    existing = {}
+    external_ids = [values["external_id"] for values in accounts]
+    for start in range(0, len(external_ids), 5000):
+        chunk = Account.objects.filter(external_id__in=external_ids[start : start + 5000])
+        existing.update(
+            {eid: (owner, status) for eid, owner, status in chunk.values_list("external_id", "owner_id", "status")}
+        )
+    errors = []
+    for values in accounts:
+        owner_id, status = existing.get(values["external_id"], (None, Account.Status.ACTIVE))
+        if values.get("status", status) == Account.Status.ACTIVE and values.get("owner_id", owner_id) is None:
+            message = f"{ACTIVE_ACCOUNT_NEEDS_OWNER[:-1]}: owner_email must name an active Pulse user"
+            errors.append(RowError("accounts", lines[values["external_id"]], message))
+    return errors
+
+
 def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | None, progress=None) -> AccountPlan:
     """Read and check every row of both files; nothing is written."""
     plan = AccountPlan()
     progress = progress or (lambda done: None)
-    owners = {email.lower(): pk for pk, email in User.objects.filter(is_active=True).values_list("pk", "email")}
+    owners = {email: pk for pk, email in User.objects.filter(is_active=True).values_list("pk", "email")}
     seen_ids: dict[str, int] = {}
     done = 0
 
@@ -145,6 +166,8 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
             done += 1
             if done % 500 == 0:
                 progress(done)
+        plan.errors.extend(_ownerless_active_accounts(plan.accounts, seen_ids))
+        plan.errors.sort(key=lambda error: error.line)
 
     if contacts_csv is not None:
         rows, errors = read_rows(contacts_csv, file="contacts", required=CONTACT_REQUIRED, optional=CONTACT_OPTIONAL)

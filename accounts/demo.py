@@ -17,7 +17,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, SuppressedAddress, Team, User
 
 DEMO_PASSWORD = "demo"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts import lockout
 from accounts.csvfiles import CellError, decode_upload
+from accounts.email_address import normalise_email
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
 from accounts.selectors import people_in_scope
 
@@ -37,6 +38,9 @@ def locked_out_error(seconds: int) -> ValidationError:
     )
 
 
+EMPTY_LOGIN = "Enter your email and your password to log in."
+
+
 class LockoutMixin:
     """Refuses a login for an email that is locked out, and counts the failures (accounts/lockout.py).
 
@@ -49,16 +53,21 @@ class LockoutMixin:
     def clean(self):
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if not email or not password:
-            return super().clean()  # nothing was tried; the field errors say what is missing
-        if seconds := lockout.login_locked_seconds(email):
+            # Nothing was tried. The login page shows only the form's own errors, so say it there.
+            if self.has_error("username", "required") or self.has_error("password", "required"):
+                raise ValidationError(EMPTY_LOGIN, code="empty")
+            return super().clean()
+        # The user this address resolves to (looked up exactly, as the login does): counted too.
+        user_id = User.objects.filter(email=normalise_email(email)).values_list("pk", flat=True).first()
+        if seconds := lockout.login_locked_seconds(email, user_id=user_id):
             raise locked_out_error(seconds)  # before the password is even checked
         try:
             cleaned = super().clean()
         except ValidationError as error:
-            if error.code == "invalid_login" and (seconds := lockout.login_failure_record(email)):
+            if error.code == "invalid_login" and (seconds := lockout.login_failure_record(email, user_id=user_id)):
                 raise locked_out_error(seconds) from None
             raise
-        lockout.login_failures_clear(email)
+        lockout.login_failures_clear(email, user_id=user_id)
         return cleaned
 
 
@@ -68,6 +77,9 @@ class LoginForm(LockoutMixin, AuthenticationForm):
 
 class AdminLoginForm(LockoutMixin, AdminAuthenticationForm):
     """The Django admin's login form (accounts/admin.py)."""
+
+
+CRM_ID_TAKEN = "This CRM ID can't be used."
 
 
 class AccountForm(PulseForm, forms.ModelForm):
@@ -91,6 +103,15 @@ class AccountForm(PulseForm, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_choices(user)
         self.fields["owner"].required = user.role == User.Role.CSM
+        if not user.is_admin:
+            external_id = self.fields["external_id"]
+            # Whether a CRM id is taken in another team is not a CSM's to learn.
+            external_id.error_messages = {**external_id.error_messages, "unique": CRM_ID_TAKEN}
+            if self.instance.pk:
+                # Integrations send metric values by CRM id, all or nothing: a changed id fails
+                # every team's next batch. It is set at creation; after that only admins change it.
+                external_id.disabled = True
+                external_id.help_text = "Only an admin can change the CRM ID: integrations send data by it."
 
     def clean(self):
         cleaned = super().clean()
@@ -174,7 +195,8 @@ class AccountImportForm(PulseForm, forms.Form):
         required=False,
         label="Accounts CSV",
         help_text="Columns: external_id, name, owner_email, segment, arr, renewal_date, lifecycle_stage, "
-        "status, churned_on, churn_reason (only the first two are required).",
+        "status, churned_on, churn_reason (only the first two are required, and owner_email for a new active "
+        "account: an active account always has an owner).",
     )
     contacts_file = CsvUploadField(
         required=False,
@@ -207,10 +229,18 @@ class ThrottledPasswordResetForm(PasswordResetForm):
     """Django's reset form, sending at most one email per address every few minutes (accounts/lockout.py).
 
     The page that follows reads the same whether an email went out, was held back, or the address
-    is nobody's, so it tells nothing about which addresses exist.
+    is nobody's, so it tells nothing about which addresses exist. Users are found as the login
+    finds them: by the normalised address, exactly. The link in the email starts with SITE_URL,
+    like every link Pulse emails, never with the request's Host header, which the client chooses.
     """
 
     def get_users(self, email):
         if not lockout.password_reset_email_allowed(email):
             return []
-        return super().get_users(email)
+        users = User.objects.filter(email=normalise_email(email), is_active=True)
+        return [user for user in users if user.has_usable_password()]
+
+    def save(self, **kwargs):
+        scheme, _, address = settings.SITE_URL.partition("://")
+        kwargs.update(domain_override=address, use_https=scheme == "https")
+        return super().save(**kwargs)

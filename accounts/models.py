@@ -3,6 +3,7 @@
 import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash, normalise_email
 
 
 class Team(models.Model):
@@ -25,11 +26,11 @@ class Team(models.Model):
 
 class UserManager(BaseUserManager):
     def get_by_natural_key(self, email):
-        # People type their address in any case; addresses are stored lower-case.
-        return self.get(email__iexact=email)
+        # Addresses are stored normalised and looked up exactly (accounts/email_address.py).
+        return self.get(email=normalise_email(email))
 
     def create_user(self, email, password=None, **fields):
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalise_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -76,6 +77,12 @@ class User(AbstractBaseUser):
 
     def __str__(self):
         return self.name or self.email
+
+    @classmethod
+    def normalize_username(cls, username):
+        # AbstractBaseUser.clean() applies it, so every model form (the Django admin's too) stores
+        # the address normalised, and checks uniqueness on that form.
+        return normalise_email(username) if isinstance(username, str) else username
 
     def get_full_name(self):
         return self.name
@@ -129,6 +136,9 @@ class AccountQuerySet(models.QuerySet):
         return self.visible_to(user)
 
 
+ACTIVE_ACCOUNT_NEEDS_OWNER = "An active account needs a CSM."
+
+
 class Account(models.Model):
     class Segment(models.TextChoices):
         SMB = "smb", "SMB"
@@ -147,8 +157,10 @@ class Account(models.Model):
 
     name = models.CharField(max_length=200)
     external_id = models.CharField("CRM ID", max_length=100, unique=True, help_text="The account's ID in your CRM.")
+    # PROTECT: deleting a user must not leave their accounts without an owner (see clean); deactivate
+    # them instead, or give their accounts to someone else first.
     owner = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="accounts", verbose_name="CSM"
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts", verbose_name="CSM"
     )
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.SMB)
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])
@@ -180,6 +192,12 @@ class Account(models.Model):
         # The account page is the dashboards app's (check-in prep); the URL is still /accounts/<id>/.
         return reverse("dashboards:account", args=[self.pk])
 
+    def clean(self):
+        # Scope follows the owner's team: an active account without one is out of everyone's sight
+        # but the admins'. Model forms run this (the app's and the Django admin's); imports check it too.
+        if self.status == self.Status.ACTIVE and self.owner_id is None:
+            raise ValidationError({"owner": ACTIVE_ACCOUNT_NEEDS_OWNER})
+
     def days_to_renewal(self, today: datetime.date | None = None) -> int | None:
         if self.renewal_date is None:
             return None
@@ -199,7 +217,7 @@ class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contacts")
     name = models.CharField(max_length=200)
     email = models.EmailField()
-    # The suppression key of `email` (accounts/addresses.py), kept in step by save() and by bulk writers.
+    # The suppression key of `email` (accounts/email_address.py), kept in step by save() and by bulk writers.
     email_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     title = models.CharField(max_length=200, blank=True)
     is_primary = models.BooleanField("primary", default=False)
@@ -246,7 +264,7 @@ class SuppressedAddress(models.Model):
     """An address no survey email may go to, on any account, whoever adds it again: the person
     opted out, the mail server refused it for good, or the person's data was erased.
 
-    Keyed by the hash of the normalised address (accounts/addresses.py), never the address.
+    Keyed by the hash of the normalised address (accounts/email_address.py), never the address.
     Nothing in Pulse removes a row or clears a date: only the person could lift an opt-out.
     """
 
@@ -377,6 +395,11 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @property
+    def creator_lost_access(self) -> bool:
+        """The admin who created it is deactivated, gone or no longer an admin: the API refuses it."""
+        return self.created_by is None or not (self.created_by.is_active and self.created_by.is_admin)
 
 
 class ImportJob(models.Model):

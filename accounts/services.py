@@ -81,7 +81,14 @@ def api_token_create(*, name: str, created_by: User) -> tuple[ApiToken, str]:
 
 
 def api_token_authenticate(*, raw: str) -> ApiToken | None:
-    token = ApiToken.objects.filter(token_hash=_token_hash(raw), revoked_at__isnull=True).first()
+    """The token this secret belongs to, if it still works: not revoked, and its creator still an
+    active admin (a token must not outlive the access of whoever made it)."""
+    token = ApiToken.objects.filter(
+        token_hash=_token_hash(raw),
+        revoked_at__isnull=True,
+        created_by__is_active=True,
+        created_by__role=User.Role.ADMIN,
+    ).first()
     if token is not None:
         now = timezone.now()
         # One write a minute at most, however busy the integration.

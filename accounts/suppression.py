@@ -9,7 +9,7 @@ import datetime
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import SuppressedAddress
 
 REASONS = ("opted_out", "bounced", "erased")

@@ -16,7 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import Account, Contact, MetricDefinition, Team, User
 from scoring.models import HealthModel
 from surveys.models import Response

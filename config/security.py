@@ -10,6 +10,7 @@ data attributes (the browser tests open it).
 """
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -37,4 +38,22 @@ class ContentSecurityPolicyMiddleware:
         # A response that already has a policy keeps it: the outbox frames an email's own HTML
         # under a policy of its own (accounts/data_views.py).
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class PrivateResponsesMiddleware:
+    """`Cache-Control: private, no-store` on every response to a signed-in user: pages and CSV exports
+    hold customer data that no shared proxy and no browser cache may keep (a shared computer's back
+    button, a disk cache). Placed after AuthenticationMiddleware; anonymous pages (the login page,
+    public survey pages) keep their own headers, and WhiteNoise answers static files before this runs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
         return response

@@ -9,7 +9,7 @@ from django.db import migrations
 
 
 def _hash(address: str) -> str:
-    # A frozen copy of accounts.addresses.address_hash: migrations must not follow later code changes.
+    # A frozen copy of accounts.email_address.address_hash: migrations must not follow later code changes.
     normalised = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", address or "").casefold()).strip()
     return hashlib.sha256(normalised.encode()).hexdigest() if normalised else ""
 

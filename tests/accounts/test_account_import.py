@@ -124,7 +124,7 @@ def test_header_problems_are_reported_on_line_1(db, text, message):
 
 
 def test_every_bad_row_is_listed_not_only_the_first(alice):
-    text = "external_id,name,arr\nA,One,x\nB,,1\nC,Three,2\nD,Four,-1\n"
+    text = "external_id,name,arr,owner_email\nA,One,x,alice@pulse.test\nB,,1,\nC,Three,2,alice@pulse.test\nD,Four,-1,\n"
     plan = account_import_validate(accounts_csv=text, contacts_csv=None)
     assert [error.line for error in plan.errors] == [2, 3, 5]
 

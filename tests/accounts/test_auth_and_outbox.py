@@ -1,5 +1,6 @@
 """Logging in by email, password reset through the outbox, and the outbox pages."""
 
+import logging
 import re
 
 from accounts.outbox import outbox_list
@@ -25,10 +26,11 @@ def test_logout_is_a_post(client, alice, login):
 
 def test_password_reset_mail_lands_in_outbox_and_works(client, alice, settings):
     settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    settings.SITE_URL = "https://pulse.example.com"
     client.post("/password-reset/", {"email": "alice@pulse.test"})
     [message] = outbox_list()
     assert message.to == "alice@pulse.test" and "Reset your password" in message.subject
-    link = re.search(r"http://testserver(/password-reset/\S+/)", message.text).group(1)
+    link = re.search(r"https://pulse\.example\.com(/password-reset/\S+/)", message.text).group(1)
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
     client.post(
@@ -68,3 +70,23 @@ def test_outbox_rejects_path_tricks(adam, login, settings):
 
 def test_healthz_reports_database(client, db):
     assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_healthz_hides_the_database_error_and_logs_it(client, db, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from config import views
+
+    revealing = 'connection to server at "db.internal" (10.0.0.5), port 5432 failed: role "pulse_prod" denied'
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError(revealing)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(views.connection, "cursor", broken_cursor)
+        with caplog.at_level(logging.ERROR, logger="config.views"):
+            response = client.get("/healthz")
+
+    assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+    assert "db.internal" not in response.content.decode() and "pulse_prod" not in response.content.decode()
+    assert revealing in caplog.text

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import Contact, SuppressedAddress
 from surveys import services
 from surveys.models import Campaign, Response

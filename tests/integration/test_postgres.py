@@ -74,14 +74,14 @@ def test_database_refuses_a_second_value_for_the_same_account_metric_and_day(usa
 
 
 ACCOUNTS_CSV = (
-    "external_id,name,segment,arr\n"
-    "CRM-100,Northwind,enterprise,120000\n"
-    "CRM-101,Globex,smb,-5\n"  # line 3: a negative ARR
-    "CRM-102,Initech,mid_market,40000\n"
+    "external_id,name,owner_email,segment,arr\n"
+    "CRM-100,Northwind,alice@pulse.test,enterprise,120000\n"
+    "CRM-101,Globex,alice@pulse.test,smb,-5\n"  # line 3: a negative ARR
+    "CRM-102,Initech,alice@pulse.test,mid_market,40000\n"
 )
 
 
-def test_bad_row_imports_nothing(transactional_db):
+def test_bad_row_imports_nothing(transactional_db, alice):
     job = ImportJob.objects.create(kind=ImportJob.Kind.ACCOUNTS, files={"accounts": ACCOUNTS_CSV})
 
     import_job_run(job_id=job.pk)
@@ -93,9 +93,9 @@ def test_bad_row_imports_nothing(transactional_db):
     assert not Account.objects.exists()
 
 
-def test_database_error_while_applying_rolls_back_every_row(transactional_db):
+def test_database_error_while_applying_rolls_back_every_row(transactional_db, alice):
     plan = account_import_validate(
-        accounts_csv="external_id,name\nCRM-200,Umbrella\nCRM-201,Hooli\n",
+        accounts_csv="external_id,name,owner_email\nCRM-200,Umbrella,alice@pulse.test\nCRM-201,Hooli,alice@pulse.test\n",
         contacts_csv="account_external_id,email,name\nCRM-200,ops@umbrella.test,Ops Desk\n",
     )
     assert plan.errors == []

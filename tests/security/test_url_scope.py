@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import ContactErasure, ImportJob, SuppressedAddress, User
 from accounts.outbox import outbox_list
 from accounts.services import api_token_create
@@ -92,7 +92,8 @@ def world(module_db):
     token, secret = api_token_create(name="Usage sync", created_by=adam)
     metric = MetricDefinitionFactory(key="active_users", label="Active users")
     admin_objects = {
-        "accounts.user": alice,
+        # A user who owns no account: deleting an owner is refused (Account.owner is PROTECT).
+        "accounts.user": UserFactory(email="leaver@pulse.test", name="Lee Leaver"),
         "accounts.team": team_a,
         "accounts.account": account,
         "accounts.contact": contact,

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from accounts.addresses import address_hash
+from accounts.email_address import address_hash
 from accounts.models import Contact, ContactErasure, SuppressedAddress
 from surveys import services
 from surveys.models import Response

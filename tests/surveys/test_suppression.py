@@ -8,7 +8,7 @@ import time_machine
 from django.test import Client
 
 from accounts.account_import import account_import_apply, account_import_validate
-from accounts.addresses import address_hash, address_normalise
+from accounts.email_address import address_hash, normalise_email
 from accounts.models import Contact, SuppressedAddress
 from surveys import services
 from surveys.models import Campaign, Invitation
@@ -41,7 +41,7 @@ def opt_out(contact: Contact) -> None:
 
 
 def test_addresses_are_one_person_however_they_are_typed():
-    assert address_normalise(" Priya.SHAH@Example.com\t") == "priya.shah@example.com"
+    assert normalise_email(" Priya.SHAH@Example.com\t") == "priya.shah@example.com"
     # Full-width letters (NFKC) and the German sharp s (casefold) are the same address.
     assert address_hash("ｐｒｉｙａ@example.com") == address_hash("PRIYA@example.com")
     assert address_hash("strasse@example.com") == address_hash("STRAßE@example.com")
