@@ -7,6 +7,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection). Excel set to
+# a ";" list separator (German, French, Dutch) splits "ok;=1+1" into a second cell that does, so
+# OWASP's rule is: a trigger at the start or after a "," or ";" means the whole cell is defused.
+_FORMULA = re.compile(r"(?:^|[,;])[ ]*[=+\-@\t\r]")
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -152,3 +157,32 @@ def parse_choice(column: str, value: str, choices) -> str | None:
             return choice_value
     allowed = ", ".join(choice_value for choice_value, _ in choices)
     raise CellError(f"{column} {value!r} is not one of: {allowed}")
+
+
+def neutralise_cell(value) -> str | int | float | Decimal:
+    """A cell a spreadsheet shows as written: text that could start a formula gets a leading '.
+
+    Numbers the app itself writes (a score, an ARR) are typed numbers, not someone's text, and stay
+    as they are: -5 is a number to the spreadsheet, not a formula. The same characters typed as
+    text ("-5" in a comment) are prefixed like any other text.
+    """
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int | float | Decimal):
+        return value
+    text = str(value)
+    return "'" + text if _FORMULA.search(text) else text
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
+
+    def write(self, value):
+        return value
+
+
+def csv_lines(rows):
+    """Every CSV file Pulse writes goes through here: each row one line, every cell quoted and defused."""
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
+    for row in rows:
+        yield writer.writerow([neutralise_cell(cell) for cell in row])

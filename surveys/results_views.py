@@ -1,7 +1,6 @@
 """Survey results (NPS, CSAT, CES) for everyone within their scope, their CSV export,
 and the admins' CSV import of answers collected before Pulse."""
 
-import csv
 import datetime
 from urllib.parse import urlencode
 
@@ -11,6 +10,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.csvfiles import csv_lines
 from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, Team, User
@@ -157,18 +157,10 @@ def results(request):
     return render(request, template, context)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value):
-        return value
-
-
 @login_required
 def results_export(request):
     _, filters, _, _ = _filters_from_request(request)
-    writer = csv.writer(_Echo())
-    stream = (writer.writerow(row) for row in export_rows(user=request.user, filters=filters))
+    stream = csv_lines(export_rows(user=request.user, filters=filters))
     response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     filename = f"{filters.kind}-answers-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
