@@ -13,8 +13,9 @@ from django.utils import timezone
 from accounts.csvfiles import csv_lines
 from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
-from accounts.models import Account, Team, User
+from accounts.models import Account, ImportJob, Team, User
 from accounts.selectors import people_in_scope
+from accounts.services import import_job_record_rejection
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Kind, Survey
 from surveys.results import DEFAULT_PERIOD, GROUPS, PERIODS, ResultFilters, compute_results, export_rows
@@ -188,7 +189,11 @@ def answers_import(request):
             plan = answers_csv_validate(text)
             context.update(filename=filename, rows_read=plan.rows_read)
             if plan.errors:
-                context["errors"] = plan.errors
+                # Recorded like a rejected account import, so every problem can be downloaded.
+                job = import_job_record_rejection(
+                    kind=ImportJob.Kind.ANSWERS, errors=plan.errors, filenames=filename, created_by=request.user
+                )
+                context.update(errors=plan.errors[: ImportJob.ERRORS_SHOWN], error_count=job.error_count, job=job)
                 status = 422
             else:
                 context["result"] = answers_import_apply(plan=plan)
