@@ -37,6 +37,8 @@ ACCOUNT_OPTIONAL = {
 CONTACT_REQUIRED = {"account_external_id", "email", "name"}
 CONTACT_OPTIONAL = {"title", "is_primary", "opted_out"}
 MAX_ARR = 10**12
+# Built once: an enum's .choices is a new list on every call, and a file has many rows.
+SEGMENTS, LIFECYCLE_STAGES, STATUSES = Account.Segment.choices, Account.Lifecycle.choices, Account.Status.choices
 
 
 @dataclass
@@ -68,7 +70,7 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
             problems.add(f"owner_email {row['owner_email']!r} is not an active Pulse user")
         values["owner_id"] = owners.get(email)
     if "segment" in row:
-        values["segment"] = problems.read(parse_choice, "segment", row["segment"], Account.Segment.choices) or "smb"
+        values["segment"] = problems.read(parse_choice, "segment", row["segment"], SEGMENTS) or "smb"
     if "arr" in row:
         arr = problems.read(parse_decimal, "arr", row["arr"]) or 0
         if not 0 <= arr < MAX_ARR:
@@ -77,10 +79,10 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
     if "renewal_date" in row:
         values["renewal_date"] = problems.read(parse_date, "renewal_date", row["renewal_date"])
     if "lifecycle_stage" in row:
-        stage = problems.read(parse_choice, "lifecycle_stage", row["lifecycle_stage"], Account.Lifecycle.choices)
+        stage = problems.read(parse_choice, "lifecycle_stage", row["lifecycle_stage"], LIFECYCLE_STAGES)
         values["lifecycle_stage"] = stage or Account.Lifecycle.ONBOARDING
     if "status" in row:
-        status = problems.read(parse_choice, "status", row["status"], Account.Status.choices) or "active"
+        status = problems.read(parse_choice, "status", row["status"], STATUSES) or "active"
         churned_on = problems.read(parse_date, "churned_on", row.get("churned_on", ""))
         reason = row.get("churn_reason", "")
         if status == Account.Status.CHURNED and churned_on is None and not row.get("churned_on"):

@@ -113,7 +113,10 @@ def import_job_create(*, kind: str, files: dict[str, str], filenames: str, creat
 
 def _rejection_fields(errors: list) -> dict:
     # A message may quote a header cell as it was; PostgreSQL stores no NUL, so it is spelled out.
-    errors = [RowError(error.file, error.line, error.message.replace("\x00", "\\x00")) for error in errors]
+    errors = [
+        RowError(error.file, error.line, error.message.replace("\x00", "\\x00")) if "\x00" in error.message else error
+        for error in errors
+    ]
     return {
         "status": ImportJob.Status.FAILED,
         "errors": [error.as_dict() for error in errors[: ImportJob.ERRORS_SHOWN]],
