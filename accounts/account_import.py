@@ -19,6 +19,7 @@ from accounts.csvfiles import (
     parse_date,
     parse_decimal,
     read_rows,
+    storable,
 )
 from accounts.email_address import address_hash, normalise_email
 from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, Contact, User
@@ -38,6 +39,8 @@ ACCOUNT_OPTIONAL = {
 CONTACT_REQUIRED = {"account_external_id", "email", "name"}
 CONTACT_OPTIONAL = {"title", "is_primary", "opted_out"}
 MAX_ARR = 10**12
+# Built once: an enum's .choices is a new list on every call, and a file has many rows.
+SEGMENTS, LIFECYCLE_STAGES, STATUSES = Account.Segment.choices, Account.Lifecycle.choices, Account.Status.choices
 
 
 @dataclass
@@ -54,6 +57,8 @@ class AccountPlan:
 
 def _account_values(row: dict, owners: dict[str, int]) -> dict:
     problems = RowProblems()
+    problems.single_line(row, "external_id", "name", "owner_email")
+    problems.text(row, "churn_reason", max_length=Account._meta.get_field("churn_reason").max_length)
     values = {"external_id": row["external_id"], "name": row["name"]}
     if not values["external_id"]:
         problems.add("external_id is empty")
@@ -67,7 +72,7 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
             problems.add(f"owner_email {row['owner_email']!r} is not an active Pulse user")
         values["owner_id"] = owners.get(email)
     if "segment" in row:
-        values["segment"] = problems.read(parse_choice, "segment", row["segment"], Account.Segment.choices) or "smb"
+        values["segment"] = problems.read(parse_choice, "segment", row["segment"], SEGMENTS) or "smb"
     if "arr" in row:
         arr = problems.read(parse_decimal, "arr", row["arr"]) or 0
         if not 0 <= arr < MAX_ARR:
@@ -76,25 +81,28 @@ def _account_values(row: dict, owners: dict[str, int]) -> dict:
     if "renewal_date" in row:
         values["renewal_date"] = problems.read(parse_date, "renewal_date", row["renewal_date"])
     if "lifecycle_stage" in row:
-        stage = problems.read(parse_choice, "lifecycle_stage", row["lifecycle_stage"], Account.Lifecycle.choices)
+        stage = problems.read(parse_choice, "lifecycle_stage", row["lifecycle_stage"], LIFECYCLE_STAGES)
         values["lifecycle_stage"] = stage or Account.Lifecycle.ONBOARDING
     if "status" in row:
-        status = problems.read(parse_choice, "status", row["status"], Account.Status.choices) or "active"
+        status = problems.read(parse_choice, "status", row["status"], STATUSES) or "active"
         churned_on = problems.read(parse_date, "churned_on", row.get("churned_on", ""))
         reason = row.get("churn_reason", "")
         if status == Account.Status.CHURNED and churned_on is None and not row.get("churned_on"):
             problems.add("a churned account needs churned_on (YYYY-MM-DD)")
         if status == Account.Status.ACTIVE and (row.get("churned_on") or reason):
             problems.add("churned_on and churn_reason are only for churned accounts")
-        values.update(status=status, churned_on=churned_on, churn_reason=reason[:300])
+        values.update(status=status, churned_on=churned_on, churn_reason=reason)
     problems.raise_any()
     return values
 
 
 def _contact_values(row: dict) -> dict:
     problems = RowProblems()
+    problems.single_line(row, "account_external_id", "email", "name", "title")
     email = row["email"].lower()
     try:
+        if not storable(email):
+            raise ValidationError("NUL")
         validate_email(email)
         if len(email) > Contact._meta.get_field("email").max_length:
             raise ValidationError("too long")
@@ -147,7 +155,7 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
             accounts_csv, file="accounts", required=ACCOUNT_REQUIRED, optional=ACCOUNT_OPTIONAL
         )
         if rows:
-            columns = set(rows[0][1])
+            columns = set(rows.columns)
             if "status" not in columns and columns & {"churned_on", "churn_reason"}:
                 plan.errors.append(RowError("accounts", 1, "churned_on and churn_reason need the status column"))
                 rows = []
@@ -160,7 +168,8 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
                         f"external_id {values['external_id']!r} is also on line {seen_ids[values['external_id']]}"
                     )
                 seen_ids[values["external_id"]] = line
-                plan.accounts.append(values)
+                if not plan.errors:  # a file with a problem imports nothing: its rows need not be kept
+                    plan.accounts.append(values)
             except CellError as exc:
                 plan.errors.append(RowError("accounts", line, str(exc)))
             done += 1
@@ -171,12 +180,12 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
 
     if contacts_csv is not None:
         rows, errors = read_rows(contacts_csv, file="contacts", required=CONTACT_REQUIRED, optional=CONTACT_OPTIONAL)
-        plan.errors.extend(errors)
-        plan.contact_columns = set(rows[0][1]) if rows else set()
-        referenced = {row["account_external_id"] for _, row in rows}
+        plan.contact_columns = set(rows.columns)
+        referenced = {row["account_external_id"] for _, row in rows if storable(row["account_external_id"])}
         known_ids = set(seen_ids) | set(
             Account.objects.filter(external_id__in=referenced).values_list("external_id", flat=True)
         )
+        del referenced
         seen_contacts: dict[tuple[str, str], int] = {}
         for line, row in rows:
             try:
@@ -190,12 +199,16 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
                 if key in seen_contacts:
                     raise CellError(f"{values['email']} is listed for this account on line {seen_contacts[key]} too")
                 seen_contacts[key] = line
-                plan.contacts.append(values)
+                if not plan.errors and not errors:
+                    plan.contacts.append(values)
             except CellError as exc:
-                plan.errors.append(RowError("contacts", line, str(exc)))
+                errors.append(RowError("contacts", line, str(exc)))
             done += 1
             if done % 500 == 0:
                 progress(done)
+        plan.errors.extend(sorted(errors, key=lambda error: error.line))  # the first pass found the cell counts
+    if plan.errors:
+        plan.accounts, plan.contacts = [], []
     plan.rows_read = done
     return plan
 

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import services
+from accounts.csvfiles import RowError, errors_csv
 from accounts.forms import AccountImportForm, ApiTokenForm, MetricDefinitionForm, MetricImportForm
 from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
@@ -56,9 +57,21 @@ def account_import(request):
 @admin_required
 def import_detail(request, job_id):
     """The job's page; while it runs, its progress partial polls itself until the job is finished."""
-    job = get_object_or_404(ImportJob.objects.defer("files").select_related("created_by"), pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("files", "errors_csv").select_related("created_by"), pk=job_id)
     template = "accounts/import_detail.html#progress" if request.htmx else "accounts/import_detail.html"
     return render(request, template, {"job": job})
+
+
+@admin_required
+def import_errors(request, job_id):
+    """Every problem of a rejected import, as CSV: the page lists only the first ones."""
+    job = get_object_or_404(ImportJob.objects.only("pk", "errors", "errors_csv"), pk=job_id)
+    # Jobs rejected before the CSV was kept have every problem in `errors`.
+    text = job.errors_csv or errors_csv(RowError(**error) for error in job.errors)
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-problems.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @admin_required

@@ -17,8 +17,20 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.account_import import account_import_validate
 from accounts.email_address import address_hash
-from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, SuppressedAddress, Team, User
+from accounts.models import (
+    Account,
+    CheckIn,
+    Contact,
+    ImportJob,
+    MetricDefinition,
+    MetricValue,
+    SuppressedAddress,
+    Team,
+    User,
+)
+from accounts.services import import_job_record_rejection
 
 DEMO_PASSWORD = "demo"
 HISTORY_DAYS = 365
@@ -177,6 +189,7 @@ def seed_accounts(*, accounts: int, rng: random.Random, today: datetime.date, st
         "teams": _teams_seed(),
         "users": _people_seed(),
         "metric definitions": _metric_definitions_seed(),
+        "rejected imports": _rejected_import_seed(),
     }
     plans = _accounts_seed(count=accounts, account_seed=account_seed, today=today)
     counts |= {"accounts": len(plans), "contacts": 0, "check-ins": 0, "metric values": 0}
@@ -234,6 +247,28 @@ def _people_seed() -> int:
     for user in User.objects.filter(email__in=[u.email for u in created], role=User.Role.MANAGER):
         user.managed_teams.add(teams[team_of[user.email]])
     return len(created)
+
+
+# A contacts file from an old CRM with typical problems, so the demo shows a rejected import's page.
+REJECTED_IMPORT_NAME = "contacts-from-old-crm.csv"
+REJECTED_IMPORT = (
+    "account_external_id,email,name,title\n"
+    + "".join(f"OLD-{n:05d},person{n}@example.com,Person {n},Buyer\n" for n in range(1, 131))
+    + 'OLD-00001,ops@example.com,"Ops\nTeam",Shared inbox\n'
+    + "OLD-00002,not-an-email,Sam Roe,Director\n"
+)
+
+
+def _rejected_import_seed() -> int:
+    """One rejected contacts import (bad rows plus many unknown accounts), recorded once."""
+    if ImportJob.objects.filter(filenames=REJECTED_IMPORT_NAME).exists():
+        return 0
+    plan = account_import_validate(accounts_csv=None, contacts_csv=REJECTED_IMPORT)
+    admin = User.objects.filter(role=User.Role.ADMIN).order_by("pk").first()
+    import_job_record_rejection(
+        kind=ImportJob.Kind.ACCOUNTS, errors=plan.errors, filenames=REJECTED_IMPORT_NAME, created_by=admin
+    )
+    return 1
 
 
 def _metric_definitions_seed() -> int:

@@ -128,15 +128,15 @@ def metric_values_upsert(*, plan: MetricPlan) -> dict:
 def metric_csv_validate(text: str) -> tuple[MetricPlan, list[RowError]]:
     """Read a metrics CSV (account, metric, date, value) into a plan; errors carry line numbers."""
     rows, errors = read_rows(text, file="metrics", required=set(ITEM_FIELDS), optional=set())
-    items = []
-    for _, row in rows:
+    items, lines = [], []
+    for line, row in rows:
+        lines.append(line)
         try:
             row["value"] = float(row["value"].replace(",", ""))
         except ValueError:
             pass  # the validator reports it as "not a number" with the original text
         items.append(row)
     plan = metric_items_validate(items)
-    plan.rows_read = len(rows)
-    lines = [line for line, _ in rows]
+    plan.rows_read = len(items)
     errors.extend(RowError("metrics", lines[error.index], error.message) for error in plan.errors)
     return plan, errors

@@ -405,9 +405,13 @@ class ApiToken(models.Model):
 class ImportJob(models.Model):
     """An uploaded CSV file and what became of it: validated whole, then imported in one transaction."""
 
+    # A rejected file may have a problem on every row: the page lists this many, the CSV has them all.
+    ERRORS_SHOWN = 100
+
     class Kind(models.TextChoices):
         ACCOUNTS = "accounts", "Accounts and contacts"
         METRICS = "metrics", "Metric values"
+        ANSWERS = "answers", "Past survey answers"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"
@@ -424,7 +428,11 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{'file', 'line', 'message'}] when rejected.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The first ERRORS_SHOWN of [{'file', 'line', 'message'}] when rejected."
+    )
+    error_count = models.PositiveIntegerField(default=0, help_text="How many problems the rejected files had.")
+    errors_csv = models.TextField(blank=True, help_text="Every problem as CSV (file, line, message), to download.")
     result = models.JSONField(default=dict, blank=True, help_text="Counts created / updated when imported.")
 
     class Meta:
@@ -439,6 +447,11 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def problem_count(self) -> int:
+        """Every problem found, of which `errors` holds the first ERRORS_SHOWN (jobs from before the count: all)."""
+        return max(self.error_count, len(self.errors))
 
     @property
     def result_lines(self) -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.account_import import account_import_apply, account_import_validate
+from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
 
@@ -110,12 +111,44 @@ def import_job_create(*, kind: str, files: dict[str, str], filenames: str, creat
     """
     from accounts.tasks import import_job_run_task
 
+    refused = [error for name, text in files.items() for error in nul_errors(text, file=name)]
+    refused += [error for name, text in files.items() if (error := row_cap_error(text, file=name))]
+    if refused:
+        # Rejected as it is recorded, and the text is not stored: PostgreSQL keeps no NUL, and a file
+        # over the row cap is not worth queuing.
+        return import_job_record_rejection(kind=kind, errors=refused, filenames=filenames, created_by=created_by)
     estimated_rows = sum(text.count("\n") for text in files.values())
     job = ImportJob.objects.create(
         kind=kind, files=files, filenames=filenames[:500], created_by=created_by, rows_total=estimated_rows
     )
     transaction.on_commit(lambda: import_job_run_task.delay(job.pk), robust=True)
     return job
+
+
+def _rejection_fields(errors: list) -> dict:
+    # A message may quote a header cell as it was; PostgreSQL stores no NUL, so it is spelled out.
+    errors = [
+        RowError(error.file, error.line, error.message.replace("\x00", "\\x00")) if "\x00" in error.message else error
+        for error in errors
+    ]
+    return {
+        "status": ImportJob.Status.FAILED,
+        "errors": [error.as_dict() for error in errors[: ImportJob.ERRORS_SHOWN]],
+        "error_count": len(errors),
+        "errors_csv": errors_csv(errors),
+        "finished_at": timezone.now(),
+    }
+
+
+def import_job_record_rejection(*, kind: str, errors: list, filenames: str, created_by: User | None) -> ImportJob:
+    """Record files refused with these row errors: nothing is imported, and every problem can be downloaded."""
+    return ImportJob.objects.create(
+        kind=kind,
+        files={},
+        filenames=filenames.replace("\x00", "")[:500],
+        created_by=created_by,
+        **_rejection_fields(errors),
+    )
 
 
 def import_jobs_stalled(*, now: datetime.datetime | None = None) -> list[int]:
@@ -153,12 +186,14 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     if job.kind == ImportJob.Kind.METRICS:
         metric_plan, errors = metric_csv_validate(job.files["metrics"])
         row_count, apply = metric_plan.rows_read, lambda: metric_values_upsert(plan=metric_plan)
-    else:
+    elif job.kind == ImportJob.Kind.ACCOUNTS:
         account_plan = account_import_validate(
             accounts_csv=job.files.get("accounts"), contacts_csv=job.files.get("contacts"), progress=progress
         )
         errors = account_plan.errors
         row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
+    else:
+        return job  # answers are imported on their page; only their rejections are recorded here
     ImportJob.objects.filter(pk=job_id).update(rows_total=row_count, rows_done=row_count)
 
     try:
@@ -167,11 +202,11 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             if job.is_finished:
                 return job
             if errors:
-                job.status, job.errors = ImportJob.Status.FAILED, [error.as_dict() for error in errors]
+                for name, value in _rejection_fields(errors).items():
+                    setattr(job, name, value)
             else:
-                job.status, job.result = ImportJob.Status.DONE, apply()
-            job.finished_at = timezone.now()
-            job.save(update_fields=["status", "errors", "result", "finished_at"])
+                job.status, job.result, job.finished_at = ImportJob.Status.DONE, apply(), timezone.now()
+            job.save(update_fields=["status", "errors", "error_count", "errors_csv", "result", "finished_at"])
     except DatabaseError as exc:
         # Validation should catch everything; if the database still refuses, say so instead of hanging.
         ImportJob.objects.filter(pk=job_id).update(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/<int:account_id>/contacts/<int:contact_id>/archive/", views.contact_archive, name="contact_archive"),
     path("accounts/<int:account_id>/checkins/", views.checkin_add, name="checkin_add"),
     path("imports/<int:job_id>/", data_views.import_detail, name="import_detail"),
+    path("imports/<int:job_id>/problems.csv", data_views.import_errors, name="import_errors"),
     path("metrics/", data_views.metric_list, name="metrics"),
     path("metrics/import/", data_views.metric_import, name="metric_import"),
     path("settings/api-tokens/", data_views.token_list, name="tokens"),

@@ -6,6 +6,7 @@ breaks PostgreSQL text columns) have no business in a name. Free text may span l
 no other control characters either.
 """
 
+import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -19,16 +20,21 @@ def _is_control(char: str) -> bool:
     return unicodedata.category(char) == "Cc" or char in _LINE_SEPARATORS
 
 
+# The same characters as _is_control, as one scan: an import checks hundreds of thousands of cells.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_TEXT_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def single_line_problem(value: str) -> str | None:
     """The reason `value` can't be a one-line field, or None when it can."""
-    if any(_is_control(char) for char in value):
+    if _CONTROLS.search(value):
         return "must be a single line without control characters (line breaks, tabs, NUL)"
     return None
 
 
 def text_problem(value: str) -> str | None:
     """The reason `value` can't be free text, or None: line breaks and tabs are fine, other controls are not."""
-    if any(_is_control(char) and char not in _TEXT_ALLOWED_CONTROLS for char in value):
+    if _TEXT_CONTROLS.search(value):
         return "must not contain control characters (such as NUL)"
     return None
 

@@ -266,6 +266,8 @@ HEALTH_RECOMPUTE_DELAY_SECONDS = env_int("HEALTH_RECOMPUTE_DELAY_SECONDS", 60)
 # Uploads: CSV imports and the metrics API accept up to 10,000 items a request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+# A bigger file is refused before any row is checked: validation holds the file and its keys in memory.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 100_000)
 METRICS_API_MAX_ITEMS = 10_000
 
 # Security: secure by default when DEBUG is false (manage.py check --deploy is clean).

@@ -9,11 +9,12 @@ Imported answers are history: no invitation, no alert, and their feedback is clo
 import datetime
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from accounts.csvfiles import CellError, RowError, RowProblems, parse_choice, parse_date, read_rows
+from accounts.csvfiles import CellError, RowError, RowProblems, parse_choice, parse_date, read_rows, storable
 from accounts.models import Account, Contact
 from surveys.models import SCALES, Kind, Response
 
@@ -21,7 +22,7 @@ FILE = "answers"
 REQUIRED = {"date", "kind", "score"}
 OPTIONAL = {"contact_email", "account_external_id", "comment"}
 MAX_ROWS = 20_000
-MAX_COMMENT = 5_000
+MAX_COMMENT = 10_000
 IMPORTED_NOTE = "Imported"
 
 
@@ -48,10 +49,14 @@ def _read_score(kind: str | None, value: str) -> int | None:
     return score
 
 
-def _lookups(rows: list[tuple[int, dict]]) -> tuple[dict[str, list[tuple[int, int]]], dict[str, tuple[int, str]]]:
+def _lookups(rows) -> tuple[dict[str, list[tuple[int, int]]], dict[str, tuple[int, str]]]:
     """Contacts by lower-case email → [(contact id, account id)], accounts by external id → (id, name); two queries."""
-    emails = {row.get("contact_email", "").lower() for _, row in rows} - {""}
-    external_ids = {row.get("account_external_id", "") for _, row in rows} - {""}
+    emails = {row.get("contact_email", "").lower() for _, row in rows if storable(row.get("contact_email", ""))}
+    external_ids = {
+        row.get("account_external_id", "") for _, row in rows if storable(row.get("account_external_id", ""))
+    }
+    emails.discard("")
+    external_ids.discard("")
     contacts: dict[str, list[tuple[int, int]]] = {}
     if emails:
         matches = (
@@ -108,18 +113,21 @@ def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> An
     """Read and check every row; nothing is written."""
     plan = AnswerPlan()
     today = today or timezone.localdate()
-    rows, plan.errors = read_rows(text, file=FILE, required=REQUIRED, optional=OPTIONAL)
-    if rows and not {"contact_email", "account_external_id"} & set(rows[0][1]):
+    # Checked and imported within the request, so the cap here is lower than IMPORT_MAX_ROWS.
+    max_rows = min(MAX_ROWS, settings.IMPORT_MAX_ROWS)
+    rows, plan.errors = read_rows(text, file=FILE, required=REQUIRED, optional=OPTIONAL, max_rows=max_rows)
+    if rows and not {"contact_email", "account_external_id"} & set(rows.columns):
         plan.errors.append(RowError(FILE, 1, "the file needs a contact_email or an account_external_id column"))
         return plan
-    if len(rows) > MAX_ROWS:
-        plan.errors.append(RowError(FILE, 1, f"at most {MAX_ROWS:,} rows per file; this one has {len(rows):,}"))
-        return plan
     contacts, accounts = _lookups(rows)
+    row_errors: list[RowError] = []
     occurrences: dict[str, int] = {}
     for line, row in rows:
         plan.rows_read += 1
         problems = RowProblems()
+        problems.single_line(row, "contact_email", "account_external_id")
+        names_nobody = bool(problems.messages)  # a name with a control character matches nothing anyway
+        problems.text(row, "comment", max_length=MAX_COMMENT)
         date = problems.read(parse_date, "date", row["date"])
         if date is None and row["date"] == "":
             problems.add("date is empty")
@@ -129,13 +137,13 @@ def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> An
         if kind is None and row["kind"] == "":
             problems.add("kind is empty (nps, csat or ces)")
         score = problems.read(_read_score, kind, row["score"])
-        who = problems.read(_who, row, contacts, accounts)
+        who = None if names_nobody else problems.read(_who, row, contacts, accounts)
         comment = row.get("comment", "")
-        if len(comment) > MAX_COMMENT:
-            problems.add(f"comment is {len(comment):,} characters; the limit is {MAX_COMMENT:,}")
         if problems.messages:
-            plan.errors.append(RowError(FILE, line, "; ".join(problems.messages)))
+            row_errors.append(RowError(FILE, line, "; ".join(problems.messages)))
             continue
+        if row_errors or plan.errors:
+            continue  # a file with a problem imports nothing: its answers need not be kept
         contact_id, account_id = who
         key = f"{contact_id or f'a{account_id}'}:{kind}:{date.isoformat()}:{score}"
         # The same answer twice in one file (say, two anonymous 9s for one account on one day)
@@ -154,6 +162,10 @@ def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> An
                 "comment": comment,
             }
         )
+    plan.errors.extend(row_errors)
+    plan.errors.sort(key=lambda error: error.line)  # the lookup pass found the rows with a wrong cell count
+    if plan.errors:
+        plan.answers = []
     return plan
 
 

@@ -369,14 +369,6 @@ CATEGORY_WORDS = {
     "csat": {"positive": "satisfied", "neutral": "neutral", "negative": "unsatisfied"},
     "ces": {"positive": "agree", "neutral": "neutral", "negative": "disagree"},
 }
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_cell(value) -> str:
-    """A cell as text that a spreadsheet shows as text: a leading ' defuses a would-be formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def export_rows(*, user: User, filters: ResultFilters):
@@ -412,4 +404,4 @@ def export_rows(*, user: User, filters: ResultFilters):
             csm or "",
             segments.get(segment, segment),
         ]
-        yield [neutralise_cell(cell) for cell in cells]
+        yield cells

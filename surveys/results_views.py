@@ -1,7 +1,6 @@
 """Survey results (NPS, CSAT, CES) for everyone within their scope, their CSV export,
 and the admins' CSV import of answers collected before Pulse."""
 
-import csv
 import datetime
 from urllib.parse import urlencode
 
@@ -11,10 +10,12 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.csvfiles import csv_lines
 from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
-from accounts.models import Account, Team, User
+from accounts.models import Account, ImportJob, Team, User
 from accounts.selectors import people_in_scope
+from accounts.services import import_job_record_rejection
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Kind, Survey
 from surveys.results import DEFAULT_PERIOD, GROUPS, PERIODS, ResultFilters, compute_results, export_rows
@@ -157,18 +158,10 @@ def results(request):
     return render(request, template, context)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a stream."""
-
-    def write(self, value):
-        return value
-
-
 @login_required
 def results_export(request):
     _, filters, _, _ = _filters_from_request(request)
-    writer = csv.writer(_Echo())
-    stream = (writer.writerow(row) for row in export_rows(user=request.user, filters=filters))
+    stream = csv_lines(export_rows(user=request.user, filters=filters))
     response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     filename = f"{filters.kind}-answers-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -196,7 +189,11 @@ def answers_import(request):
             plan = answers_csv_validate(text)
             context.update(filename=filename, rows_read=plan.rows_read)
             if plan.errors:
-                context["errors"] = plan.errors
+                # Recorded like a rejected account import, so every problem can be downloaded.
+                job = import_job_record_rejection(
+                    kind=ImportJob.Kind.ANSWERS, errors=plan.errors, filenames=filename, created_by=request.user
+                )
+                context.update(errors=plan.errors[: ImportJob.ERRORS_SHOWN], error_count=job.error_count, job=job)
                 status = 422
             else:
                 context["result"] = answers_import_apply(plan=plan)

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
-from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Team, User
+from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from surveys.models import Invitation, Response
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +233,10 @@ def test_a_year_of_health_history_with_a_believable_spread(db):
     today = HealthSnapshot.objects.filter(date=timezone.localdate())
     assert today.count() == Account.objects.filter(status="active").count()
     assert {"green", "yellow"} <= set(today.values_list("band", flat=True))
+
+
+def test_the_demo_has_a_rejected_import_with_problems_to_download():
+    seed()
+    job = ImportJob.objects.get(filenames="contacts-from-old-crm.csv")
+    assert (job.status, job.error_count, len(job.errors)) == (ImportJob.Status.FAILED, 132, 100)
+    assert "name must be a single line without control characters" in job.errors_csv

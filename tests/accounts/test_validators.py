@@ -24,3 +24,12 @@ def test_text_keeps_line_breaks_and_tabs_but_refuses_nul():
     assert text_problem("a\x00b")
     with pytest.raises(ValidationError, match="control characters"):
         validate_text("a\x07b")
+
+
+def test_the_fast_scans_match_the_rule_for_every_character():
+    # The checks scan with a regular expression (imports check many cells); the rule is _is_control.
+    from accounts.validators import _TEXT_ALLOWED_CONTROLS, _is_control
+
+    for char in map(chr, range(0x3000)):
+        assert (single_line_problem(char) is not None) == _is_control(char), repr(char)
+        assert (text_problem(char) is not None) == (_is_control(char) and char not in _TEXT_ALLOWED_CONTROLS)

@@ -336,6 +336,7 @@ RULES: dict[str, Rule] = {
         post=lambda w: {"accounts_file": csv_upload("accounts.csv", "external_id,name\nNEW-1,New Co\n")},
     ),
     "accounts:import_detail": admins(kwargs=lambda w: {"job_id": w.job.pk}),
+    "accounts:import_errors": admins(kwargs=lambda w: {"job_id": w.job.pk}),
     "accounts:metrics": admins(
         methods=("GET", "POST"), post=lambda w: {"key": "tickets", "label": "Tickets", "unit": "", "description": ""}
     ),

@@ -423,6 +423,23 @@ def test_export_neutralises_formula_injection(adam, login, alice_account):
     assert {row["account"] for row in rows} == {"'=cmd|' /C calc'!A0"}
 
 
+def test_export_quotes_every_cell_and_defuses_formulas_after_a_separator(adam, login, alice_account):
+    # Excel with a ";" list separator (German, French, Dutch) splits "ok;=1+1" and runs the second half.
+    ResponseFactory(account=alice_account, comment="ok;=1+1", score=9, answered_at=days_ago(1))
+    ResponseFactory(account=alice_account, comment="a,@SUM(1)", score=3, answered_at=days_ago(2))
+    Account.objects.filter(pk=alice_account.pk).update(name="=1+1")
+    response = login(adam).get(EXPORT_URL)
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert (
+        lines[0]
+        == '"date","kind","score","category","comment","account","account_external_id","contact_email","csm","segment"'
+    )
+    assert [line.split('","')[2:6] for line in lines[1:]] == [
+        ["9", "promoter", "'ok;=1+1", "'=1+1"],
+        ["3", "detractor", "'a,@SUM(1)", "'=1+1"],
+    ]
+
+
 def test_export_is_scoped_to_the_user(alice, login, answers):
     rows = read_export(login(alice).get(EXPORT_URL))
     assert sorted(row["comment"] for row in rows) == ["Alice's customer loves it", "Bob's customer is fine"]
