@@ -3,12 +3,21 @@ maria (manager of team A) and adam (admin). Each owns one account where that mak
 
 Tests that need a service skip with a reason when it is absent; with CI=true a skipped
 test fails the run, so CI cannot pass by skipping.
+
+`--frozen-date=YYYY-MM-DD` moves the clock to that day at noon for the whole run (collection
+included, so module-level dates follow) and back to noon at the start of every test; time flows on
+from there, and a test's own `time_machine.travel` still takes precedence. `.ci/run` runs the tests
+marked `dates` again this way on a week of days, 31 December and 29 February.
 """
 
+import datetime
 import os
 import socket
+import zoneinfo
 
 import pytest
+import time_machine
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from accounts.models import User
@@ -16,6 +25,85 @@ from config.celery import app as celery_app
 from tests.factories import PASSWORD, AccountFactory, TeamFactory, UserFactory
 
 _skipped: list[str] = []
+
+FROZEN_AT = datetime.time(12, 0)  # noon: far from midnight in every time zone a test may set
+_session_travel: list = []
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--frozen-date",
+        metavar="YYYY-MM-DD",
+        type=datetime.date.fromisoformat,
+        default=None,
+        help="Run with the clock moved to this day at noon (TIME_ZONE), to show the date-sensitive tests pass on it.",
+    )
+
+
+def frozen_moment(config) -> datetime.datetime | None:
+    day = config.getoption("--frozen-date")
+    if day is None:
+        return None
+    return datetime.datetime.combine(day, FROZEN_AT, tzinfo=zoneinfo.ZoneInfo(django_settings.TIME_ZONE))
+
+
+def pytest_configure(config):
+    moment = frozen_moment(config)
+    if moment is not None:
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        _session_travel.append(traveller)
+
+
+def pytest_unconfigure(config):
+    while _session_travel:
+        _session_travel.pop().stop()
+
+
+# Modules whose tests read today's date: schedules, quiet periods, windows, trends, expiries. Their tests
+# get the `dates` marker; single tests elsewhere carry it themselves (the demo's in test_seed_demo.py).
+# Modules that pin every test to one fixed moment (portfolio, rollup, results, morning email) gain
+# nothing from another date and are left out.
+DATE_SENSITIVE_MODULES = {
+    "tests/accounts/test_account_pages.py",
+    "tests/accounts/test_notifications.py",
+    "tests/dashboards/test_account_page.py",
+    "tests/scoring/test_account_health.py",
+    "tests/scoring/test_engine.py",
+    "tests/scoring/test_overrides.py",
+    "tests/scoring/test_preview.py",
+    "tests/scoring/test_recompute.py",
+    "tests/surveys/test_alerts.py",
+    "tests/surveys/test_answer_import.py",
+    "tests/surveys/test_answer_page.py",
+    "tests/surveys/test_answer_service.py",
+    "tests/surveys/test_campaigns.py",
+    "tests/surveys/test_follow_up.py",
+    "tests/surveys/test_inbox.py",
+    "tests/surveys/test_opt_out.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("::")[0] in DATE_SENSITIVE_MODULES:
+            item.add_marker(pytest.mark.dates)
+
+
+def pytest_report_header(config):
+    moment = frozen_moment(config)
+    return f"frozen date: every test starts at {moment.isoformat()}" if moment else None
+
+
+@pytest.fixture(autouse=True)
+def _frozen_date(request):
+    """With --frozen-date, every test starts at noon of that day (before any other fixture builds dates)."""
+    moment = frozen_moment(request.config)
+    if moment is None:
+        yield
+        return
+    with time_machine.travel(moment, tick=True):
+        yield
 
 
 def pytest_runtest_logreport(report):

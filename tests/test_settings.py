@@ -85,3 +85,26 @@ def test_redis_url_switches_broker_and_cache():
     with_redis = read({**clean, "REDIS_URL": "redis://127.0.0.1:6379/3"}).split()
     assert with_redis == ["redis://127.0.0.1:6379/3", "False", "django.core.cache.backends.redis.RedisCache"]
     assert read(clean).split() == ["memory://", "True", "django.core.cache.backends.locmem.LocMemCache"]
+
+
+def test_collectstatic_succeeds_in_production_mode(tmp_path):
+    """The manifest storage rewrites every reference a static file makes (Chart.js names its source map):
+    a missing target fails collectstatic, and without collected files every production page is a 500."""
+    import json
+
+    result = run_manage("collectstatic", "--noinput", env=PRODUCTION | {"STATIC_ROOT": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    chart = paths["vendor/chartjs/chart.umd.min.js"]
+    source_map = paths["vendor/chartjs/chart.umd.min.js.map"]
+    assert (tmp_path / chart).read_text().rstrip().endswith(f"sourceMappingURL={source_map.rsplit('/', 1)[1]}")
+    assert (tmp_path / paths["vendor/htmx/htmx.min.js"]).exists()
+
+
+@pytest.mark.django_db
+def test_healthz_is_not_redirected_to_https_for_load_balancers(client, settings):
+    """Load balancers check over plain http, without X-Forwarded-Proto; every other page goes to https."""
+    settings.SECURE_SSL_REDIRECT = True  # as with DEBUG=false; the exemption is the configured one
+    assert client.get("/healthz").status_code == 200
+    login = client.get("/login/")
+    assert login.status_code == 301 and login["Location"] == "https://testserver/login/"

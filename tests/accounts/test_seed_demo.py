@@ -8,6 +8,7 @@ from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
+from scoring.demo import history_days
 from surveys.models import Invitation, Response
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ def test_an_account_is_the_same_however_it_was_added():
     assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown
 
 
+@pytest.mark.dates
 def test_accounts_are_believable():
     seed()
     ranges = {
@@ -136,6 +138,7 @@ def test_every_account_has_two_to_four_contacts_and_one_primary():
         assert contact.title
 
 
+@pytest.mark.dates
 def test_checkins_are_by_the_owner_over_the_year():
     seed()
     for account in Account.objects.filter(status=Account.Status.ACTIVE):
@@ -146,6 +149,7 @@ def test_checkins_are_by_the_owner_over_the_year():
     assert CheckIn.objects.aggregate(low=Min("sentiment"), high=Max("sentiment")) != {"low": 5, "high": 5}
 
 
+@pytest.mark.dates
 def test_metric_values_span_a_year_for_every_metric():
     seed()
     keys = set(MetricDefinition.objects.values_list("key", flat=True))
@@ -158,6 +162,7 @@ def test_metric_values_span_a_year_for_every_metric():
     assert {row["metric__key"]: row["days"] for row in per_metric} == dict.fromkeys(keys, 365)
 
 
+@pytest.mark.dates
 def test_usage_has_trends_and_weekly_seasonality():
     seed()
     usage = MetricValue.objects.filter(metric__key="active_users", account__status=Account.Status.ACTIVE)
@@ -195,6 +200,7 @@ def test_refuses_to_seed_production_without_force(db, settings):
     assert not Account.objects.exists()
 
 
+@pytest.mark.dates
 def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     from surveys.models import Invitation, Response
 
@@ -212,6 +218,7 @@ def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     assert (Invitation.objects.count(), Response.objects.count()) == before
 
 
+@pytest.mark.dates
 def test_demo_surveys_respect_the_quiet_period(db):
     from surveys.models import Invitation
 
@@ -223,16 +230,37 @@ def test_demo_surveys_respect_the_quiet_period(db):
     assert gaps and min(gaps) >= 90
 
 
+def assert_daily_for_a_quarter_and_sundays_before(dates: list[datetime.date], today: datetime.date) -> None:
+    """The demo's health calendar: every day of the last 90, and each Sunday before, back to a year ago."""
+    daily_from = today - datetime.timedelta(days=90)
+    assert dates[-91:] == [daily_from + datetime.timedelta(days=n) for n in range(91)]
+    weekly = dates[:-91]
+    # The first Sunday on or after a year ago: 359 to 365 days back, depending on today's weekday.
+    assert weekly[0].weekday() == 6 and 359 <= (today - weekly[0]).days <= 365
+    assert all(day.weekday() == 6 for day in weekly)
+    assert all((later - earlier).days == 7 for earlier, later in zip(weekly, weekly[1:], strict=False))
+    assert 0 < (daily_from - weekly[-1]).days <= 7
+
+
+@pytest.mark.dates
+def test_health_history_is_daily_for_a_quarter_and_each_sunday_before():
+    today = timezone.localdate()
+    assert_daily_for_a_quarter_and_sundays_before(history_days(today), today)
+
+
+@pytest.mark.dates
 @pytest.mark.full_history
 def test_a_year_of_health_history_with_a_believable_spread(db):
     from scoring.models import HealthSnapshot
 
     call_command("seed_demo", "--accounts", "40", stdout=StringIO())
-    dates = HealthSnapshot.objects.values_list("date", flat=True).distinct()
-    assert (timezone.localdate() - min(dates)).days >= 364 and max(dates) == timezone.localdate()
-    today = HealthSnapshot.objects.filter(date=timezone.localdate())
-    assert today.count() == Account.objects.filter(status="active").count()
-    assert {"green", "yellow"} <= set(today.values_list("band", flat=True))
+    today = timezone.localdate()
+    assert_daily_for_a_quarter_and_sundays_before(
+        sorted(set(HealthSnapshot.objects.values_list("date", flat=True))), today
+    )
+    snapshots = HealthSnapshot.objects.filter(date=today)
+    assert snapshots.count() == Account.objects.filter(status="active").count()
+    assert {"green", "yellow"} <= set(snapshots.values_list("band", flat=True))
 
 
 def test_the_demo_has_a_rejected_import_with_problems_to_download():
