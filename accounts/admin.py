@@ -128,6 +128,6 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["title", "user", "created_at", "read_at"]
+    list_display = ["title", "user", "created_at", "read_at", "emailed_at", "email_attempts", "email_error"]
     list_select_related = ["user"]
     search_fields = ["title", "key"]
