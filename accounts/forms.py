@@ -22,15 +22,25 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PulseForm:
-    """Labels without Django's trailing colon, as in the rest of the interface, and the text checks
-    on every text field (text_field_checks), so no form of ours can forget them."""
+class TextChecks:
+    """The text checks (text_field_checks) on every text field of the form, so no form can forget them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            text_field_checks(field)
+
+
+class PulseForm(TextChecks):
+    """Labels without Django's trailing colon, as in the rest of the interface, and the text checks."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            text_field_checks(field)
+
+
+class CheckedModelForm(TextChecks, forms.ModelForm):
+    """The Django admin's forms (accounts/admin.py): the same text checks as the app's."""
 
 
 def text_field_checks(field: forms.Field) -> None:
@@ -40,8 +50,10 @@ def text_field_checks(field: forms.Field) -> None:
     headers and CSV cells. A multi-line one (a Textarea) refuses other control characters and has a
     length limit, TEXT_MAX_LENGTH unless the field sets its own max_length.
     """
-    if not isinstance(field, forms.CharField):
+    if not isinstance(field, forms.CharField) or isinstance(field, forms.JSONField):
         return
+    if isinstance(field.widget, forms.PasswordInput):
+        return  # a password is never shown or put in a header, and is whatever its owner chose
     if not isinstance(field.widget, forms.Textarea):
         field.validators.append(validate_single_line)
         return

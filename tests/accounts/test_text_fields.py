@@ -9,7 +9,7 @@ import time_machine
 from django import forms
 
 from accounts.forms import PulseForm, text_field_checks
-from accounts.models import Account, ApiToken, CheckIn, Contact, MetricDefinition
+from accounts.models import Account, ApiToken, CheckIn, Contact, MetricDefinition, User
 from scoring.models import HealthModel, Override
 from surveys.models import Survey
 from tests.factories import ContactFactory, SurveyFactory
@@ -159,3 +159,18 @@ def test_the_checks_are_added_once_per_form_not_to_the_class():
     _Everything()
     _Everything()
     assert len(_Everything.base_fields["title"].validators) == 1  # only Django's own
+
+
+def test_the_django_admin_refuses_a_team_name_with_a_line_break(adam, team_a, login):
+    response = login(adam).post(f"/admin/accounts/team/{team_a.pk}/change/", {"name": "Team\nA"})
+    assert response.status_code == 200 and ONE_LINE in page(response)  # the admin's own re-render
+    team_a.refresh_from_db()
+    assert team_a.name == "Team A"
+
+
+def test_the_django_admin_takes_any_password_for_a_new_user(adam, login):
+    client = login(adam)
+    data = {"email": "new@pulse.test", "name": "New Person", "role": "csm", "password": "tab\there"}
+    response = client.post("/admin/accounts/user/add/", data)
+    assert response.status_code == 302
+    assert User.objects.get(email="new@pulse.test").check_password("tab\there")
