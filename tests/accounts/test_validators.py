@@ -1,7 +1,14 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.validators import single_line_problem, text_problem, validate_single_line, validate_text
+from accounts.validators import (
+    one_line,
+    single_line_problem,
+    text_problem,
+    text_too_long,
+    validate_single_line,
+    validate_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -24,3 +31,17 @@ def test_text_keeps_line_breaks_and_tabs_but_refuses_nul():
     assert text_problem("a\x00b")
     with pytest.raises(ValidationError, match="control characters"):
         validate_text("a\x07b")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("Acme\nCorp", "Acme Corp"), (" Acme\r\n\tCorp \x00", "Acme Corp"), ("A\u2028B\x85C", "A B C"), ("Zoë", "Zoë")],
+)
+def test_one_line_makes_text_safe_for_a_header(value, expected):
+    assert one_line(value) == expected
+    assert single_line_problem(one_line(value)) is None
+
+
+def test_text_length_counts_a_line_break_once():
+    assert text_too_long("a\r\n" * 5_000) is None  # 10,000 as the browser counts
+    assert text_too_long("a" * 10_001) == "Keep this to 10,000 characters or fewer (it has 10,001)."
