@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from accounts.forms import AdminLoginForm
+from accounts.forms import AdminLoginForm, CheckedModelForm, TextChecks
 from accounts.models import (
     Account,
     ApiToken,
@@ -22,7 +22,13 @@ from accounts.services import contact_archive
 admin.site.login_form = AdminLoginForm
 
 
-class UserCreationForm(forms.ModelForm):
+class PulseAdmin(admin.ModelAdmin):
+    """Names typed here end up in email headers too: the admin's forms refuse line breaks in them."""
+
+    form = CheckedModelForm
+
+
+class UserCreationForm(TextChecks, forms.ModelForm):
     password = forms.CharField(widget=forms.PasswordInput, help_text="The person can change it after logging in.")
 
     class Meta:
@@ -38,7 +44,7 @@ class UserCreationForm(forms.ModelForm):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(PulseAdmin):
     list_display = ["email", "name", "role", "team", "is_active", "last_login"]
     list_filter = ["role", "team", "is_active"]
     search_fields = ["email", "name"]
@@ -67,12 +73,13 @@ class UserAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(PulseAdmin):
     search_fields = ["name"]
 
 
 class ContactInline(admin.TabularInline):
     model = Contact
+    form = CheckedModelForm
     extra = 0
     can_delete = False  # a contact is archived (its answers kept), never deleted
     readonly_fields = ["opted_out_at", "bounced_at", "archived_at", "archived_by"]
@@ -82,7 +89,7 @@ class ContactInline(admin.TabularInline):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(PulseAdmin):
     list_display = ["name", "external_id", "owner", "segment", "arr", "renewal_date", "status"]
     list_filter = ["segment", "status", "lifecycle_stage", "owner__team"]
     search_fields = ["name", "external_id"]
@@ -92,7 +99,7 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(PulseAdmin):
     list_display = ["name", "email", "account", "is_primary", "opted_out_at", "archived_at"]
     list_filter = [("archived_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "email", "account__name"]
@@ -138,7 +145,7 @@ class ContactErasureAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(PulseAdmin):
     list_display = ["account", "date", "csm", "sentiment", "next_checkin_on"]
     list_select_related = ["account", "csm"]
     raw_id_fields = ["account"]
@@ -146,12 +153,12 @@ class CheckInAdmin(admin.ModelAdmin):
 
 
 @admin.register(MetricDefinition)
-class MetricDefinitionAdmin(admin.ModelAdmin):
+class MetricDefinitionAdmin(PulseAdmin):
     list_display = ["key", "label", "unit"]
 
 
 @admin.register(MetricValue)
-class MetricValueAdmin(admin.ModelAdmin):
+class MetricValueAdmin(PulseAdmin):
     list_display = ["account", "metric", "date", "value"]
     list_filter = ["metric"]
     list_select_related = ["account", "metric"]
@@ -160,20 +167,20 @@ class MetricValueAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(PulseAdmin):
     list_display = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "token_hash", "created_by", "created_at", "last_used_at"]
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(PulseAdmin):
     list_display = ["pk", "kind", "status", "filenames", "created_by", "created_at"]
     list_filter = ["kind", "status"]
     exclude = ["files"]
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["title", "user", "created_at", "read_at"]
+class NotificationAdmin(PulseAdmin):
+    list_display = ["title", "user", "created_at", "read_at", "emailed_at", "email_attempts", "email_error"]
     list_select_related = ["user"]
     search_fields = ["title", "key"]

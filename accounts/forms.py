@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
 from accounts import lockout
@@ -12,6 +13,7 @@ from accounts.csvfiles import CellError, decode_upload
 from accounts.email_address import normalise_email
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
 from accounts.selectors import people_in_scope
+from accounts.validators import TEXT_MAX_LENGTH, text_too_long, validate_single_line, validate_text
 
 
 class DateInput(forms.DateInput):
@@ -21,12 +23,55 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PulseForm:
-    """Labels without Django's trailing colon, as in the rest of the interface."""
+class TextChecks:
+    """The text checks (text_field_checks) on every text field of the form, so no form can forget them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            text_field_checks(field)
+
+
+class PulseForm(TextChecks):
+    """Labels without Django's trailing colon, as in the rest of the interface, and the text checks."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class CheckedModelForm(TextChecks, forms.ModelForm):
+    """The Django admin's forms (accounts/admin.py): the same text checks as the app's."""
+
+
+def text_field_checks(field: forms.Field) -> None:
+    """Add the shared text checks (accounts/validators.py) to a text field.
+
+    A one-line field refuses line breaks and control characters: names and subjects end up in email
+    headers and CSV cells. A multi-line one (a Textarea) refuses other control characters and has a
+    length limit, TEXT_MAX_LENGTH unless the field sets its own max_length.
+    """
+    if not isinstance(field, forms.CharField) or isinstance(field, forms.JSONField):
+        return
+    if isinstance(field.widget, forms.PasswordInput):
+        return  # a password is never shown or put in a header, and is whatever its owner chose
+    if not isinstance(field.widget, forms.Textarea):
+        field.validators.append(validate_single_line)
+        return
+    limit = field.max_length or TEXT_MAX_LENGTH
+    field.max_length = limit
+    field.widget.attrs.setdefault("maxlength", str(limit))
+    # Our message ("Keep this to 10,000 characters or fewer (it has 10,001).") instead of Django's.
+    field.validators = [check for check in field.validators if not isinstance(check, MaxLengthValidator)]
+    field.validators += [validate_text, _length_check(limit)]
+
+
+def _length_check(limit: int):
+    def check(value: str) -> None:
+        if problem := text_too_long(value, limit):
+            raise ValidationError(problem, code="max_length")
+
+    return check
 
 
 def locked_out_error(seconds: int) -> ValidationError:

@@ -475,10 +475,26 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # The email that goes with it, kept until the mail server takes it (accounts/notification_emails.py):
+    # a failed send is retried by a sweep, a bounded number of times, and the last error stays here.
+    email_subject = models.CharField(max_length=200, blank=True, help_text="Empty: no email for this one.")
+    email_body = models.TextField(blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_tried_at = models.DateTimeField(null=True, blank=True)
+    email_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="notification_once_per_event")]
+        indexes = [
+            # The retry sweep reads only the unsent emails, a handful among all notifications.
+            models.Index(
+                fields=["email_tried_at"],
+                name="notification_email_unsent",
+                condition=models.Q(emailed_at__isnull=True) & ~models.Q(email_subject=""),
+            )
+        ]
 
     def __str__(self):
         return self.title

@@ -12,6 +12,7 @@ from accounts.account_import import account_import_apply, account_import_validat
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
+from accounts.validators import one_line
 
 API_TOKEN_PREFIX = "pulse_"
 
@@ -59,10 +60,30 @@ def checkin_add(
     )
 
 
-def notification_create(*, user: User, key: str, title: str, body: str = "", url: str = "") -> Notification | None:
-    """Notify a user of an event once: returns None if this user was already notified of `key`."""
+def notification_create(
+    *,
+    user: User,
+    key: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    email_subject: str = "",
+    email_body: str = "",
+) -> Notification | None:
+    """Notify a user of an event once: returns None if this user was already notified of `key`.
+
+    With `email_subject`, the notification also holds the email to send (accounts/notification_emails.py).
+    """
     notification, created = Notification.objects.get_or_create(
-        user=user, key=key, defaults={"title": title[:200], "body": body, "url": url[:300]}
+        user=user,
+        key=key,
+        defaults={
+            "title": title[:200],
+            "body": body,
+            "url": url[:300],
+            "email_subject": one_line(email_subject)[:200],
+            "email_body": email_body,
+        },
     )
     return notification if created else None
 

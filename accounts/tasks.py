@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from accounts.notification_emails import notification_emails_retry
 from accounts.services import import_job_run, import_jobs_prune, import_jobs_stalled
 
 
@@ -20,3 +21,9 @@ def import_jobs_resume_task() -> None:
     """Queue again the imports uploaded while the broker was down (running one twice is safe)."""
     for job_id in import_jobs_stalled():
         import_job_run_task.delay(job_id)
+
+
+@shared_task
+def notification_emails_retry_task() -> None:
+    """Send again the alert emails that failed (each is claimed, so overlapping runs send it once)."""
+    notification_emails_retry()

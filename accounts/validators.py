@@ -14,6 +14,9 @@ from django.core.exceptions import ValidationError
 # Characters Python's str.splitlines() and mail headers treat as line ends, besides Cc controls.
 _LINE_SEPARATORS = {"\u2028", "\u2029", "\x85"}
 _TEXT_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Free text (notes, comments, reasons) has room for a long story, not for a pasted log file.
+TEXT_MAX_LENGTH = 10_000
 
 
 def _is_control(char: str) -> bool:
@@ -47,3 +50,17 @@ def validate_single_line(value: str) -> None:
 def validate_text(value: str) -> None:
     if problem := text_problem(value):
         raise ValidationError("This field %(problem)s.", code="control_characters", params={"problem": problem})
+
+
+def text_too_long(value: str, limit: int = TEXT_MAX_LENGTH) -> str | None:
+    """The message for free text over `limit` characters, or None."""
+    length = len(value.replace("\r\n", "\n"))  # a line break counts once, as the browser counts it
+    if length > limit:
+        return f"Keep this to {limit:,} characters or fewer (it has {length:,})."
+    return None
+
+
+def one_line(value: str) -> str:
+    """`value` made safe for an email header: each run of line breaks, tabs, other control characters
+    or spaces becomes one space. For text stored before the forms refused such characters."""
+    return _BREAKS.sub(" ", value).strip()

@@ -84,7 +84,7 @@ def account_create(request):
         account = services.account_save(account=Account(), data=form.cleaned_data)
         messages.success(request, f"Account {account.name} created.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": None})
+    return render(request, "accounts/form.html", {"form": form, "account": None}, status=422 if form.errors else 200)
 
 
 @login_required
@@ -95,7 +95,7 @@ def account_edit(request, account_id):
         services.account_save(account=account, data=form.cleaned_data)
         messages.success(request, "Account saved.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": account})
+    return render(request, "accounts/form.html", {"form": form, "account": account}, status=422 if form.errors else 200)
 
 
 SECTIONS = {"checkins": "accounts/_checkins.html", "contacts": "accounts/_contacts.html"}
@@ -144,7 +144,8 @@ def contact_edit(request, account_id, contact_id):
         services.contact_save(contact=contact, data=form.cleaned_data)
         messages.success(request, f"{contact.name} saved.")
         return redirect(account)
-    return render(request, "accounts/contact_form.html", {"form": form, "account": account, "contact": contact})
+    context = {"form": form, "account": account, "contact": contact}
+    return render(request, "accounts/contact_form.html", context, status=422 if form.errors else 200)
 
 
 @login_required

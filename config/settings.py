@@ -214,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.health_recompute_dirty_task",
         "schedule": 10 * 60.0,
     },
+    # Every 10 minutes: alert emails (health drops, low scores) the mail server did not take, tried
+    # again up to 5 times in all; the in-app notification exists already, so without this they are lost.
+    "notification-emails-retry": {
+        "task": "accounts.tasks.notification_emails_retry_task",
+        "schedule": 10 * 60.0,
+    },
     # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
     "morning-emails": {
         "task": "dashboards.tasks.morning_emails_task",

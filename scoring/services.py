@@ -6,12 +6,13 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Account, Notification, User
+from accounts.notification_emails import notification_emails_send
+from accounts.validators import one_line
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
 
@@ -112,7 +113,11 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
 
 
 def health_alerts_send(*, as_of: datetime.date, scored: list[engine.Scored]) -> int:
-    """Alert each owner once per event, in the app and by email; returns how many alerts were new."""
+    """Alert each owner once per event, in the app and by email; returns how many alerts were new.
+
+    Each email is sent and recorded on its own notification (accounts/notification_emails.py): one
+    that fails never stops the others, and the retry sweep sends it later.
+    """
     events = _alert_events(as_of=as_of, scored=scored)
     if not events:
         return 0
@@ -123,38 +128,41 @@ def health_alerts_send(*, as_of: datetime.date, scored: list[engine.Scored]) -> 
     ]
     existing = set(Notification.objects.filter(key__in=[key for _, key, _ in candidates]).values_list("user_id", "key"))
     new = [(account, key, what) for account, key, what in candidates if (account.owner_id, key) not in existing]
+    if not new:
+        return 0
     Notification.objects.bulk_create(
-        [
-            Notification(
-                user=account.owner,
-                key=key,
-                title=f"{account.name}: health {what}",
-                body=_score_text(by_account[account.pk]),
-                url=account.get_absolute_url(),
-            )
-            for account, key, what in new
-        ],
-        ignore_conflicts=True,
+        [_alert_notification(account, what, key, by_account) for account, key, what in new], ignore_conflicts=True
     )
-    messages = [
-        EmailMessage(
-            subject=f"{account.name}: health {what}",
-            body=render_to_string(
-                "scoring/email/health_alert.txt",
-                {
-                    "account": account,
-                    "what": what,
-                    "score": _score_text(by_account[account.pk]),
-                    "link": settings.SITE_URL + account.get_absolute_url(),
-                },
-            ),
-            to=[account.owner.email],
-        )
-        for account, key, what in new
+    # Read back (bulk_create with ignore_conflicts returns no ids); a row another run created meanwhile
+    # is claimed before its email goes out, so it is sent once.
+    wanted = {(account.owner_id, key) for account, key, _ in new}
+    created = [
+        notification
+        for notification in Notification.objects.filter(key__in=[key for _, key, _ in new], emailed_at__isnull=True)
+        .select_related("user")
+        .order_by("pk")
+        if (notification.user_id, notification.key) in wanted
     ]
-    if messages:
-        get_connection().send_messages(messages)
+    notification_emails_send(notifications=created)
     return len(new)
+
+
+def _alert_notification(account: Account, what: str, key: str, by_account: dict[int, engine.Scored]) -> Notification:
+    # One line: an account name stored before the forms refused line breaks must not break the subject.
+    title = one_line(f"{account.name}: health {what}")[:200]
+    score = _score_text(by_account[account.pk])
+    link = settings.SITE_URL + account.get_absolute_url()
+    return Notification(
+        user=account.owner,
+        key=key,
+        title=title,
+        body=score,
+        url=account.get_absolute_url(),
+        email_subject=title,
+        email_body=render_to_string(
+            "scoring/email/health_alert.txt", {"account": account, "what": what, "score": score, "link": link}
+        ),
+    )
 
 
 def _score_text(row: engine.Scored) -> str:

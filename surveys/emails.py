@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from accounts.validators import one_line
 from surveys.models import Invitation
 
 
@@ -26,7 +27,8 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
         "opt_out_url": invitation.opt_out_url,
         "reminder": reminder,
     }
-    subject = f"{'Reminder: ' if reminder else ''}{survey.question_text}"
+    # One line: a question stored before the forms refused line breaks must not raise BadHeaderError.
+    subject = one_line(f"{'Reminder: ' if reminder else ''}{survey.question_text}")
     message = EmailMultiAlternatives(
         subject=subject[:200],
         body=render_to_string("surveys/email/invitation.txt", context),

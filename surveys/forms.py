@@ -27,6 +27,7 @@ class SurveyForm(PulseForm, forms.ModelForm):
 class CampaignForm(PulseForm, forms.ModelForm):
     account_ids = forms.CharField(
         required=False,
+        max_length=100_000,  # room for thousands of CRM IDs, which are not free text
         label="Accounts",
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "CRM IDs, one per line or separated by commas"}),
         help_text="For 'Picked accounts': the accounts' CRM IDs.",

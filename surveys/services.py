@@ -295,6 +295,22 @@ def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool
     return not final
 
 
+def _build(invitation: Invitation, *, connection, reminder: bool = False):
+    """The invitation's email, checked as the mail server would see it; None when it cannot be built,
+    and then that invitation alone is marked failed with the reason (a reminder keeps its status)."""
+    try:
+        message = invitation_message(invitation, connection=connection, reminder=reminder)
+        message.message()  # renders the headers: a bad one raises here, not halfway through the batch
+    except Exception as exc:  # a bad template, header or address is this invitation's problem only
+        error = f"{'reminder: ' if reminder else ''}could not build the email: {_describe(exc)}"[:500]
+        if reminder:
+            Invitation.objects.filter(pk=invitation.pk).update(last_error=error)
+        else:
+            Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.FAILED, last_error=error)
+        return None
+    return message
+
+
 def _interrupted_claims() -> QuerySet:
     """Claims older than the send lease: a claim lasts a few SMTP exchanges (CLAIM_CHUNK), so its sender died."""
     lease = datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS)
@@ -308,8 +324,11 @@ def _send_claimed(claimed: list[Invitation], connection, *, final_attempt: bool,
     that moment is all that separates "sent" from "send again" if the worker dies).
     """
     for index, invitation in enumerate(claimed):
+        message = _build(invitation, connection=connection)
+        if message is None:
+            continue
         try:
-            invitation_message(invitation, connection=connection).send()
+            message.send()
         except (OSError, smtplib.SMTPException) as exc:
             if _send_failed(invitation, exc, final=final_attempt):
                 retry.append(invitation.pk)
@@ -418,8 +437,11 @@ def campaign_reminders_send() -> int:
                 # Claim the reminder first, so a second run never reminds twice.
                 if not Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now):
                     continue
+                message = _build(invitation, connection=connection, reminder=True)
+                if message is None:
+                    continue
                 try:
-                    invitation_message(invitation, connection=connection, reminder=True).send()
+                    message.send()
                 except (OSError, smtplib.SMTPException) as exc:
                     Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {_describe(exc)}"[:500])
                     continue
