@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from accounts.validators import date_problem
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -117,6 +119,8 @@ def parse_date(column: str, value: str) -> datetime.date | None:
     day = iso_date(value)
     if day is None:
         raise CellError(f"{column} {value!r} is not a date in YYYY-MM-DD form")
+    if problem := date_problem(day):
+        raise CellError(f"{column} {value} {problem}")
     return day
 
 
