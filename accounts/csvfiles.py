@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
-from accounts.validators import single_line_problem, text_problem
+from accounts.validators import date_problem, single_line_problem, text_problem
 
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection). Excel set to
 # a ";" list separator (German, French, Dutch) splits "ok;=1+1" into a second cell that does, so
@@ -240,6 +240,8 @@ def parse_date(column: str, value: str) -> datetime.date | None:
     day = iso_date(value)
     if day is None:
         raise CellError(f"{column} {value!r} is not a date in YYYY-MM-DD form")
+    if problem := date_problem(day):
+        raise CellError(f"{column} {value} {problem}")
     return day
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.csvfiles import RowError, iso_date, read_rows
 from accounts.models import Account, MetricDefinition, MetricValue
 from accounts.signals import health_inputs_changed
+from accounts.validators import date_problem
 
 ITEM_FIELDS = ("account", "metric", "date", "value")
 MAX_ABS_VALUE = 1e15
@@ -80,6 +81,8 @@ def metric_items_validate(items) -> MetricPlan:
             item_errors.append(ItemError(index, "date", f"{item.get('date')!r} is not a date in YYYY-MM-DD form"))
         elif date > latest_allowed:
             item_errors.append(ItemError(index, "date", f"{item['date']} is in the future"))
+        elif problem := date_problem(date):
+            item_errors.append(ItemError(index, "date", f"{item['date']} {problem}"))
         value = item.get("value")
         # Compared, not converted: math.isfinite raises OverflowError on an integer of 400 digits.
         if isinstance(value, bool) or not isinstance(value, int | float) or not -math.inf < value < math.inf:

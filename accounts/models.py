@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.email_address import address_hash, normalise_email
+from accounts.validators import validate_date, validate_past_date
 
 
 class Team(models.Model):
@@ -164,10 +165,10 @@ class Account(models.Model):
     )
     segment = models.CharField(max_length=20, choices=Segment.choices, default=Segment.SMB)
     arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])
-    renewal_date = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True, validators=[validate_date])
     lifecycle_stage = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.ONBOARDING)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    churned_on = models.DateField(null=True, blank=True)
+    churned_on = models.DateField(null=True, blank=True, validators=[validate_date])
     churn_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -316,14 +317,14 @@ class CheckIn(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="checkins")
     csm = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="checkins", verbose_name="CSM")
-    date = models.DateField(default=timezone.localdate)
+    date = models.DateField(default=timezone.localdate, validators=[validate_past_date])
     notes = models.TextField(blank=True)
     sentiment = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)],
         choices=sorted(SENTIMENT_LABELS.items()),
         help_text="Your read of the customer's satisfaction and responsiveness, 1 (very negative) to 5.",
     )
-    next_checkin_on = models.DateField("next check-in", null=True, blank=True)
+    next_checkin_on = models.DateField("next check-in", null=True, blank=True, validators=[validate_date])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -357,7 +358,7 @@ class MetricValue(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="metric_values")
     metric = models.ForeignKey(MetricDefinition, on_delete=models.CASCADE, related_name="values")
-    date = models.DateField()
+    date = models.DateField(validators=[validate_date])
     value = models.FloatField()
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -1,7 +1,11 @@
+import logging
+
 from celery import shared_task
 
 from accounts.notification_emails import notification_emails_retry
 from accounts.services import import_job_run, import_jobs_prune, import_jobs_stalled
+
+logger = logging.getLogger(__name__)
 
 
 # acks_late: a worker killed mid-import leaves the message to another worker;
@@ -20,7 +24,10 @@ def import_jobs_prune_task() -> None:
 def import_jobs_resume_task() -> None:
     """Queue again the imports uploaded while the broker was down (running one twice is safe)."""
     for job_id in import_jobs_stalled():
-        import_job_run_task.delay(job_id)
+        try:
+            import_job_run_task.delay(job_id)
+        except Exception:  # one job's failure (run in-process) never keeps the others waiting
+            logger.exception("import job %s failed; the next sweep tries again", job_id)
 
 
 @shared_task

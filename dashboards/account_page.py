@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
 from accounts.selectors import account_contacts
+from accounts.validators import days_later
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import comparison, component_rows, whole
@@ -218,7 +219,7 @@ def _change_30d(points: list[tuple[datetime.date, float]]) -> float | None:
     if not points:
         return None
     latest_date, latest_value = points[-1]
-    cutoff = latest_date - datetime.timedelta(days=30)
+    cutoff = days_later(latest_date, -30)
     earlier = [value for date, value in points if date <= cutoff]
     return latest_value - earlier[-1] if earlier else None
 
@@ -296,7 +297,8 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
     components = health.components_of(latest.version) if latest else {}
     effective = health.effective_health(account=account, today=today, latest=latest)
 
-    after_since = day_start(since_day + datetime.timedelta(days=1))
+    # since_day may be a stored check-in's date: days_later() copes with 0001-01-01.
+    after_since = day_start(days_later(since_day, 1))
     timeline_start = day_start(trend_start)
     answers = list(
         Response.objects.filter(account=account, answered_at__gte=min(after_since, timeline_start))
@@ -312,9 +314,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
             keys.add(notification.key)
             alerts.append(notification)
 
-    metric_start = min(
-        today - datetime.timedelta(days=METRIC_DAYS), since_day - datetime.timedelta(days=BASELINE_LOOKBACK_DAYS)
-    )
+    metric_start = min(today - datetime.timedelta(days=METRIC_DAYS), days_later(since_day, -BASELINE_LOOKBACK_DAYS))
     sparkline_start = today - datetime.timedelta(days=METRIC_DAYS)
     metrics, moves = [], []
     for key, label, unit, points in _metric_series(account=account, start=metric_start):

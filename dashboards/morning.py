@@ -6,6 +6,8 @@ with a conditional UPDATE of `morning_email_sent_on`, so a task that runs twice 
 """
 
 import datetime
+import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,9 +16,12 @@ from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 
 from accounts.models import Account, CheckIn, MetricValue, User
+from accounts.validators import days_later
 from dashboards.account_page import BASELINE_LOOKBACK_DAYS, SinceSummary, day_start, metric_move, since_summary
 from scoring.models import Component, HealthSnapshot
 from surveys.models import Response
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -67,18 +72,16 @@ def since_summaries(*, accounts: list[Account], today: datetime.date) -> dict[in
 
     answers: dict[int, list[Response]] = {}
     for answer in (
-        Response.objects.filter(account__in=ids, answered_at__gte=day_start(earliest + datetime.timedelta(days=1)))
+        Response.objects.filter(account__in=ids, answered_at__gte=day_start(days_later(earliest, 1)))
         .select_related("contact")
         .order_by("-answered_at", "-pk")
     ):
-        if answer.answered_at >= day_start(day_of[answer.account_id] + datetime.timedelta(days=1)):
+        if answer.answered_at >= day_start(days_later(day_of[answer.account_id], 1)):
             answers.setdefault(answer.account_id, []).append(answer)
 
     series: dict[int, dict[int, tuple]] = {}
     values = (
-        MetricValue.objects.filter(
-            account__in=ids, date__gte=earliest - datetime.timedelta(days=BASELINE_LOOKBACK_DAYS)
-        )
+        MetricValue.objects.filter(account__in=ids, date__gte=days_later(earliest, -BASELINE_LOOKBACK_DAYS))
         .select_related("metric")
         .order_by("metric__label", "metric_id", "date")
     )
@@ -132,34 +135,51 @@ def _message(*, user: User, due: list[DueAccount], today: datetime.date, connect
 def morning_emails_send(today: datetime.date) -> int:
     """Send today's morning email to every opted-in active user with a check-in due today; returns how many went out.
 
-    Safe to run again the same day: a user whose email went out today is skipped.
+    Safe to run again the same day: a user whose email went out today is skipped. One user's failure
+    never costs the others theirs: it is logged and the run goes on. If a send failed for the mail
+    server (which a retry may cure), the first such error is raised at the end, for the task to retry.
     """
     sent = 0
+    send_error: Exception | None = None
     connection = get_connection()
     users = User.objects.filter(is_active=True, morning_email=True).exclude(morning_email_sent_on=today)
-    for user in users.order_by("pk"):
-        accounts = accounts_due(user=user, today=today)
-        if not accounts:
-            continue
-        summaries = since_summaries(accounts=accounts, today=today)
-        due = [
-            DueAccount(account, summaries[account.pk], settings.SITE_URL + account.get_absolute_url())
-            for account in accounts
-        ]
-        previous = user.morning_email_sent_on
-        # The claim: of two runs at once, only the one whose UPDATE changed the row sends.
-        claimed = (
-            User.objects.filter(pk=user.pk, morning_email=True)
-            .exclude(morning_email_sent_on=today)
-            .update(morning_email_sent_on=today)
-        )
-        if not claimed:
-            continue
+    for user_id in users.order_by("pk").values_list("pk", flat=True):
         try:
-            _message(user=user, due=due, today=today, connection=connection).send()
+            sent += _morning_email_send(user_id=user_id, today=today, connection=connection)
+        except (smtplib.SMTPException, OSError) as exc:
+            logger.exception("morning email to user %s not sent; the retry sends it", user_id)
+            send_error = send_error or exc
         except Exception:
-            # Not sent: release the claim so the task's retry sends it.
-            User.objects.filter(pk=user.pk).update(morning_email_sent_on=previous)
-            raise
-        sent += 1
+            logger.exception("morning email to user %s failed", user_id)
+    if send_error is not None:
+        raise send_error
     return sent
+
+
+def _morning_email_send(*, user_id: int, today: datetime.date, connection) -> int:
+    """One user's morning email; 1 if it went out, 0 if there was nothing to send or another run sent it."""
+    user = User.objects.get(pk=user_id)
+    accounts = accounts_due(user=user, today=today)
+    if not accounts:
+        return 0
+    summaries = since_summaries(accounts=accounts, today=today)
+    due = [
+        DueAccount(account, summaries[account.pk], settings.SITE_URL + account.get_absolute_url())
+        for account in accounts
+    ]
+    previous = user.morning_email_sent_on
+    # The claim: of two runs at once, only the one whose UPDATE changed the row sends.
+    claimed = (
+        User.objects.filter(pk=user.pk, morning_email=True)
+        .exclude(morning_email_sent_on=today)
+        .update(morning_email_sent_on=today)
+    )
+    if not claimed:
+        return 0
+    try:
+        _message(user=user, due=due, today=today, connection=connection).send()
+    except Exception:
+        # Not sent: release the claim so the task's retry sends it.
+        User.objects.filter(pk=user.pk).update(morning_email_sent_on=previous)
+        raise
+    return 1

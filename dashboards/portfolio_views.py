@@ -196,7 +196,8 @@ def _portfolio_owner(request, user_id: int | None) -> User:
 @login_required
 def portfolio(request, user_id: int | None = None):
     csm_choice = request.GET.get("csm", "")
-    if user_id is None and csm_choice.isdigit():
+    # ASCII digits only: "²" passes str.isdigit() but not int().
+    if user_id is None and csm_choice.isascii() and csm_choice.isdigit():
         # The manager's CSM picker is a plain GET form: send it on to that CSM's own URL (checked there).
         return redirect("dashboards:portfolio_of", user_id=int(csm_choice))
     csm = _portfolio_owner(request, user_id)

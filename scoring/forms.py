@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, MetricDefinition
+from accounts.validators import validate_date
 from scoring.models import HealthModel, Input, Reading
 
 # Inputs whose "reading" the engine ignores: survey results are always "each contact's latest answer
@@ -112,7 +113,8 @@ class BaseComponentFormSet(forms.BaseFormSet):
         form.fields["DELETE"].label = "Remove"
 
     def clean(self):
-        if any(self.errors):
+        # A broken management form (a hand-made post) is a non-form error already; there are no components to read.
+        if any(self.errors) or self.non_form_errors():
             return
         if not self.components():
             raise forms.ValidationError("A model needs at least one component.")
@@ -126,6 +128,7 @@ class BaseComponentFormSet(forms.BaseFormSet):
         ]
 
 
+MAX_COMPONENTS = 30  # far more than a readable health model has
 COMPONENT_FIELDS = ["label", "input", "metric", "reading", "window_days", "poor", "good", "weight"]
 
 
@@ -134,7 +137,15 @@ def component_formset(*, data=None, initial=None, extra: int = 0, metrics=None) 
     if metrics is None:
         metrics = {metric.key: metric for metric in MetricDefinition.objects.all()}
     formset_class = formset_factory(
-        ComponentForm, formset=BaseComponentFormSet, extra=extra, can_order=True, can_delete=True
+        ComponentForm,
+        formset=BaseComponentFormSet,
+        extra=extra,
+        can_order=True,
+        can_delete=True,
+        # A posted TOTAL_FORMS of a billion would otherwise build and render Django's cap of 2,000 forms.
+        max_num=MAX_COMPONENTS,
+        absolute_max=MAX_COMPONENTS,
+        validate_max=True,
     )
     return formset_class(data=data, initial=initial, metrics=metrics)
 
@@ -216,6 +227,7 @@ class PreviewForm(PulseForm, forms.Form):
         label="As of",
         required=False,
         widget=DateInput(),
+        validators=[validate_date],
         help_text="Replay on the data of that day (default today).",
     )
 

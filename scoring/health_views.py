@@ -4,8 +4,6 @@ The page and its override card are one template (`scoring/account_health.html`);
 post gets the `override` partial of it, a post without script a redirect.
 """
 
-import datetime
-
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
+from accounts.validators import days_later, validate_date
 from scoring import engine, selectors, services
 from scoring.formatting import anchor_text, comparison, component_rows, format_raw, whole
 from scoring.models import Band, Component, HealthModelVersion, Override
@@ -28,8 +27,8 @@ DEFAULT_COMPARE_DAYS = 30
 
 
 class HealthDatesForm(PulseForm, forms.Form):
-    date = forms.DateField(required=False, label="Health on", widget=DateInput())
-    compare = forms.DateField(required=False, label="Compared with", widget=DateInput())
+    date = forms.DateField(required=False, label="Health on", widget=DateInput(), validators=[validate_date])
+    compare = forms.DateField(required=False, label="Compared with", widget=DateInput(), validators=[validate_date])
 
 
 def _best_lever(explanation: engine.Explanation, components: dict[int, Component]) -> dict | None:
@@ -97,7 +96,7 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
     checkin = selectors.last_checkin_before(account=account, day=anchor)
     compare_reason = "the last check-in" if checkin else f"{DEFAULT_COMPARE_DAYS} days earlier"
     if compare_day is None:
-        compare_day = checkin or anchor - datetime.timedelta(days=DEFAULT_COMPARE_DAYS)
+        compare_day = checkin or days_later(anchor, -DEFAULT_COMPARE_DAYS)
     elif compare_day != checkin:
         compare_reason = ""
     before = selectors.snapshot_on_or_before(account=account, day=compare_day)
@@ -118,9 +117,7 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
             "compare_reason": compare_reason,
             "last_checkin": checkin,
             "comparison": comparison(before, snapshot, components) if before is not None else None,
-            "quick_compare": [
-                (label, anchor - datetime.timedelta(days=days)) for label, days in (("30 days", 30), ("90 days", 90))
-            ],
+            "quick_compare": [(label, days_later(anchor, -days)) for label, days in (("30 days", 30), ("90 days", 90))],
         }
     )
     return context

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Contact, User
+from accounts.validators import validate_date
 
 
 class Kind(models.TextChoices):
@@ -91,7 +92,9 @@ class Campaign(models.Model):
     owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     accounts = models.ManyToManyField(Account, blank=True, related_name="+")
     recipients = models.CharField(max_length=10, choices=Recipients.choices, default=Recipients.PRIMARY)
-    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="Empty: send as soon as you press send.")
+    scheduled_at = models.DateTimeField(
+        null=True, blank=True, validators=[validate_date], help_text="Empty: send as soon as you press send."
+    )
     reminder_after_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Remind those who have not answered after this many days (empty: no reminder)."
     )

@@ -16,6 +16,7 @@ from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, ImportJob, Team, User
 from accounts.selectors import people_in_scope
 from accounts.services import import_job_record_rejection
+from accounts.validators import validate_date
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Kind, Survey
 from surveys.results import DEFAULT_PERIOD, GROUPS, PERIODS, ResultFilters, compute_results, export_rows
@@ -60,8 +61,10 @@ class ResultFilterForm(PulseForm, forms.Form):
     def __init__(self, data, *, user: User):
         super().__init__(data)
         # `from` and `to` are Python keywords, so these two fields are added by name.
-        self.fields["from"] = forms.DateField(required=False, label="From", widget=DateInput())
-        self.fields["to"] = forms.DateField(required=False, label="To", widget=DateInput())
+        self.fields["from"] = forms.DateField(
+            required=False, label="From", widget=DateInput(), validators=[validate_date]
+        )
+        self.fields["to"] = forms.DateField(required=False, label="To", widget=DateInput(), validators=[validate_date])
         kind = data.get("kind") if data.get("kind") in Kind.values else Kind.NPS
         self.fields["survey"].queryset = Survey.objects.filter(kind=kind)
         self.fields["owner"].queryset = people_in_scope(user)

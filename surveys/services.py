@@ -8,6 +8,7 @@ locked step, in the database.
 """
 
 import datetime
+import logging
 import smtplib
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from accounts.models import Account, Contact
 from accounts.suppression import address_suppress, suppressed, suppressed_any
 from surveys.emails import invitation_message
 from surveys.models import Campaign, Invitation
+
+logger = logging.getLogger(__name__)
 
 # Statuses that mean "this contact was asked" for the quiet periods.
 ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
@@ -442,7 +445,9 @@ def campaign_reminders_send() -> int:
                     continue
                 try:
                     message.send()
-                except (OSError, smtplib.SMTPException) as exc:
+                except Exception as exc:  # one reminder's failure (the server, odd data) never stops the rest
+                    if not isinstance(exc, OSError | smtplib.SMTPException):
+                        logger.exception("reminder for invitation %s failed", invitation.pk)
                     Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {_describe(exc)}"[:500])
                     continue
                 sent += 1

@@ -1,7 +1,11 @@
+import logging
+
 from celery import shared_task
 from django.conf import settings
 
 from surveys import follow_up, services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -41,14 +45,22 @@ def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]
     services.campaign_finish_if_done(campaign_id=campaign_id)
 
 
+def _send_each(campaign_ids) -> None:
+    """Queue each campaign's send; one that fails (run in-process, or the broker refuses it) is logged and
+    left to the next sweep (campaigns_stalled), and the others still go."""
+    for campaign_id in campaign_ids:
+        try:
+            campaign_send_task.delay(campaign_id)
+        except Exception:
+            logger.exception("sending campaign %s failed; the sweep tries again", campaign_id)
+
+
 @shared_task
 def campaigns_start_due_task() -> None:
-    for campaign_id in services.campaigns_start_due():
-        campaign_send_task.delay(campaign_id)
+    _send_each(services.campaigns_start_due())
 
 
 @shared_task
 def campaign_reminders_task() -> None:
-    for campaign_id in sorted(set(services.invitations_resume_interrupted()) | set(services.campaigns_stalled())):
-        campaign_send_task.delay(campaign_id)
+    _send_each(sorted(set(services.invitations_resume_interrupted()) | set(services.campaigns_stalled())))
     services.campaign_reminders_send()

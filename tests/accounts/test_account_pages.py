@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact
@@ -101,6 +102,13 @@ def test_checkin_added_inline_returns_the_updated_log(alice, alice_account, logi
         ({"date": "2999-01-01", "sentiment": "3"}, "the date cannot be in the future"),
         ({"date": "2026-01-05", "sentiment": "3", "next_checkin_on": "2026-01-01"}, "must come after this one"),
         ({"date": "yesterday", "sentiment": "3"}, "Enter a valid date."),
+        # 0001-01-01 once made the account's page fail for everyone (OverflowError counting days back).
+        ({"date": "0001-01-01", "sentiment": "3"}, "Enter a date between 2000-01-01 and today."),
+        ({"date": "1999-12-31", "sentiment": "3"}, "Enter a date between 2000-01-01 and today."),
+        (
+            {"date": "2026-01-05", "sentiment": "3", "next_checkin_on": "9999-12-31"},
+            "Enter a date between 2000-01-01 and",
+        ),
     ],
 )
 def test_bad_checkin_rerenders_with_error_and_stores_nothing(alice, alice_account, login, data, message):
@@ -196,6 +204,29 @@ def test_churned_account_needs_a_date(maria, alice, alice_account, login):
     )
     alice_account.refresh_from_db()
     assert (alice_account.status, alice_account.churn_reason) == ("churned", "Budget")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("renewal_date", "0001-01-01"), ("renewal_date", "9999-12-31"), ("churned_on", "1999-12-31")],
+)
+def test_account_dates_outside_2000_to_ten_years_ahead_are_refused(maria, alice, alice_account, login, field, value):
+    data = {
+        "name": alice_account.name,
+        "external_id": alice_account.external_id,
+        "owner": alice.pk,
+        "segment": "smb",
+        "arr": "100",
+        "lifecycle_stage": "renewal",
+        "status": "churned",
+        "churned_on": "2026-10-01",
+        field: value,
+    }
+    before = Account.objects.filter(pk=alice_account.pk).values().get()
+    with time_machine.travel(datetime.datetime(2026, 12, 1, 12, tzinfo=datetime.UTC), tick=False):
+        response = login(maria).post(f"/accounts/{alice_account.pk}/edit/", data)
+    assert "Enter a date between 2000-01-01 and 2036-12-01." in response.content.decode()
+    assert Account.objects.filter(pk=alice_account.pk).values().get() == before
 
 
 def test_duplicate_external_id_is_refused(maria, alice, alice_account, login):

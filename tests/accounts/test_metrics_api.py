@@ -58,6 +58,8 @@ def test_same_account_metric_date_replaces_the_value(client, token, acme, usage)
         (item(date="01/11/2026"), "date", "is not a date in YYYY-MM-DD form"),
         (item(date="2026-02-30"), "date", "is not a date"),
         (item(date="2999-01-01"), "date", "is in the future"),
+        (item(date="0001-01-01"), "date", "0001-01-01 is not between 2000-01-01 and"),
+        (item(date="1999-12-31"), "date", "1999-12-31 is not between 2000-01-01 and"),
         (item(value="12"), "value", "'12' is not a number"),
         (item(value=True), "value", "True is not a number"),
         (item(value=None), "value", "None is not a number"),
@@ -155,8 +157,13 @@ def test_more_than_10000_items_is_refused(client, token, acme, usage):
 def test_10000_items_are_accepted(client, token, acme, usage, django_assert_max_num_queries):
     import datetime
 
-    start = datetime.date(1990, 1, 1)
-    items = [item(date=(start + datetime.timedelta(days=n)).isoformat(), value=n) for n in range(10_000)]
+    MetricDefinitionFactory(key="tickets")
+    start = datetime.date(2010, 1, 1)  # two metrics of 5,000 days each: dates start in 2000 (accounts/validators.py)
+    items = [
+        item(metric=metric, date=(start + datetime.timedelta(days=n)).isoformat(), value=n)
+        for metric in ("active_users", "tickets")
+        for n in range(5_000)
+    ]
     # Not a query per item: SQLite's variable limit splits the insert into ~50 batches, PostgreSQL into 5.
     with django_assert_max_num_queries(80):
         response = post(client, items, token)

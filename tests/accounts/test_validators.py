@@ -1,11 +1,19 @@
+import datetime
+
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from accounts.validators import (
+    date_problem,
+    days_later,
+    latest_date,
     one_line,
     single_line_problem,
     text_problem,
     text_too_long,
+    validate_date,
+    validate_past_date,
     validate_single_line,
     validate_text,
 )
@@ -54,3 +62,49 @@ def test_one_line_makes_text_safe_for_a_header(value, expected):
 def test_text_length_counts_a_line_break_once():
     assert text_too_long("a\r\n" * 5_000) is None  # 10,000 as the browser counts
     assert text_too_long("a" * 10_001) == "Keep this to 10,000 characters or fewer (it has 10,001)."
+
+
+# ---- Dates ----
+
+
+@time_machine.travel(datetime.datetime(2026, 12, 1, 12, tzinfo=datetime.UTC), tick=False)
+@pytest.mark.parametrize(
+    ("day", "past", "problem"),
+    [
+        (datetime.date(1, 1, 1), False, "is not between 2000-01-01 and 2036-12-01"),
+        (datetime.date(1999, 12, 31), False, "is not between 2000-01-01 and 2036-12-01"),
+        (datetime.date(2000, 1, 1), False, None),
+        (datetime.date(2036, 12, 1), False, None),
+        (datetime.date(2036, 12, 2), False, "is not between 2000-01-01 and 2036-12-01"),
+        (datetime.date(9999, 12, 31), False, "is not between 2000-01-01 and 2036-12-01"),
+        (datetime.date(2026, 12, 1), True, None),
+        (datetime.date(2026, 12, 2), True, "is not between 2000-01-01 and today"),
+        (datetime.date(1, 1, 1), True, "is not between 2000-01-01 and today"),
+    ],
+)
+def test_dates_run_from_2000_to_ten_years_ahead_or_to_today(day, past, problem):
+    assert date_problem(day, past=past) == problem
+    check = validate_past_date if past else validate_date
+    if problem is None:
+        check(day)
+    else:
+        with pytest.raises(ValidationError, match="Enter a date between 2000-01-01 and"):
+            check(day)
+
+
+def test_ten_years_after_a_leap_day_is_the_28th():
+    assert latest_date(datetime.date(2028, 2, 29)) == datetime.date(2038, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("day", "days", "expected"),
+    [
+        (datetime.date(2026, 12, 1), -30, datetime.date(2026, 11, 1)),
+        (datetime.date(1, 1, 1), -365, datetime.date(1, 1, 2)),
+        (datetime.date(1, 1, 1), 1, datetime.date(1, 1, 2)),
+        (datetime.date(9999, 12, 31), 1, datetime.date(9999, 12, 30)),
+        (datetime.date(9999, 12, 30), -1, datetime.date(9999, 12, 29)),
+    ],
+)
+def test_counting_days_from_an_odd_stored_date_stops_short_of_the_calendar_ends(day, days, expected):
+    assert days_later(day, days) == expected

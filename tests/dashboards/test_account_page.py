@@ -306,6 +306,20 @@ def test_htmx_checkin_post_returns_only_the_section(alice, alice_account, login)
     assert CheckIn.objects.get().notes == "Renewal looks safe"
 
 
+@pytest.mark.parametrize("odd", [datetime.date(1, 1, 1), datetime.date(9999, 12, 31)])
+def test_an_odd_stored_date_still_shows_the_page_to_everyone(alice, bob, maria, alice_account, login, odd):
+    """A check-in dated 0001-01-01 (stored before dates had bounds) made the page answer 500 for everyone."""
+    metric = MetricDefinitionFactory(key="seats", label="Seats")
+    MetricValueFactory(account=alice_account, metric=metric, date=odd, value=3)
+    CheckInFactory(account=alice_account, date=min(odd, TODAY), next_checkin_on=odd, notes="From an old tool")
+    for person in (alice, bob, maria):
+        response = login(person).get(f"/accounts/{alice_account.pk}/")
+        page = response.content.decode()
+        assert response.status_code == 200, person
+        assert "From an old tool" in page
+        assert f"{odd:%b} {odd.day}, {odd.year:04d}" in page  # the stored date, as it is
+
+
 def test_bad_checkin_without_script_shows_the_error_on_a_page(alice, alice_account, login):
     response = login(alice).post(f"/accounts/{alice_account.pk}/checkins/", {"date": "2999-01-01", "sentiment": "3"})
     page = response.content.decode()

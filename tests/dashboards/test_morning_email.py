@@ -5,9 +5,11 @@ import datetime
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from accounts.models import User
+from dashboards import morning
 from dashboards.morning import morning_emails_send
 from dashboards.tasks import morning_emails_task
 from tests.factories import (
@@ -172,3 +174,52 @@ def test_toggle_is_post_only_and_for_signed_in_users(client, alice, login):
 def test_notifications_page_has_the_switch_off_by_default(alice, login):
     page = login(alice).get("/notifications/").content.decode()
     assert 'action="/me/morning-email/"' in page and 'name="morning_email">' in page
+
+
+def test_a_check_in_dated_year_one_gets_its_email_and_the_later_users_theirs(alice, bob, bob_account, mailoutbox):
+    """A check-in dated 0001-01-01 (stored before dates had bounds) stopped the run for every later user."""
+    opt_in(alice, bob)
+    odd = AccountFactory(name="Old Tool Import", owner=alice)
+    CheckInFactory(account=odd, date=datetime.date(1, 1, 1), next_checkin_on=TODAY)
+    CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY)
+    assert morning_emails_send(TODAY) == 2
+    assert sorted(mail.to[0] for mail in mailoutbox) == [alice.email, bob.email]
+    assert "Old Tool Import" in mailoutbox[0].body
+
+
+def test_one_users_failure_is_logged_and_the_others_get_theirs(alice, bob, due_today, bob_account, mailoutbox,
+                                                              monkeypatch, caplog):  # fmt: skip
+    opt_in(alice, bob)
+    CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY)
+    summaries = morning.since_summaries
+
+    def broken_for_alice(*, accounts, today):
+        if any(account.owner_id == alice.pk for account in accounts):
+            raise ValueError("odd data")
+        return summaries(accounts=accounts, today=today)
+
+    monkeypatch.setattr(morning, "since_summaries", broken_for_alice)
+    assert morning_emails_send(TODAY) == 1
+    assert [mail.to for mail in mailoutbox] == [[bob.email]]
+    assert f"morning email to user {alice.pk} failed" in caplog.text
+    assert User.objects.get(pk=alice.pk).morning_email_sent_on is None  # not claimed: the next run tries again
+
+
+def test_a_mail_server_failure_still_sends_to_the_others_then_asks_for_a_retry(alice, bob, due_today, bob_account,
+                                                                             mailoutbox, monkeypatch):  # fmt: skip
+    opt_in(alice, bob)
+    CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY)
+    send = EmailMultiAlternatives.send
+
+    def refuse_alice(message, *args, **kwargs):
+        if message.to == [alice.email]:
+            raise OSError("connection reset")
+        return send(message, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", refuse_alice)
+    with pytest.raises(OSError):  # the task retries on it, and the retry sends alice's only
+        morning_emails_send(TODAY)
+    assert [mail.to for mail in mailoutbox] == [[bob.email]]
+    monkeypatch.undo()
+    assert morning_emails_send(TODAY) == 1
+    assert [mail.to for mail in mailoutbox] == [[bob.email], [alice.email]]

@@ -481,6 +481,8 @@ def test_the_filter_form_shows_the_state_of_the_url(trio, alice, login):
         "q=" + "x" * 500,
         "sort=arr&sort=name",
         "csm=abc",
+        "csm=²",  # passes str.isdigit(), not int(): it answered 500
+        "csm=١٢",
     ],
 )
 def test_bad_parameters_are_ignored(trio, alice, login, query):

@@ -166,6 +166,27 @@ def test_a_model_without_components_is_refused(adam, login, default_model):
     assert counts() == (1, 6)
 
 
+@pytest.mark.parametrize("missing", ["components-INITIAL_FORMS", "components-TOTAL_FORMS"])
+def test_a_post_without_the_formsets_counts_is_refused_not_a_500(adam, login, default_model, missing):
+    """Found by fuzzing: without INITIAL_FORMS the formset's clean() read ordered_forms and raised AttributeError."""
+    data = post_data([USAGE])
+    del data[missing]
+    response = login(adam).post(default_model.get_absolute_url(), data)
+    assert response.status_code == 422 and "ManagementForm data is missing or has been tampered with" in (
+        response.content.decode()
+    )
+    assert counts() == (1, 6)
+
+
+def test_a_post_claiming_a_billion_components_is_refused_quickly(adam, login, default_model):
+    data = post_data([USAGE]) | {"components-TOTAL_FORMS": "1000000000"}
+    response = login(adam).post(default_model.get_absolute_url(), data)
+    page = response.content.decode()
+    assert response.status_code == 422 and "Please submit at most 30 forms." in page
+    assert page.count('name="components-') < 40 * 12  # the 30 forms it reads, not Django's cap of 2,000
+    assert counts() == (1, 6)
+
+
 def test_an_htmx_save_with_errors_returns_the_editor_with_them(adam, login, default_model):
     data = post_data([{**USAGE, "weight": "0"}])
     response = login(adam).post(default_model.get_absolute_url(), data, headers={"HX-Request": "true"})

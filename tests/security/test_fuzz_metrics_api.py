@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from accounts.metric_import import ITEM_FIELDS, MAX_ABS_VALUE
 from accounts.models import MetricValue
 from accounts.services import api_token_create, api_token_revoke
+from accounts.validators import EARLIEST_DATE
 from tests.factories import AccountFactory, MetricDefinitionFactory, MetricValueFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,8 @@ bad_dates = st.sampled_from(
     [
         "2026-02-30",
         "0000-01-01",
+        "0001-01-01",  # a real day, before the first one Pulse takes (accounts/validators.py)
+        "1999-12-31",
         "2026-13-01",
         "2026-00-10",
         "2999-01-01",
@@ -223,7 +226,7 @@ def _contract_items(body: bytes) -> list[dict] | None:
         if not isinstance(date, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", date):
             return None
         try:
-            if datetime.date.fromisoformat(date) > latest:
+            if not EARLIEST_DATE <= datetime.date.fromisoformat(date) <= latest:
                 return None
         except ValueError:
             return None
@@ -244,7 +247,7 @@ def _assert_every_stored_value_is_valid():
     latest = timezone.localdate() + datetime.timedelta(days=1)
     for value in MetricValue.objects.all():
         assert math.isfinite(value.value) and abs(value.value) <= MAX_ABS_VALUE, value
-        assert isinstance(value.date, datetime.date) and value.date <= latest, value
+        assert isinstance(value.date, datetime.date) and EARLIEST_DATE <= value.date <= latest, value
 
 
 def _exchange(client, tokens, *, method, body, content_type, authorization):

@@ -98,6 +98,8 @@ BAD_ROWS = [
     ("2025-13-01,jane@acme.test,,nps,9,", "date '2025-13-01' is not a date in YYYY-MM-DD form"),
     ("14/03/2025,jane@acme.test,,nps,9,", "date '14/03/2025' is not a date in YYYY-MM-DD form"),
     ("2025-07-01,jane@acme.test,,nps,9,", "date 2025-07-01 is in the future"),
+    ("0001-01-01,jane@acme.test,,nps,9,", "date 0001-01-01 is not between 2000-01-01 and 2035-06-18"),
+    ("1999-12-31,jane@acme.test,,nps,9,", "date 1999-12-31 is not between 2000-01-01 and 2035-06-18"),
     (",jane@acme.test,,nps,9,", "date is empty"),
     ("2025-03-01,nobody@acme.test,,nps,9,", "contact_email 'nobody@acme.test' matches no contact"),
     ("2025-03-01,,CRM-404,nps,9,", "account_external_id 'CRM-404' matches no account"),

@@ -57,6 +57,7 @@ def test_create_campaign_then_preview_then_send(adam, login, contacts, django_ca
         ({"audience": "accounts"}, "List at least one account&#x27;s CRM ID."),
         ({"audience": "accounts", "account_ids": "CRM-1, NOPE-9"}, "No account with CRM ID NOPE-9."),
         ({"audience": "all", "scheduled_at": "2001-01-01T10:00"}, "This time has passed."),
+        ({"audience": "all", "scheduled_at": "9999-12-31T10:00"}, "Enter a date between 2000-01-01 and"),
         ({"audience": "all", "reminder_after_days": "0"}, "A reminder comes at least one day later"),
     ],
 )

@@ -240,6 +240,28 @@ def test_reminder_goes_once_to_those_who_have_not_answered(audience, smtp_server
     assert len(reminders) == 2 and smtp_server.to(answered.contact.email)[-1] not in reminders
 
 
+def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
+    audience, smtp_server, run_on_commit, monkeypatch, caplog
+):
+    campaign = CampaignFactory(reminder_after_days=3)
+    run_on_commit(services.campaign_send, campaign=campaign)
+    broken = campaign.invitations.order_by("pk").first()
+    message = services.invitation_message
+
+    def fails_for_one(invitation, **kwargs):
+        if invitation.pk == broken.pk:
+            raise ValueError("odd data")
+        return message(invitation, **kwargs)
+
+    monkeypatch.setattr(services, "invitation_message", fails_for_one)
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
+        assert services.campaign_reminders_send() == 2
+    reminders = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
+    assert len(reminders) == 2 and broken.contact.email not in reminders
+    assert f"reminder for invitation {broken.pk} failed" in caplog.text
+    assert Invitation.objects.get(pk=broken.pk).last_error == "reminder: ValueError: odd data"
+
+
 def test_scheduled_campaign_waits_for_its_time(audience, smtp_server, run_on_commit):
     campaign = CampaignFactory(scheduled_at=timezone.now() + datetime.timedelta(hours=2))
     run_on_commit(services.campaign_send, campaign=campaign)

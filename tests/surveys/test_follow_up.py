@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Notification
 from scoring.models import DirtyAccount
-from surveys import answers
+from surveys import answers, follow_up
 from surveys.follow_up import SWEEP_AFTER, responses_follow_up, responses_follow_up_sweep
 from surveys.models import Response
 from tests.factories import CommentFactory, InvitationFactory
@@ -61,3 +61,26 @@ def test_sweep_queries_do_not_grow_with_answers_that_alert_nobody(alice_account,
 
     sweep_of(3)
     sweep_of(30)
+
+
+def test_one_failing_alert_is_logged_the_others_go_and_the_sweep_ends(alice, alice_account, monkeypatch, caplog):
+    old = timezone.now() - SWEEP_AFTER - datetime.timedelta(seconds=5)
+    broken, fine = (CommentFactory(account=alice_account, score=1, follow_up_due=True) for _ in range(2))
+    Response.objects.filter(pk__in=[broken.pk, fine.pk]).update(updated_at=old)
+    alert = follow_up.response_alert_owner
+
+    def fails_for_one(*, response_id):
+        if response_id == broken.pk:
+            raise ValueError("odd data")
+        return alert(response_id=response_id)
+
+    monkeypatch.setattr(follow_up, "response_alert_owner", fails_for_one)
+    assert responses_follow_up_sweep() == 2  # and it returns: the failed one is not taken again in this run
+
+    assert list(Notification.objects.filter(user=alice).values_list("key", flat=True)) == [f"low-score:{fine.pk}"]
+    assert f"low-score alert for response {broken.pk} failed" in caplog.text
+    assert Response.objects.get(pk=broken.pk).follow_up_due is True  # the next sweep tries it again
+    assert Response.objects.get(pk=fine.pk).follow_up_due is False
+    monkeypatch.undo()
+    assert responses_follow_up_sweep() == 1
+    assert Notification.objects.filter(user=alice, key=f"low-score:{broken.pk}").exists()

@@ -301,6 +301,19 @@ def test_a_bad_filter_value_is_ignored_with_a_note(alice, carol, login, answers)
     assert "Period: 7 is not a choice here" in response.text
 
 
+@pytest.mark.parametrize(
+    "dates", [{"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "9999-12-30", "to": "9999-12-31"}]
+)
+def test_a_date_at_the_calendars_end_is_ignored_with_a_note(alice, login, answers, dates):
+    """`to=9999-12-31` answered 500: the day after it is past the calendar's end."""
+    response = login(alice).get(URL, dates)
+    assert response.status_code == 200
+    assert response.context["results"].n == 2  # team A's answers, over the default period
+    assert "Enter a date between 2000-01-01 and " in response.text
+    export = login(alice).get(reverse("surveys:results_export"), dates)
+    assert export.status_code == 200 and export["Content-Type"] == "text/csv; charset=utf-8"
+
+
 # --- the page's shape: empty state, HTMX, scripts, query count ---------------------------
 
 
