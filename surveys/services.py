@@ -305,6 +305,7 @@ def _build(invitation: Invitation, *, connection, reminder: bool = False):
         message = invitation_message(invitation, connection=connection, reminder=reminder)
         message.message()  # renders the headers: a bad one raises here, not halfway through the batch
     except Exception as exc:  # a bad template, header or address is this invitation's problem only
+        logger.exception("the email for invitation %s could not be built", invitation.pk)
         error = f"{'reminder: ' if reminder else ''}could not build the email: {_describe(exc)}"[:500]
         if reminder:
             Invitation.objects.filter(pk=invitation.pk).update(last_error=error)

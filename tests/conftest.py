@@ -22,6 +22,8 @@ from django.core.cache import cache
 
 from accounts.models import User
 from config.celery import app as celery_app
+from scoring.models import HealthModel
+from scoring.services import model_version_create
 from tests.factories import PASSWORD, AccountFactory, TeamFactory, UserFactory
 
 _skipped: list[str] = []
@@ -231,6 +233,29 @@ class SmtpSink:
 
     def to(self, address: str) -> list:
         return [message for message in self.messages if address in message["To"]]
+
+
+@pytest.fixture
+def sentiment_model(db):
+    """Health = the latest check-in sentiment (1 → 0, 5 → 100)."""
+    return model_version_create(
+        model=HealthModel.objects.get(segment=""),
+        by=None,
+        settings_values={"min_coverage": 50, "red_below": 40, "green_from": 70},
+        components=[{"label": "Sentiment", "input": "checkin_sentiment", "reading": "latest", "window_days": 60,
+                     "poor": 1, "good": 5, "weight": 1}],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run what a service queues with on_commit (tasks run in-process in tests)."""
+
+    def _run(function, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(**kwargs)
+
+    return _run
 
 
 @pytest.fixture

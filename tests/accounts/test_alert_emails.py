@@ -13,8 +13,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from accounts.models import Account, Contact, Notification
 from accounts.notification_emails import EMAIL_MAX_ATTEMPTS, notification_emails_retry
 from accounts.tasks import notification_emails_retry_task
-from scoring.models import HealthModel
-from scoring.services import health_recompute, model_version_create
+from scoring.services import health_recompute
 from surveys.follow_up import responses_follow_up
 from tests.factories import AccountFactory, CheckInFactory, CommentFactory, ContactFactory
 
@@ -48,18 +47,6 @@ def _frozen():
     FAILING.clear()
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-@pytest.fixture
-def sentiment_model(db):
-    """Health = the latest check-in sentiment (1 → 0, 5 → 100)."""
-    return model_version_create(
-        model=HealthModel.objects.get(segment=""),
-        by=None,
-        settings_values={"min_coverage": 50, "red_below": 40, "green_from": 70},
-        components=[{"label": "Sentiment", "input": "checkin_sentiment", "reading": "latest", "window_days": 60,
-                     "poor": 1, "good": 5, "weight": 1}],
-    )  # fmt: skip
 
 
 def _dropping(owner, name: str) -> Account:

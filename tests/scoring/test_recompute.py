@@ -11,21 +11,9 @@ from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.services import api_token_create
-from scoring.models import DirtyAccount, HealthModel, HealthSnapshot
-from scoring.services import health_recompute, health_recompute_dirty, model_version_create
+from scoring.models import DirtyAccount, HealthSnapshot
+from scoring.services import health_recompute, health_recompute_dirty
 from tests.factories import AccountFactory, CheckInFactory
-
-
-@pytest.fixture
-def sentiment_model(db):
-    """Health = the latest check-in sentiment (1 → 0, 5 → 100)."""
-    return model_version_create(
-        model=HealthModel.objects.get(segment=""),
-        by=None,
-        settings_values={"min_coverage": 50, "red_below": 40, "green_from": 70},
-        components=[{"label": "Sentiment", "input": "checkin_sentiment", "reading": "latest", "window_days": 60,
-                     "poor": 1, "good": 5, "weight": 1}],
-    )  # fmt: skip
 
 
 def day(offset: int) -> datetime.date:

@@ -21,15 +21,6 @@ def _frozen():
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def _run(function, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(**kwargs)
-
-    return _run
-
-
-@pytest.fixture
 def contacts(alice):
     return [ContactFactory(account=AccountFactory(owner=alice), is_primary=True) for _ in range(3)]
 

@@ -14,17 +14,6 @@ from tests.factories import AccountFactory, CampaignFactory, ContactFactory, Sur
 
 
 @pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run what a service queues with on_commit (tasks run in-process in tests)."""
-
-    def _run(function, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(**kwargs)
-
-    return _run
-
-
-@pytest.fixture
 def audience(alice, carol):
     """Two accounts of alice, one of carol; each with a primary and a second contact."""
     accounts = [
@@ -258,8 +247,8 @@ def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
         assert services.campaign_reminders_send() == 2
     reminders = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
     assert len(reminders) == 2 and broken.contact.email not in reminders
-    assert f"reminder for invitation {broken.pk} failed" in caplog.text
-    assert Invitation.objects.get(pk=broken.pk).last_error == "reminder: ValueError: odd data"
+    assert f"the email for invitation {broken.pk} could not be built" in caplog.text
+    assert Invitation.objects.get(pk=broken.pk).last_error == "reminder: could not build the email: ValueError: odd data"
 
 
 def test_scheduled_campaign_waits_for_its_time(audience, smtp_server, run_on_commit):

@@ -25,15 +25,6 @@ def _frozen():
         yield
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def _run(function, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(**kwargs)
-
-    return _run
-
-
 def opt_out(contact: Contact) -> None:
     """The person clicks the opt-out link of an email they received."""
     invitation = InvitationFactory(contact=contact)
