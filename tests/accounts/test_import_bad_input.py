@@ -166,8 +166,10 @@ def test_a_file_over_the_row_cap_is_refused_before_it_is_stored(adam, login, pos
 
 def test_a_file_at_the_row_cap_is_imported(adam, login, post, settings):
     settings.IMPORT_MAX_ROWS = 3
-    rows = "".join(f"CRM-{n},Account {n}\n" for n in range(3))
-    post(login(adam), "/accounts/import/", accounts_file="external_id,name\n\n" + rows)  # blank lines don't count
+    rows = "".join(f"CRM-{n},Account {n},{adam.email}\n" for n in range(3))
+    post(
+        login(adam), "/accounts/import/", accounts_file="external_id,name,owner_email\n\n" + rows
+    )  # blank lines don't count
     assert ImportJob.objects.get().status == ImportJob.Status.DONE
     assert Account.objects.count() == 3
 
