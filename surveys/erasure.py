@@ -7,7 +7,7 @@ as much as their name: they are emptied, while the scores keep counting in resul
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Contact, ContactErasure, User
+from accounts.models import Contact, ContactErasure, Notification, User
 from accounts.suppression import address_suppress
 from surveys.models import Response
 
@@ -17,6 +17,24 @@ ERASED_NAME = "Erased contact"
 def erased_email(contact_id: int) -> str:
     # The .invalid top-level domain is reserved: this address can never receive an email.
     return f"erased-{contact_id}@erased.invalid"
+
+
+def _notifications_scrub(contact: Contact) -> None:
+    """Take the person's name, address and comments out of the low-score alerts about their answers
+    (surveys/alerts.py copies them into the notification and its email)."""
+    answers = list(Response.objects.filter(contact=contact).values_list("pk", "comment"))
+    keys = [f"low-score:{pk}" for pk, _ in answers]
+    personal = [(text, "") for _, text in answers if text] + [(contact.name, ERASED_NAME), (contact.email, "")]
+    notifications = list(Notification.objects.filter(key__in=keys))
+    fields = ["title", "body", "email_subject", "email_body"]
+    for notification in notifications:
+        for field in fields:
+            value = getattr(notification, field)
+            for text, replacement in personal:
+                if text:
+                    value = value.replace(text, replacement)
+            setattr(notification, field, value)
+    Notification.objects.bulk_update(notifications, fields)
 
 
 def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
@@ -33,6 +51,7 @@ def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
         now = timezone.now()
         # The hash stays on the list, so adding the same person again on any account stays suppressed.
         address_suppress(email_hash=contact.email_hash, reason="erased", at=now)
+        _notifications_scrub(contact)
         cleared = Response.objects.filter(contact=contact).exclude(comment="").update(comment="", updated_at=now)
         contact.name, contact.email, contact.title = ERASED_NAME, erased_email(contact.pk), ""
         if contact.archived_at is None:

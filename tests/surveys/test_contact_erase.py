@@ -6,8 +6,10 @@ import pytest
 import time_machine
 
 from accounts.email_address import address_hash
-from accounts.models import Contact, ContactErasure, SuppressedAddress
+from accounts.models import Contact, ContactErasure, Notification, SuppressedAddress
 from surveys import services
+from surveys.alerts import response_alert_owner
+from surveys.erasure import contact_erase
 from surveys.models import Response
 from surveys.results import ResultFilters, compute_results
 from tests.factories import CampaignFactory, ContactFactory, answered_invitation
@@ -110,3 +112,17 @@ def test_a_csm_or_a_manager_cannot_erase(who, cast, answer, login):
     assert not ContactErasure.objects.exists() and not SuppressedAddress.objects.exists()
     # ... and the account page offers them no erase link.
     assert erase_url(answer) not in client.get(f"/accounts/{answer.account_id}/").content.decode()
+
+
+def test_erasing_takes_the_name_and_comment_out_of_the_owners_alert(adam, alice, answer):
+    Contact.objects.filter(pk=answer.contact_id).update(name="Nina Nagel")
+    assert response_alert_owner(response_id=answer.pk)
+    alert = Notification.objects.get(user=alice, key=f"low-score:{answer.pk}")
+    assert "Nina Nagel" in alert.title and "+44 7700 900123" in alert.body + alert.email_body
+
+    contact_erase(contact=Contact.objects.get(pk=answer.contact_id), by=adam)
+
+    alert.refresh_from_db()
+    text = " ".join([alert.title, alert.body, alert.email_subject, alert.email_body])
+    assert "Nina" not in text and "+44 7700 900123" not in text and "nina@customer.test" not in text
+    assert alert.title.endswith("Erased contact answered NPS 3")
