@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -59,13 +60,18 @@ def _lookups(rows) -> tuple[dict[str, list[tuple[int, int]]], dict[str, tuple[in
     external_ids.discard("")
     contacts: dict[str, list[tuple[int, int]]] = {}
     if emails:
+        # An archived contact's address may be in use again on the same account: the contact in use
+        # comes first, and each account counts once.
         matches = (
             Contact.objects.annotate(email_lower=Lower("email"))
             .filter(email_lower__in=emails)
+            .order_by(F("archived_at").asc(nulls_first=True), "pk")
             .values_list("email_lower", "pk", "account_id")
         )
         for email, contact_id, account_id in matches:
-            contacts.setdefault(email, []).append((contact_id, account_id))
+            found = contacts.setdefault(email, [])
+            if all(account_id != seen for _, seen in found):
+                found.append((contact_id, account_id))
     accounts = {}
     if external_ids:
         accounts = {

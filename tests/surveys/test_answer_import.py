@@ -156,6 +156,15 @@ def test_an_email_at_two_accounts_needs_the_account(adam, login, acme, globex, j
     assert Response.objects.get().account == globex
 
 
+def test_an_address_added_again_after_archiving_gets_the_answer(adam, login, acme, jane):
+    jane.archived_at = timezone.now()
+    jane.save()
+    again = ContactFactory(account=acme, email="jane@acme.test", name="Jane Doe")
+    for row in ("2025-03-01,jane@acme.test,,nps,9,\n", "2025-03-02,jane@acme.test,CRM-1,nps,8,\n"):
+        assert upload(login(adam), HEADER + row).status_code == 200
+    assert list(Response.objects.values_list("contact_id", flat=True)) == [again.pk, again.pk]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
