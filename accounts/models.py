@@ -256,10 +256,6 @@ class Contact(models.Model):
     def is_opted_out(self) -> bool:
         return self.opted_out_at is not None
 
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
-
 
 class SuppressedAddress(models.Model):
     """An address no survey email may go to, on any account, whoever adds it again: the person

@@ -283,15 +283,19 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _bounce_record(invitation: Invitation, exc: Exception) -> None:
+    """The server refused this address for good: leave it out of later emails, on every account."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and _is_permanent(exc):
+        Contact.objects.filter(pk=invitation.contact_id, bounced_at__isnull=True).update(bounced_at=timezone.now())
+        address_suppress(email=invitation.contact.email, reason="bounced")
+
+
 def _send_failed(invitation: Invitation, exc: Exception, *, final: bool) -> bool:
     """Record a failed send; returns True when it should be retried."""
     error = _describe(exc)[:500]
     if _is_permanent(exc):
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.FAILED, last_error=error)
-        if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            # The server refused this address for good: leave it out of later campaigns, on every account.
-            Contact.objects.filter(pk=invitation.contact_id, bounced_at__isnull=True).update(bounced_at=timezone.now())
-            address_suppress(email=invitation.contact.email, reason="bounced")
+        _bounce_record(invitation, exc)
         return False
     status = Invitation.Status.FAILED if final else Invitation.Status.PENDING
     Invitation.objects.filter(pk=invitation.pk).update(status=status, last_error=error)
@@ -450,6 +454,7 @@ def campaign_reminders_send() -> int:
                     if not isinstance(exc, OSError | smtplib.SMTPException):
                         logger.exception("reminder for invitation %s failed", invitation.pk)
                     Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {_describe(exc)}"[:500])
+                    _bounce_record(invitation, exc)
                     continue
                 sent += 1
     return sent

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import Contact
+from accounts.models import Contact, SuppressedAddress
 from surveys import services
 from surveys.models import Campaign, Invitation
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
@@ -181,6 +181,18 @@ def test_permanent_rejection_marks_the_contact_bounced(audience, smtp_server, ru
     assert ("have an address that bounced", 1) in services.campaign_preview(CampaignFactory()).left_out
 
 
+def test_an_address_refused_for_good_at_the_reminder_is_suppressed(audience, smtp_server, run_on_commit):
+    campaign = CampaignFactory(reminder_after_days=3)
+    run_on_commit(services.campaign_send, campaign=campaign)
+    victim = Contact.objects.filter(is_primary=True).first()
+    smtp_server.refuse[victim.email] = (550, "Mailbox closed")
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
+        assert services.campaign_reminders_send() == 2  # the other two of the three
+    victim.refresh_from_db()
+    assert victim.bounced_at is not None
+    assert SuppressedAddress.objects.filter(address_hash=victim.email_hash, bounced_at__isnull=False).exists()
+
+
 def test_smtp_server_down_retries_then_fails_everyone(audience, settings, run_on_commit):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens on 9
@@ -248,7 +260,9 @@ def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
     reminders = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
     assert len(reminders) == 2 and broken.contact.email not in reminders
     assert f"the email for invitation {broken.pk} could not be built" in caplog.text
-    assert Invitation.objects.get(pk=broken.pk).last_error == "reminder: could not build the email: ValueError: odd data"
+    assert (
+        Invitation.objects.get(pk=broken.pk).last_error == "reminder: could not build the email: ValueError: odd data"
+    )
 
 
 def test_scheduled_campaign_waits_for_its_time(audience, smtp_server, run_on_commit):
