@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.utils import timezone
@@ -11,6 +13,13 @@ from accounts.models import Notification
 from tests.factories import NotificationFactory
 
 HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture(autouse=True)
+def _frozen():
+    # A Monday morning; time runs on, so notifications created one after the other keep their order.
+    with time_machine.travel(datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)):
+        yield
 
 
 def test_list_shows_only_my_notifications_newest_first_with_links(alice, bob, login):
