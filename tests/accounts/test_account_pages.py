@@ -185,16 +185,22 @@ def test_csm_creates_an_account_owned_by_themselves_only(alice, bob, login):
     assert response.status_code == 302 and account.owner == alice
 
 
-def test_churned_account_needs_a_date(maria, alice, alice_account, login):
-    data = {
-        "name": alice_account.name,
-        "external_id": alice_account.external_id,
-        "owner": alice.pk,
+def churned_edit(account, owner, **fields) -> dict:
+    """The account edit form's fields for marking `account` churned."""
+    return {
+        "name": account.name,
+        "external_id": account.external_id,
+        "owner": owner.pk,
         "segment": "smb",
         "arr": "100",
         "lifecycle_stage": "renewal",
         "status": "churned",
+        **fields,
     }
+
+
+def test_churned_account_needs_a_date(maria, alice, alice_account, login):
+    data = churned_edit(alice_account, alice)
     response = login(maria).post(f"/accounts/{alice_account.pk}/edit/", data)
     assert "A churned account needs the date it churned." in response.content.decode()
     alice_account.refresh_from_db()
@@ -211,17 +217,7 @@ def test_churned_account_needs_a_date(maria, alice, alice_account, login):
     [("renewal_date", "0001-01-01"), ("renewal_date", "9999-12-31"), ("churned_on", "1999-12-31")],
 )
 def test_account_dates_outside_2000_to_ten_years_ahead_are_refused(maria, alice, alice_account, login, field, value):
-    data = {
-        "name": alice_account.name,
-        "external_id": alice_account.external_id,
-        "owner": alice.pk,
-        "segment": "smb",
-        "arr": "100",
-        "lifecycle_stage": "renewal",
-        "status": "churned",
-        "churned_on": "2026-10-01",
-        field: value,
-    }
+    data = churned_edit(alice_account, alice, **{"churned_on": "2026-10-01", field: value})
     before = Account.objects.filter(pk=alice_account.pk).values().get()
     with time_machine.travel(datetime.datetime(2026, 12, 1, 12, tzinfo=datetime.UTC), tick=False):
         response = login(maria).post(f"/accounts/{alice_account.pk}/edit/", data)
