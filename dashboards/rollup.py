@@ -382,7 +382,7 @@ def survey_cells(
             account__in=accounts,
             sent_at__gte=in_period["gte"],
             sent_at__lt=in_period["lt"],
-            status__in=[Invitation.Status.SENT, Invitation.Status.RESPONDED],
+            status__in=Invitation.WENT_OUT,
         )
         .order_by()
         .values_list("account__owner", "account__segment")

@@ -18,7 +18,7 @@ from surveys.tasks import response_recorded_task
 
 LINK_OPEN_FOR = datetime.timedelta(days=60)
 COMMENT_MAX_CHARS = 5_000
-ANSWERABLE = (Invitation.Status.SENT, Invitation.Status.RESPONDED)
+ANSWERABLE = Invitation.WENT_OUT
 
 # Tokens are secrets.token_urlsafe(); anything else is refused before it reaches the database.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")

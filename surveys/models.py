@@ -125,9 +125,16 @@ class Invitation(models.Model):
         PENDING = "pending", "Waiting"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
+        # The email was handed to the mail server, and its sender died (or lost its claim) before the
+        # server's answer was recorded: it may have arrived. Never sent again automatically.
+        UNCERTAIN = "uncertain", "Delivery uncertain"
         RESPONDED = "responded", "Answered"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+
+    # Handed to the mail server (confirmed or not): the link may be in the contact's inbox, so it
+    # answers, counts as sent in response rates and quiet periods, and is reminded.
+    WENT_OUT = (Status.SENT, Status.UNCERTAIN, Status.RESPONDED)
 
     # Survey history is never deleted along with something else (archive a contact instead).
     campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="invitations")
@@ -138,6 +145,11 @@ class Invitation(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The sender holding the claim (one token per claimed chunk), and when it began the SMTP
+    # transaction for this invitation: both committed before the server is spoken to, so every
+    # later change can be made on condition that the same sender still holds the claim.
+    claim_token = models.CharField(max_length=32, blank=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

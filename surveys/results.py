@@ -118,7 +118,7 @@ def result_invitations(*, user: User, filters: ResultFilters):
         _period("sent_at", filters),
         account__in=Account.objects.visible_to(user),
         campaign__survey__kind=filters.kind,
-        status__in=[Invitation.Status.SENT, Invitation.Status.RESPONDED],
+        status__in=Invitation.WENT_OUT,
     )
     if filters.survey is not None:
         invitations = invitations.filter(campaign__survey=filters.survey)

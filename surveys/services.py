@@ -26,7 +26,7 @@ from surveys.models import Campaign, Invitation
 logger = logging.getLogger(__name__)
 
 # Statuses that mean "this contact was asked" for the quiet periods.
-ASKED = [Invitation.Status.SENDING, Invitation.Status.SENT, Invitation.Status.RESPONDED]
+ASKED = [Invitation.Status.SENDING, *Invitation.WENT_OUT]
 # Longer than a batch's retries take (30 + 60 + 120 s by default): a campaign with invitations waiting
 # and nothing claimed for this long has no task working on it.
 CAMPAIGN_STALLED_AFTER = datetime.timedelta(minutes=5)
