@@ -191,9 +191,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.health_recompute_all_task",
         "schedule": crontab(hour=2, minute=0),
     },
-    # Every 15 minutes: send again what a dead worker left claimed but unsent, start campaigns whose
-    # task was never queued (broker down), and remind contacts who have not answered once a
-    # campaign's reminder delay has passed.
+    # Every minute: claims of senders that died or stalled past their lease (sent again, or marked
+    # delivery uncertain), and sending campaigns whose task was lost (broker down): queued again.
+    "sends-recover": {
+        "task": "surveys.tasks.sends_recover_task",
+        "schedule": 60.0,
+    },
+    # Every 15 minutes: remind contacts who have not answered once a campaign's reminder delay has passed.
     "campaign-reminders": {
         "task": "surveys.tasks.campaign_reminders_task",
         "schedule": 15 * 60.0,
@@ -252,9 +256,10 @@ SURVEY_ACCOUNT_QUIET_DAYS = env_int("SURVEY_ACCOUNT_QUIET_DAYS", 0)
 SURVEY_SEND_BATCH_SIZE = env_int("SURVEY_SEND_BATCH_SIZE", 100)
 SURVEY_SEND_MAX_RETRIES = env_int("SURVEY_SEND_MAX_RETRIES", 3)
 SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
-# Invitations are claimed for a few SMTP exchanges at a time; a claim older than this was interrupted and is
-# sent again.
-SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 300)
+# A batch's claim on its invitations lasts this long without a sign of life from its sender (it is
+# renewed as the batch sends). Past it, the sweep takes it back: longer than one SMTP exchange may
+# take (EMAIL_TIMEOUT per step), short enough that a dead worker's batch resumes within minutes.
+SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 60)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 

@@ -1,5 +1,7 @@
 """Surveys and campaigns (admins): define, preview who is asked, send, follow progress."""
 
+import logging
+
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,6 +12,8 @@ from surveys import services
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.formulas import response_rate
 from surveys.models import Campaign, Invitation, Survey
+
+logger = logging.getLogger(__name__)
 
 
 @admin_required
@@ -45,13 +49,15 @@ def _status_counts(campaign_ids) -> dict[int, dict[str, int]]:
 def _totals(counts: dict[str, int] | None) -> dict:
     counts = counts or {status: 0 for status in [*Invitation.Status.values, "total"]}
     sent = counts["sent"] + counts["responded"]
-    done = sent + counts["failed"] + counts["skipped"]
+    went_out = sent + counts["uncertain"]  # as in results: an uncertain email may be in the inbox
+    done = went_out + counts["failed"] + counts["skipped"]
     return {
         **counts,
         "delivered": sent,
+        "went_out": went_out,
         "done": done,
         "percent": int(100 * done / counts["total"]) if counts["total"] else 0,
-        "rate": response_rate(answered=counts["responded"], sent=sent),
+        "rate": response_rate(answered=counts["responded"], sent=went_out),
     }
 
 
@@ -84,6 +90,7 @@ def campaign_detail(request, campaign_id):
         "totals": totals,
         "preview": services.campaign_preview(campaign) if campaign.status == Campaign.Status.DRAFT else None,
         "failures": campaign.invitations.filter(status=Invitation.Status.FAILED).select_related("contact")[:20],
+        "uncertain": campaign.invitations.filter(status=Invitation.Status.UNCERTAIN).select_related("contact")[:20],
         "live": campaign.status == Campaign.Status.SENDING,
     }
     template = "surveys/campaign_detail.html#progress" if request.htmx else "surveys/campaign_detail.html"
@@ -113,4 +120,14 @@ def campaign_retry_failed(request, campaign_id):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     count = services.campaign_retry_failed(campaign=campaign)
     messages.success(request, f"Retrying {count} failed invitation{'s' if count != 1 else ''}.")
+    return redirect(campaign)
+
+
+@admin_required
+@require_POST
+def campaign_resend_uncertain(request, campaign_id):
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    count = services.campaign_resend_uncertain(campaign=campaign)
+    logger.info("%s sent %s uncertain invitations of campaign %s again", request.user.email, count, campaign.pk)
+    messages.success(request, f"Sending {count} invitation{'s' if count != 1 else ''} again.")
     return redirect(campaign)

@@ -102,6 +102,8 @@ class Campaign(models.Model):
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When its pending invitations were last queued as batches (none yet: its task never ran).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     reminders_sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -160,6 +162,8 @@ class Invitation(models.Model):
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["contact", "sent_at"]),
             models.Index(fields=["account", "sent_at"]),
+            # The recovery sweep's claims in flight: a handful of rows, found without a scan.
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="invitation_in_flight"),
         ]
 
     def __str__(self):

@@ -3,7 +3,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from surveys import follow_up, services
+from surveys import follow_up, sending, services
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +28,14 @@ def campaign_send_task(campaign_id: int) -> None:
     services.campaign_finish_if_done(campaign_id=campaign_id)
 
 
-# acks_late + reject_on_worker_lost: a killed worker's batch is redelivered to another;
-# each invitation is claimed before its email goes out, so the redo sends only the rest.
+# acks_late + reject_on_worker_lost: a killed worker's batch is redelivered, long after the sweep
+# has sent the rest (sending.py); every email is fenced, so no redelivery sends one twice.
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]) -> None:
+    _queue_released()  # a dead sender's claims are noticed by the next batch, not only by the sweep
+    retry_ids = sending.invitation_batch_send(invitation_ids=invitation_ids)
     max_retries = settings.SURVEY_SEND_MAX_RETRIES
-    final = self.request.retries >= max_retries
-    retry_ids = services.invitation_batch_send(invitation_ids=invitation_ids, final_attempt=final)
-    if retry_ids:
+    if retry_ids and self.request.retries < max_retries:
         if self.request.is_eager:
             # In-process mode has no broker to hold a delayed retry: try again now.
             invitation_batch_send_task.apply(args=[campaign_id, retry_ids], retries=self.request.retries + 1)
@@ -45,9 +45,17 @@ def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]
     services.campaign_finish_if_done(campaign_id=campaign_id)
 
 
+def _queue_released() -> list[int]:
+    """Queue again the claims the sweep took back; returns the campaigns whose task was lost."""
+    released, stalled = sending.sends_recover()
+    for campaign_id, batch in sending.released_batches(released):
+        invitation_batch_send_task.delay(campaign_id, batch)
+    return stalled
+
+
 def _send_each(campaign_ids) -> None:
     """Queue each campaign's send; one that fails (run in-process, or the broker refuses it) is logged and
-    left to the next sweep (campaigns_stalled), and the others still go."""
+    left to the next sweep, and the others still go."""
     for campaign_id in campaign_ids:
         try:
             campaign_send_task.delay(campaign_id)
@@ -61,6 +69,11 @@ def campaigns_start_due_task() -> None:
 
 
 @shared_task
+def sends_recover_task() -> None:
+    """Every minute: claims of senders that died or stalled, and campaigns whose task was lost."""
+    _send_each(_queue_released())
+
+
+@shared_task
 def campaign_reminders_task() -> None:
-    _send_each(sorted(set(services.invitations_resume_interrupted()) | set(services.campaigns_stalled())))
     services.campaign_reminders_send()

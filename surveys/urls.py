@@ -17,6 +17,11 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/send/", campaign_views.campaign_send, name="campaign_send"),
     path("campaigns/<int:campaign_id>/retry-failed/", campaign_views.campaign_retry_failed, name="campaign_retry"),
+    path(
+        "campaigns/<int:campaign_id>/resend-uncertain/",
+        campaign_views.campaign_resend_uncertain,
+        name="campaign_resend_uncertain",
+    ),
     # Erasing a person's personal data (admins): their answers are survey history, so it lives here.
     path(
         "accounts/<int:account_id>/contacts/<int:contact_id>/erase/", erasure_views.contact_erase, name="contact_erase"

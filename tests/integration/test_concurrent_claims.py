@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connection
 
-from surveys import services
+from surveys import sending
 from surveys.models import Campaign, Invitation
 from tests.factories import CampaignFactory, ContactFactory
 
@@ -35,7 +35,7 @@ def test_two_campaigns_sending_at_once_ask_each_contact_once(transactional_db, s
         try:
             ids = list(campaign.invitations.order_by("pk").values_list("pk", flat=True))
             barrier.wait(timeout=10)
-            services.invitation_batch_send(invitation_ids=ids, final_attempt=True)
+            sending.invitation_batch_send(invitation_ids=ids)
         except Exception as exc:  # noqa: BLE001 - reported to the test below
             errors.append(exc)
         finally:

@@ -86,6 +86,8 @@ def world(module_db):
     draft = CampaignFactory(survey=survey, name="Spring NPS")
     failed = InvitationFactory(campaign=CampaignFactory(survey=survey, status=Campaign.Status.SENT), contact=contact)
     Invitation.objects.filter(pk=failed.pk).update(status=Invitation.Status.FAILED, last_error="451 try later")
+    uncertain = InvitationFactory(campaign=failed.campaign, contact=ContactFactory(account=account))
+    Invitation.objects.filter(pk=uncertain.pk).update(status=Invitation.Status.UNCERTAIN, sent_at=timezone.now())
     invitation = InvitationFactory(
         campaign=CampaignFactory(survey=survey, status=Campaign.Status.SENT), contact=contact
     )
@@ -372,6 +374,9 @@ RULES: dict[str, Rule] = {
     "surveys:campaign_detail": admins(kwargs=lambda w: {"campaign_id": w.draft.pk}),
     "surveys:campaign_send": admins(kwargs=lambda w: {"campaign_id": w.draft.pk}, methods=("POST",), post=lambda w: {}),
     "surveys:campaign_retry": admins(
+        kwargs=lambda w: {"campaign_id": w.failed_campaign.pk}, methods=("POST",), post=lambda w: {}
+    ),
+    "surveys:campaign_resend_uncertain": admins(
         kwargs=lambda w: {"campaign_id": w.failed_campaign.pk}, methods=("POST",), post=lambda w: {}
     ),
     "surveys:answers_import": admins(

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Contact, SuppressedAddress
-from surveys import services
+from surveys import sending, services
 from surveys.models import Campaign, Invitation
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
 
@@ -89,7 +89,7 @@ def test_a_redelivered_batch_sends_nothing_twice(audience, smtp_server, run_on_c
     campaign = CampaignFactory()
     run_on_commit(services.campaign_send, campaign=campaign)
     ids = list(campaign.invitations.values_list("pk", flat=True))
-    assert services.invitation_batch_send(invitation_ids=ids, final_attempt=False) == []
+    assert sending.invitation_batch_send(invitation_ids=ids) == []
     from surveys.tasks import campaign_send_task, invitation_batch_send_task
 
     invitation_batch_send_task.delay(campaign.pk, ids)
@@ -118,7 +118,7 @@ def test_quiet_period_is_enforced_when_claiming(audience, smtp_server, run_on_co
         Campaign.objects.filter(pk=campaign.pk).update(status="sending")
     for campaign in (first, second):
         ids = list(campaign.invitations.values_list("pk", flat=True))
-        services.invitation_batch_send(invitation_ids=ids, final_attempt=True)
+        sending.invitation_batch_send(invitation_ids=ids)
     assert len(smtp_server.messages) == 3
     skipped = second.invitations.all()
     assert {invitation.status for invitation in skipped} == {"skipped"}
@@ -141,9 +141,7 @@ def test_opted_out_contact_is_never_emailed(audience, smtp_server, run_on_commit
     opted_out = Contact.objects.filter(is_primary=True).first()
     opted_out.opted_out_at = timezone.now()
     opted_out.save()
-    services.invitation_batch_send(
-        invitation_ids=list(campaign.invitations.values_list("pk", flat=True)), final_attempt=True
-    )
+    sending.invitation_batch_send(invitation_ids=list(campaign.invitations.values_list("pk", flat=True)))
     assert smtp_server.to(opted_out.email) == [] and len(smtp_server.messages) == 2
     assert Invitation.objects.get(contact=opted_out).last_error == "opted out"
 
@@ -203,31 +201,6 @@ def test_smtp_server_down_retries_then_fails_everyone(audience, settings, run_on
     assert "ConnectionRefusedError" in invitations[0].last_error
 
 
-def test_interrupted_claim_is_sent_again_once(audience, smtp_server, settings):
-    campaign = CampaignFactory(status="sending")
-    contact = Contact.objects.first()
-    claimed_at = timezone.now() - datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1)
-    stuck = Invitation.objects.create(
-        campaign=campaign, contact=contact, account=contact.account, status="sending", claimed_at=claimed_at
-    )
-    in_flight = Invitation.objects.create(
-        campaign=CampaignFactory(status="sending"),
-        contact=Contact.objects.exclude(pk=contact.pk).first(),
-        account=contact.account,
-        status="sending",
-        claimed_at=timezone.now(),
-    )
-    from surveys.tasks import campaign_reminders_task
-
-    campaign_reminders_task.delay()
-    stuck.refresh_from_db()
-    in_flight.refresh_from_db()
-    assert stuck.status == "sent" and [m["To"] for m in smtp_server.messages] == [contact.email]
-    assert in_flight.status == "sending"  # a live sender's claim is left alone
-    campaign.refresh_from_db()
-    assert campaign.status == "sent"
-
-
 def test_reminder_goes_once_to_those_who_have_not_answered(audience, smtp_server, run_on_commit):
     campaign = CampaignFactory(reminder_after_days=3)
     run_on_commit(services.campaign_send, campaign=campaign)
@@ -247,14 +220,14 @@ def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
     campaign = CampaignFactory(reminder_after_days=3)
     run_on_commit(services.campaign_send, campaign=campaign)
     broken = campaign.invitations.order_by("pk").first()
-    message = services.invitation_message
+    message = sending.invitation_message
 
     def fails_for_one(invitation, **kwargs):
         if invitation.pk == broken.pk:
             raise ValueError("odd data")
         return message(invitation, **kwargs)
 
-    monkeypatch.setattr(services, "invitation_message", fails_for_one)
+    monkeypatch.setattr(sending, "invitation_message", fails_for_one)
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
         assert services.campaign_reminders_send() == 2
     reminders = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
@@ -310,30 +283,30 @@ def _batch_queries(alice, smtp_server, size: int) -> int:
     )
     ids = list(campaign.invitations.values_list("pk", flat=True))
     with CaptureQueriesContext(connection) as queries:
-        assert services.invitation_batch_send(invitation_ids=ids, final_attempt=False) == []
+        assert sending.invitation_batch_send(invitation_ids=ids) == []
     assert Invitation.objects.get(contact=opted_out).status == "skipped"
     assert campaign.invitations.filter(status="sent").count() == size - 1
     return len(queries)
 
 
-def test_a_batch_claims_in_a_few_queries_and_marks_each_email_sent_on_its_own(alice, smtp_server):
-    # The only query per email is the one that marks it sent as soon as the server accepts it.
+def test_a_batch_claims_in_a_few_queries_then_fences_and_confirms_each_email(alice, smtp_server):
+    # Two queries per email: the fence, committed before the server is spoken to, and the confirmation.
     small, large = _batch_queries(alice, smtp_server, 40), _batch_queries(alice, smtp_server, 80)
-    assert large - small <= 40 + 2 * 8  # 40 more emails, two more claim chunks of 20
+    assert large - small == 2 * 40
     assert len(smtp_server.messages) == 39 + 79
 
 
 def test_a_campaign_whose_task_never_got_queued_is_sent_by_the_sweep(
-    audience, smtp_server, django_capture_on_commit_callbacks
+    audience, smtp_server, django_capture_on_commit_callbacks, settings
 ):
     campaign = CampaignFactory()
     with django_capture_on_commit_callbacks(execute=False):  # as if the broker was down at "send"
         services.campaign_send(campaign=campaign)
-    from surveys.tasks import campaign_reminders_task
+    from surveys.tasks import sends_recover_task
 
-    campaign_reminders_task.delay()
+    sends_recover_task.delay()
     assert smtp_server.messages == []  # too early to tell from a busy queue
-    with time_machine.travel(timezone.now() + services.CAMPAIGN_STALLED_AFTER + datetime.timedelta(seconds=1)):
-        campaign_reminders_task.delay()
+    with time_machine.travel(timezone.now() + datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1)):
+        sends_recover_task.delay()
     campaign.refresh_from_db()
     assert campaign.status == "sent" and len(smtp_server.messages) == 3

@@ -11,7 +11,7 @@ from accounts.selectors import account_list
 from dashboards.rollup import compute_rollup
 from scoring.inputs import read_input
 from scoring.models import Component
-from surveys import services
+from surveys import sending, services
 from surveys.inbox import inbox_comments
 from surveys.models import Campaign, Invitation, Kind, Response
 from surveys.results import ResultFilters, compute_results
@@ -75,7 +75,7 @@ def test_an_archived_contact_leaves_the_contact_list_and_the_campaigns(alice, al
     assert list(services.campaign_contacts(CampaignFactory())) == [kept]
     assert services.campaign_preview(CampaignFactory()).audience == 1
     # An invitation made before the archive is skipped when its turn comes.
-    assert services.invitations_claim(invitation_ids=[pending.pk]) == []
+    assert sending.invitations_claim(invitation_ids=[pending.pk], token="t") == []
     pending.refresh_from_db()
     assert (pending.status, pending.last_error) == ("skipped", "contact archived")
     # The accounts list counts the contacts in use only.

@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.account_import import account_import_apply, account_import_validate
 from accounts.email_address import address_hash, normalise_email
 from accounts.models import Contact, SuppressedAddress
-from surveys import services
+from surveys import sending, services
 from surveys.models import Campaign, Invitation
 from tests.factories import CampaignFactory, ContactFactory, InvitationFactory
 
@@ -120,9 +120,7 @@ def test_the_claim_skips_an_address_that_opted_out_elsewhere_after_the_invitatio
     Invitation.objects.bulk_create([Invitation(campaign=campaign, contact_id=c, account_id=a) for c, a in rows])
     opt_out(elsewhere)
 
-    services.invitation_batch_send(
-        invitation_ids=list(campaign.invitations.values_list("pk", flat=True)), final_attempt=True
-    )
+    sending.invitation_batch_send(invitation_ids=list(campaign.invitations.values_list("pk", flat=True)))
     assert [message["To"] for message in smtp_server.messages] == ["omar@customer.test"]
     skipped = Invitation.objects.get(campaign=campaign, contact=target)
     assert (skipped.status, skipped.last_error) == ("skipped", "opted out")
