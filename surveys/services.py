@@ -188,15 +188,21 @@ def campaign_resend_uncertain(*, campaign: Campaign) -> int:
     )
 
 
-def campaign_finish_if_done(*, campaign_id: int) -> bool:
+def campaigns_finish_done(campaigns: QuerySet | None = None) -> int:
+    """Sending campaigns with nothing left to send become sent; returns how many."""
     unfinished = Invitation.objects.filter(
         campaign_id=OuterRef("pk"), status__in=[Invitation.Status.PENDING, Invitation.Status.SENDING]
     )  # uncertain is an end: it waits for an admin's decision, not for a sender
-    return bool(
-        Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SENDING)
+    campaigns = Campaign.objects.all() if campaigns is None else campaigns
+    return (
+        campaigns.filter(status=Campaign.Status.SENDING)
         .filter(~Exists(unfinished))
         .update(status=Campaign.Status.SENT, finished_at=timezone.now())
     )
+
+
+def campaign_finish_if_done(*, campaign_id: int) -> bool:
+    return bool(campaigns_finish_done(Campaign.objects.filter(pk=campaign_id)))
 
 
 def campaign_reminders_send() -> int:

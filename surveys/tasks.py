@@ -70,8 +70,10 @@ def campaigns_start_due_task() -> None:
 
 @shared_task
 def sends_recover_task() -> None:
-    """Every minute: claims of senders that died or stalled, and campaigns whose task was lost."""
+    """Every minute: claims of senders that died or stalled, and campaigns whose task was lost; a
+    campaign whose last invitations the sweep marked uncertain is finished here."""
     _send_each(_queue_released())
+    services.campaigns_finish_done()
 
 
 @shared_task
