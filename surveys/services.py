@@ -19,7 +19,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from accounts.suppression import address_suppress, suppressed, suppressed_any
+from accounts.suppression import address_suppress, suppressed
 from surveys.emails import invitation_message
 from surveys.models import Campaign, Invitation
 
@@ -418,43 +418,3 @@ def invitations_resume_interrupted() -> list[int]:
     interrupted.filter(campaign_id__in=campaign_ids).update(status=Invitation.Status.PENDING)
     return campaign_ids
 
-
-def campaign_reminders_send() -> int:
-    """Remind, once, those who have not answered after their campaign's reminder delay."""
-    now = timezone.now()
-    sent = 0
-    campaigns = Campaign.objects.filter(
-        reminder_after_days__isnull=False, status__in=[Campaign.Status.SENDING, Campaign.Status.SENT]
-    )
-    with get_connection() as connection:
-        for campaign in campaigns:
-            due = (
-                campaign.invitations.filter(
-                    status=Invitation.Status.SENT,
-                    reminded_at__isnull=True,
-                    sent_at__lte=now - datetime.timedelta(days=campaign.reminder_after_days),
-                    contact__opted_out_at__isnull=True,
-                    contact__bounced_at__isnull=True,
-                    contact__archived_at__isnull=True,
-                )
-                .exclude(suppressed_any(hash_field="contact__email_hash"))
-                .select_related("contact", "account", "campaign__survey")
-                .order_by("pk")
-            )
-            for invitation in due:
-                # Claim the reminder first, so a second run never reminds twice.
-                if not Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now):
-                    continue
-                message = _build(invitation, connection=connection, reminder=True)
-                if message is None:
-                    continue
-                try:
-                    message.send()
-                except Exception as exc:  # one reminder's failure (the server, odd data) never stops the rest
-                    if not isinstance(exc, OSError | smtplib.SMTPException):
-                        logger.exception("reminder for invitation %s failed", invitation.pk)
-                    Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {_describe(exc)}"[:500])
-                    _bounce_record(invitation, exc)
-                    continue
-                sent += 1
-    return sent

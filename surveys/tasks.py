@@ -62,5 +62,8 @@ def campaigns_start_due_task() -> None:
 
 @shared_task
 def campaign_reminders_task() -> None:
+    # Imported here: reminders read the link expiry from surveys.answers, which imports this module.
+    from surveys.reminders import reminders_send
+
     _send_each(sorted(set(services.invitations_resume_interrupted()) | set(services.campaigns_stalled())))
-    services.campaign_reminders_send()
+    reminders_send()
