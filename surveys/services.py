@@ -417,4 +417,3 @@ def invitations_resume_interrupted() -> list[int]:
     campaign_ids = sorted(set(interrupted.values_list("campaign_id", flat=True)))
     interrupted.filter(campaign_id__in=campaign_ids).update(status=Invitation.Status.PENDING)
     return campaign_ids
-
