@@ -54,9 +54,12 @@ class _DaysAfter(Func):
     arg_joiner = " + interval '1 day' * "
 
     def as_sqlite(self, compiler, connection, **extra):
-        # Django stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC; this keeps the milliseconds.
-        template = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', %(expressions)s || ' days')"
-        return self.as_sql(compiler, connection, template=template, arg_joiner=", '+' || ", **extra)
+        # SQLite holds datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: whole days move the date and keep
+        # the time exactly (date arithmetic on the whole value would round it to milliseconds).
+        moment, moment_params = compiler.compile(self.source_expressions[0])
+        days, days_params = compiler.compile(self.source_expressions[1])
+        sql = f"(date({moment}, '+' || {days} || ' days') || substr({moment}, 11))"
+        return sql, (*moment_params, *days_params, *moment_params)
 
 
 def reminders_due(now: datetime.datetime) -> QuerySet:
