@@ -173,6 +173,17 @@ class Invitation(models.Model):
             models.Index(fields=["campaign", "status"]),
             models.Index(fields=["contact", "sent_at"]),
             models.Index(fields=["account", "sent_at"]),
+            # The reminder run: invitations not reminded yet by when they were sent, and attempts in flight.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(reminded_at__isnull=True, reminder_given_up_at__isnull=True),
+                name="invitation_reminder_due",
+            ),
+            models.Index(
+                fields=["reminder_started_at"],
+                condition=Q(reminded_at__isnull=True, reminder_started_at__isnull=False),
+                name="invitation_reminder_in_flight",
+            ),
         ]
 
     def __str__(self):
