@@ -17,6 +17,7 @@ import datetime
 import logging
 import smtplib
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import DateTimeField, F, Func, QuerySet
@@ -156,6 +157,8 @@ def reminders_send() -> int:
                 if _lost_connection(exc):
                     break  # the rest were not tried: they wait for the next run
                 continue
+            except SoftTimeLimitExceeded:
+                raise  # the run is out of time: this attempt counts as reminded later, the rest wait
             except Exception as exc:  # odd data: it may have reached the server, so it is not tried again
                 logger.exception("reminder for invitation %s failed", invitation.pk)
                 _give_up(attempt, _describe(exc))

@@ -249,3 +249,29 @@ def test_contacts_no_longer_reachable_get_no_reminder(campaign, sent_at, smtp_se
     Contact.objects.filter(pk=invitations[1].contact_id).update(archived_at=timezone.now())
     assert run_at(sent_at + 3 * DAY) == 1
     assert reminded_addresses(smtp_server) == [invitations[2].contact.email]
+
+
+def test_a_run_out_of_time_leaves_its_attempt_uncertain_and_the_rest_for_the_next_run(
+    campaign, sent_at, smtp_server, monkeypatch, settings
+):
+    import smtplib
+
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    invitations = invite(campaign, sent_at)
+    send = smtplib.SMTP.sendmail
+
+    def time_is_up_at_the_second(self, from_addr, to_addrs, *args, **kwargs):
+        if invitations[1].contact.email in to_addrs:
+            raise SoftTimeLimitExceeded()
+        return send(self, from_addr, to_addrs, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", time_is_up_at_the_second)
+    started = sent_at + 3 * DAY
+    with pytest.raises(SoftTimeLimitExceeded):
+        run_at(started)
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", send)
+    assert run_at(started + datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1)) == 1
+    rows = {row.pk: row for row in Invitation.objects.all()}
+    assert rows[invitations[1].pk].reminded_at == started and rows[invitations[1].pk].reminder_given_up_at is None
+    assert reminded_addresses(smtp_server) == sorted([invitations[0].contact.email, invitations[2].contact.email])
