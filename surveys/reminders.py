@@ -146,9 +146,10 @@ def reminders_send() -> int:
                 reminded_at__isnull=True,
                 reminder_started_at__isnull=True,
                 reminder_given_up_at__isnull=True,
+                contact__opted_out_at__isnull=True,
             ).update(reminder_started_at=started, reminder_attempts=F("reminder_attempts") + 1)
             if not claimed:
-                continue  # answered meanwhile, or another run has it
+                continue  # answered or opted out meanwhile, or another run has it
             attempt = Invitation.objects.filter(pk=invitation.pk, reminder_started_at=started, reminded_at__isnull=True)
             try:
                 message.send()

@@ -167,13 +167,14 @@ def test_an_attempt_that_never_came_back_is_not_sent_again_and_counts_as_reminde
     assert invitation.reminded_at == started and smtp_server.messages == []
 
 
-def test_a_reminder_answered_meanwhile_is_not_sent(campaign, sent_at, smtp_server, monkeypatch):
-    invitations = invite(campaign, sent_at, count=2)
+def test_a_reminder_answered_or_opted_out_meanwhile_is_not_sent(campaign, sent_at, smtp_server, monkeypatch):
+    invitations = invite(campaign, sent_at, count=3)
     due = reminders.reminders_due
 
     def answered_after_the_due_set(now):
         rows = list(due(now))
         Invitation.objects.filter(pk=invitations[1].pk).update(status=Invitation.Status.RESPONDED)
+        Contact.objects.filter(pk=invitations[2].contact_id).update(opted_out_at=now)
         return rows
 
     monkeypatch.setattr(reminders, "reminders_due", answered_after_the_due_set)
