@@ -4,7 +4,8 @@ Scores follow each account's check-in sentiment at the time, so sliding accounts
 into detractors and recovering ones into promoters. Campaigns alternate between halves
 of the audience, which keeps every contact outside the 90-day quiet period and leaves
 half of the primary contacts free for a new campaign in the demo. Contacts that already
-have demo invitations are left alone, so seeding again adds nothing.
+have demo invitations are left alone, so seeding again adds nothing. Every reminder whose
+time has come is seeded as sent then, so the first reminder run of a demo install sends none.
 """
 
 import bisect
@@ -21,6 +22,7 @@ from surveys.models import Campaign, Invitation, Response, Survey
 BATCH_SIZE = 2000
 ANSWER_RATE = 0.45
 COMMENT_RATE = 0.45
+REMINDER_AFTER_DAYS = 4
 
 # (name, kind, days ago, primary contacts?, which half of the accounts / contacts)
 CAMPAIGNS = (
@@ -143,7 +145,7 @@ def _campaigns_seed(*, surveys: dict, today: datetime.date) -> dict[str, Campaig
             status=Campaign.Status.SENT,
             started_at=sent_at,
             finished_at=sent_at + datetime.timedelta(minutes=3),
-            reminder_after_days=4,
+            reminder_after_days=REMINDER_AFTER_DAYS,
         )
     return campaigns
 
@@ -176,6 +178,8 @@ def _invite(*, rng, campaign, contact, sent_on, today, sentiment) -> tuple[Invit
         status=Invitation.Status.SENT, attempts=1, claimed_at=sent_at, sent_at=sent_at,
     )  # fmt: skip
     if rng.random() > ANSWER_RATE:
+        reminder_at = sent_at + datetime.timedelta(days=campaign.reminder_after_days)
+        invitation.reminded_at = reminder_at if reminder_at <= timezone.now() else None
         return invitation, None
     kind = campaign.survey.kind
     score = round(rng.gauss(MEANS[kind][sentiment], SPREAD[kind]))

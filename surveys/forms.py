@@ -7,6 +7,7 @@ from accounts.forms import PulseForm
 from accounts.models import Account
 from accounts.selectors import people_in_scope
 from surveys.models import DEFAULT_QUESTIONS, Campaign, Survey
+from surveys.reminders import REMINDER_MAX_DAYS
 
 
 class SurveyForm(PulseForm, forms.ModelForm):
@@ -43,7 +44,7 @@ class CampaignForm(PulseForm, forms.ModelForm):
         self.fields["survey"].queryset = Survey.objects.filter(is_active=True)
         self.fields["owner"].queryset = people_in_scope(user)
         self.fields["owner"].label = "CSM"
-        self.fields["reminder_after_days"].widget.attrs["min"] = 1
+        self.fields["reminder_after_days"].widget.attrs.update(min=1, max=REMINDER_MAX_DAYS)
 
     def clean_account_ids(self):
         ids = [part for part in re.split(r"[\s,;]+", self.cleaned_data["account_ids"]) if part]

@@ -4,6 +4,7 @@ import datetime
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -116,6 +117,12 @@ class Campaign(models.Model):
     def get_absolute_url(self):
         return reverse("surveys:campaign_detail", args=[self.pk])
 
+    def clean(self):
+        from surveys.reminders import reminder_delay_refusal  # it reads the link expiry, whose module imports this
+
+        if refusal := reminder_delay_refusal(self.reminder_after_days):
+            raise ValidationError({"reminder_after_days": refusal})
+
 
 def new_token() -> str:
     """192 random bits, URL-safe: unguessable, and the only key to an invitation."""
@@ -153,7 +160,13 @@ class Invitation(models.Model):
     claim_token = models.CharField(max_length=32, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The reminder is fenced like the first send (surveys/reminders.py): its attempt is recorded before
+    # the server is spoken to, reminded_at when the server accepted it (or the attempt never came
+    # back), reminder_given_up_at when it was refused for good or ran out of attempts (last_error says why).
     reminded_at = models.DateTimeField(null=True, blank=True)
+    reminder_started_at = models.DateTimeField(null=True, blank=True)
+    reminder_attempts = models.PositiveSmallIntegerField(default=0)
+    reminder_given_up_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -164,6 +177,17 @@ class Invitation(models.Model):
             models.Index(fields=["account", "sent_at"]),
             # The recovery sweep's claims in flight: a handful of rows, found without a scan.
             models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="invitation_in_flight"),
+            # The reminder run: invitations not reminded yet by when they were sent, and attempts in flight.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(reminded_at__isnull=True, reminder_given_up_at__isnull=True),
+                name="invitation_reminder_due",
+            ),
+            models.Index(
+                fields=["reminder_started_at"],
+                condition=Q(reminded_at__isnull=True, reminder_started_at__isnull=False),
+                name="invitation_reminder_in_flight",
+            ),
         ]
 
     def __str__(self):

@@ -5,21 +5,18 @@ its sender stopped between handing the email over and recording the answer (surv
 sends each email at most once).
 """
 
-import datetime
 import logging
-import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from accounts.suppression import suppressed, suppressed_any
+from accounts.suppression import suppressed
 from surveys.models import Campaign, Invitation
-from surveys.sending import asked_since, bounce_record, describe, invitation_email, quiet_cutoff
+from surveys.sending import asked_since, quiet_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -203,45 +200,3 @@ def campaigns_finish_done(campaigns: QuerySet | None = None) -> int:
 
 def campaign_finish_if_done(*, campaign_id: int) -> bool:
     return bool(campaigns_finish_done(Campaign.objects.filter(pk=campaign_id)))
-
-
-def campaign_reminders_send() -> int:
-    """Remind, once, those who have not answered after their campaign's reminder delay."""
-    now = timezone.now()
-    sent = 0
-    campaigns = Campaign.objects.filter(
-        reminder_after_days__isnull=False, status__in=[Campaign.Status.SENDING, Campaign.Status.SENT]
-    )
-    with get_connection() as connection:
-        for campaign in campaigns:
-            due = (
-                campaign.invitations.filter(
-                    status=Invitation.Status.SENT,
-                    reminded_at__isnull=True,
-                    sent_at__lte=now - datetime.timedelta(days=campaign.reminder_after_days),
-                    contact__opted_out_at__isnull=True,
-                    contact__bounced_at__isnull=True,
-                    contact__archived_at__isnull=True,
-                )
-                .exclude(suppressed_any(hash_field="contact__email_hash"))
-                .select_related("contact", "account", "campaign__survey")
-                .order_by("pk")
-            )
-            for invitation in due:
-                # Claim the reminder first, so a second run never reminds twice.
-                if not Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now):
-                    continue
-                message, error = invitation_email(invitation, connection=connection, reminder=True)
-                if message is None:
-                    Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {error}"[:500])
-                    continue
-                try:
-                    message.send()
-                except Exception as exc:  # one reminder's failure (the server, odd data) never stops the rest
-                    if not isinstance(exc, OSError | smtplib.SMTPException):
-                        logger.exception("reminder for invitation %s failed", invitation.pk)
-                    Invitation.objects.filter(pk=invitation.pk).update(last_error=f"reminder: {describe(exc)}"[:500])
-                    bounce_record(invitation, exc)
-                    continue
-                sent += 1
-    return sent

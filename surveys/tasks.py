@@ -78,4 +78,7 @@ def sends_recover_task() -> None:
 
 @shared_task
 def campaign_reminders_task() -> None:
-    services.campaign_reminders_send()
+    # Imported here: reminders read the link expiry from surveys.answers, which imports this module.
+    from surveys.reminders import reminders_send
+
+    reminders_send()

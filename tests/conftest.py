@@ -83,6 +83,7 @@ DATE_SENSITIVE_MODULES = {
     "tests/surveys/test_follow_up.py",
     "tests/surveys/test_inbox.py",
     "tests/surveys/test_opt_out.py",
+    "tests/surveys/test_reminders.py",
 }
 
 

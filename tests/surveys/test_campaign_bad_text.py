@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from accounts.models import Contact
-from surveys import services
+from surveys import reminders, services
 from surveys.models import Campaign, Invitation, Survey
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
 
@@ -70,11 +70,11 @@ def test_reminders_go_on_past_a_bad_question_and_a_bad_address(contacts, smtp_se
     Contact.objects.filter(pk=broken.pk).update(email="dora@customer.test\nBcc: everyone@customer.test")
 
     with time_machine.travel(NOW + datetime.timedelta(days=3, minutes=1), tick=False):
-        assert services.campaign_reminders_send() == 2
+        assert reminders.reminders_send() == 2
 
-    reminders = [message for message in smtp_server.messages if message["Subject"].startswith("Reminder: ")]
-    assert {message["Subject"] for message in reminders} == {"Reminder: Would you recommend us?"}
-    assert len(reminders) == 2
+    sent = [message for message in smtp_server.messages if message["Subject"].startswith("Reminder: ")]
+    assert {message["Subject"] for message in sent} == {"Reminder: Would you recommend us?"}
+    assert len(sent) == 2
     failed = campaign.invitations.get(contact=broken)
     assert failed.status == Invitation.Status.SENT  # it was sent; only its reminder could not be built
     assert failed.last_error.startswith("reminder: could not build the email: BadHeaderError")

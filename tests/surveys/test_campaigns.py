@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Contact, SuppressedAddress
-from surveys import sending, services
+from surveys import reminders, sending, services
 from surveys.models import Campaign, Invitation
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
 
@@ -185,7 +185,7 @@ def test_an_address_refused_for_good_at_the_reminder_is_suppressed(audience, smt
     victim = Contact.objects.filter(is_primary=True).first()
     smtp_server.refuse[victim.email] = (550, "Mailbox closed")
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
-        assert services.campaign_reminders_send() == 2  # the other two of the three
+        assert reminders.reminders_send() == 2  # the other two of the three
     victim.refresh_from_db()
     assert victim.bounced_at is not None
     assert SuppressedAddress.objects.filter(address_hash=victim.email_hash, bounced_at__isnull=False).exists()
@@ -206,12 +206,12 @@ def test_reminder_goes_once_to_those_who_have_not_answered(audience, smtp_server
     run_on_commit(services.campaign_send, campaign=campaign)
     answered = campaign.invitations.first()
     Invitation.objects.filter(pk=answered.pk).update(status="responded")
-    assert services.campaign_reminders_send() == 0  # too early
+    assert reminders.reminders_send() == 0  # too early
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
-        assert services.campaign_reminders_send() == 2
-        assert services.campaign_reminders_send() == 0
-    reminders = [m for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
-    assert len(reminders) == 2 and smtp_server.to(answered.contact.email)[-1] not in reminders
+        assert reminders.reminders_send() == 2
+        assert reminders.reminders_send() == 0
+    sent = [m for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
+    assert len(sent) == 2 and smtp_server.to(answered.contact.email)[-1] not in sent
 
 
 def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
@@ -229,9 +229,9 @@ def test_a_reminder_that_fails_to_build_is_logged_and_the_others_go(
 
     monkeypatch.setattr(sending, "invitation_message", fails_for_one)
     with time_machine.travel(timezone.now() + datetime.timedelta(days=3, minutes=1)):
-        assert services.campaign_reminders_send() == 2
-    reminders = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
-    assert len(reminders) == 2 and broken.contact.email not in reminders
+        assert reminders.reminders_send() == 2
+    sent = [m["To"] for m in smtp_server.messages if m["Subject"].startswith("Reminder: ")]
+    assert len(sent) == 2 and broken.contact.email not in sent
     assert f"the email for invitation {broken.pk} could not be built" in caplog.text
     assert (
         Invitation.objects.get(pk=broken.pk).last_error == "reminder: could not build the email: ValueError: odd data"

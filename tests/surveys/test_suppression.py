@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.account_import import account_import_apply, account_import_validate
 from accounts.email_address import address_hash, normalise_email
 from accounts.models import Contact, SuppressedAddress
-from surveys import sending, services
+from surveys import reminders, sending, services
 from surveys.models import Campaign, Invitation
 from tests.factories import CampaignFactory, ContactFactory, InvitationFactory
 
@@ -148,7 +148,7 @@ def test_reminders_skip_an_address_that_opted_out_on_another_account(alice_accou
     )
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=NOW - datetime.timedelta(days=5))
     opt_out(ContactFactory(account=alice_account, email="nina@customer.test"))
-    assert services.campaign_reminders_send() == 0
+    assert reminders.reminders_send() == 0
     assert smtp_server.messages == []
 
 
