@@ -12,12 +12,14 @@ import bisect
 import datetime
 import random
 
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact
 from accounts.suppression import address_suppress
 from surveys.formulas import category
 from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.sending import UNCERTAIN_REASON
 
 BATCH_SIZE = 2000
 ANSWER_RATE = 0.45
@@ -106,9 +108,25 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
     for answer in answers:
         answer.invitation_id = answer.invitation.pk
     Response.objects.bulk_create(answers, batch_size=BATCH_SIZE)
-    return {"survey invitations": len(invitations), "survey answers": len(answers)} | _removed_contacts_seed(
-        today=today
+    return (
+        {"survey invitations": len(invitations), "survey answers": len(answers)}
+        | _uncertain_seed(campaigns[CAMPAIGNS[-1][0]])
+        | _removed_contacts_seed(today=today)
     )
+
+
+DEMO_UNCERTAIN = 2
+
+
+def _uncertain_seed(campaign: Campaign) -> dict:
+    """A worker died mid-send in the latest campaign (once): two invitations whose delivery is uncertain."""
+    if campaign.invitations.filter(status=Invitation.Status.UNCERTAIN).exists():
+        return {}
+    unanswered = campaign.invitations.filter(status=Invitation.Status.SENT).order_by("-pk")[:DEMO_UNCERTAIN]
+    count = Invitation.objects.filter(pk__in=list(unanswered.values_list("pk", flat=True))).update(
+        status=Invitation.Status.UNCERTAIN, send_started_at=F("sent_at"), last_error=UNCERTAIN_REASON
+    )
+    return {"invitations of uncertain delivery": count}
 
 
 DEMO_ARCHIVED = 2

@@ -211,7 +211,11 @@ def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     assert (timezone.now() - oldest).days > 300
     assert answers.exclude(comment="").exists()
     assert answers.filter(kind="nps", score__lte=6).exists() and answers.filter(kind="nps", score__gte=9).exists()
-    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent", "responded"}
+    assert set(Invitation.objects.values_list("status", flat=True)) == {"sent", "responded", "uncertain"}
+    # A worker died mid-send in the latest campaign: the campaign page shows what that leaves.
+    uncertain = Invitation.objects.filter(status="uncertain")
+    assert uncertain.count() == 2 and {i.campaign.name for i in uncertain} == {"NPS, November pulse"}
+    assert all(i.sent_at == i.send_started_at is not None for i in uncertain)
     assert Invitation.objects.filter(status="responded").count() == answers.count()
     before = (Invitation.objects.count(), answers.count())
     call_command("seed_demo", "--accounts", "40", stdout=StringIO())
