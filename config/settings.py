@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.queues import queues_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -154,6 +155,10 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # One queue name per installation, so two installations (or test runs) can share a Redis.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "pulse")
+# Sending (campaign fan-out and batches) has its own queue, "<CELERY_QUEUE>.send"; all else, the beat jobs
+# among it, is on the default queue (config/queues.py). A worker started without -Q consumes both.
+CELERY_TASK_QUEUES = queues_for(CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_ROUTES = ["config.queues.route_task"]
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
