@@ -145,8 +145,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable Redis costs a request two seconds at most; callers treat the cache as optional.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A hung or stopped Redis costs one request a quarter of a second at most, then every request of
+            # that process skips it for a few seconds (config/circuit_breaker.py); callers treat the cache
+            # as optional.
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "pool_class": "config.circuit_breaker.BreakerConnectionPool",
+            },
         }
     }
 else:
@@ -174,10 +180,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # running (or waiting for its retry time) would be handed out a second time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
-    # A web request queueing a task waits at most this long for an unreachable broker, then moves
-    # on (what it queued is recorded in the database and swept up later).
-    "socket_connect_timeout": 5,
+    # A web request queueing a task waits at most this long for a broker that refuses, or accepts and never
+    # answers, then moves on: what it queued is recorded in the database and swept up later. Workers and beat
+    # wait longer (config/celery.py).
+    "socket_connect_timeout": 0.1,
+    "socket_timeout": 0.1,
+    # Connecting is tried once: the publish retry policy below is the only retry.
+    "max_retries": 0,
 }
+# Publishing from a request: one retry after 50 ms, so about 0.35 s at most with the timeouts above.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0, "interval_max": 0.05}
 CELERY_TIMEZONE = TIME_ZONE
 # Every periodic job, in one place. Each entry says when it runs and why.
 CELERY_BEAT_SCHEDULE = {
