@@ -237,6 +237,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.notification_emails_retry_task",
         "schedule": 10 * 60.0,
     },
+    # 03:00 every night: expired sessions are deleted (the database keeps every login's row until then).
+    "sessions-clear": {
+        "task": "accounts.tasks.sessions_clear_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    # 03:15 every night: demo outbox messages older than OUTBOX_KEEP_DAYS are deleted (nothing else in it).
+    "outbox-prune": {
+        "task": "accounts.tasks.outbox_prune_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
     "morning-emails": {
         "task": "dashboards.tasks.morning_emails_task",
@@ -258,6 +268,7 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
 OUTBOX_DIR = Path(env_str("OUTBOX_DIR", str(VAR_DIR / "outbox")))
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 14)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{PRODUCT_NAME} <pulse@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
