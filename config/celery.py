@@ -10,7 +10,7 @@ import os
 from celery import Celery, Task
 from celery.signals import beat_init, celeryd_init
 
-from config.circuit_breaker import broker_breaker
+from config.circuit_breaker import redis_breaker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -24,17 +24,17 @@ class BrokerUnavailable(Exception):
 
 
 class GuardedTask(Task):
-    """A task whose publishing, in a web process, goes through the broker's circuit breaker."""
+    """A task whose publishing, in a web process, goes through the Redis circuit breaker."""
 
     def apply_async(self, *args, **kwargs):
         if self.app.conf.task_always_eager or not self.app.conf.get("publish_breaker", True):
             return super().apply_async(*args, **kwargs)
-        if broker_breaker.is_open():
+        if redis_breaker.is_open():
             raise BrokerUnavailable(f"{self.name} not queued: the broker failed moments ago")
         try:
             return super().apply_async(*args, **kwargs)
         except Exception:
-            broker_breaker.trip()
+            redis_breaker.trip()
             raise
 
 

@@ -3,8 +3,10 @@ interval instead of one per request.
 
 After a failure the breaker is open for OPEN_SECONDS: whoever asks skips Redis at once (and fails open,
 as every cache caller and every publish on a request path already does), then the next use tries Redis
-again. Two breakers exist per process: one for the Django cache (through `BreakerConnection`, the
-cache's connection pool) and one for publishing to the Celery broker (config/celery.py).
+again. One Redis (REDIS_URL) is both the Django cache and the Celery broker, so one breaker serves both:
+a rate limit that timed out on the cache spares the same request's publish a second wait. The cache
+goes through it by `BreakerConnectionPool` (its connection pool), publishing by config/celery.py, and
+/healthz's broker check by config/views.py.
 """
 
 import threading
@@ -35,12 +37,11 @@ class CircuitBreaker:
             self._open_until = 0.0
 
 
-cache_breaker = CircuitBreaker("cache")
-broker_breaker = CircuitBreaker("broker")
+redis_breaker = CircuitBreaker("redis")
 
 
 class BreakerConnection(redis.Connection):
-    """A redis-py connection that refuses at once while `cache_breaker` is open, and opens it on a
+    """A redis-py connection that refuses at once while `redis_breaker` is open, and opens it on a
     connection error or timeout. Every command goes through connect() or send_packed_command(), and
     redis-py drops a connection that failed, so a hung Redis is waited on once per interval."""
 
@@ -49,7 +50,7 @@ class BreakerConnection(redis.Connection):
         try:
             return super().connect(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError):
-            cache_breaker.trip()
+            redis_breaker.trip()
             raise
 
     def send_packed_command(self, *args, **kwargs):
@@ -57,19 +58,19 @@ class BreakerConnection(redis.Connection):
         try:
             return super().send_packed_command(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError):
-            cache_breaker.trip()
+            redis_breaker.trip()
             raise
 
     def read_response(self, *args, **kwargs):
         try:
             return super().read_response(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError):
-            cache_breaker.trip()
+            redis_breaker.trip()
             raise
 
     @staticmethod
     def _refuse_if_open() -> None:
-        if cache_breaker.is_open():
+        if redis_breaker.is_open():
             raise redis.ConnectionError("Redis failed moments ago; skipped for a few seconds")
 
 

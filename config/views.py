@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 
 from accounts.models import User
-from config.circuit_breaker import broker_breaker
+from config.circuit_breaker import redis_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _broker_state() -> str:
     """One PING to the Redis broker, within BROKER_CHECK_TIMEOUT; skipped while its breaker is open."""
     if not settings.REDIS_URL:
         return "in-process"
-    if broker_breaker.is_open():
+    if redis_breaker.is_open():
         return "unavailable"
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL, socket_connect_timeout=BROKER_CHECK_TIMEOUT, socket_timeout=BROKER_CHECK_TIMEOUT
@@ -60,7 +60,7 @@ def _broker_state() -> str:
     try:
         client.ping()
     except Exception:  # refused, timed out, or any other broker error
-        broker_breaker.trip()
+        redis_breaker.trip()
         logger.warning("healthz: the broker does not answer", exc_info=True)
         return "unavailable"
     finally:

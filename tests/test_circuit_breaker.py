@@ -1,4 +1,4 @@
-"""The per-process circuit breakers: after one Redis failure, the cache and publishing skip Redis at once
+"""The per-process circuit breaker: after one Redis failure, the cache and publishing skip Redis at once
 for a few seconds (failing as they would with Redis down), then try it again."""
 
 import socket
@@ -11,17 +11,15 @@ from django.core.cache.backends.redis import RedisCache
 
 from config import circuit_breaker
 from config.celery import BrokerUnavailable
-from config.circuit_breaker import broker_breaker, cache_breaker
+from config.circuit_breaker import redis_breaker
 from surveys.tasks import response_recorded_task
 
 
 @pytest.fixture(autouse=True)
 def _closed_breakers():
-    broker_breaker.reset()
-    cache_breaker.reset()
+    redis_breaker.reset()
     yield
-    broker_breaker.reset()
-    cache_breaker.reset()
+    redis_breaker.reset()
 
 
 @pytest.fixture
@@ -60,7 +58,7 @@ def test_cache_failure_opens_the_breaker_and_the_next_call_does_not_connect(dead
     cache = _cache(dead_redis_url)
     with pytest.raises(redis.ConnectionError):
         cache.get("key")
-    assert cache_breaker.is_open()
+    assert redis_breaker.is_open()
 
     def never(*args, **kwargs):
         raise AssertionError("connected while the breaker is open")
@@ -82,7 +80,7 @@ def test_rate_limit_fails_open_with_the_breaker_open(settings, dead_redis_url):
             "OPTIONS": {"pool_class": "config.circuit_breaker.BreakerConnectionPool"},
         }
     }
-    cache_breaker.trip()
+    redis_breaker.trip()
     assert hit(scope="test", client="127.0.0.1", limit=1)[0] is True
 
 
@@ -101,12 +99,20 @@ def publishing(settings, monkeypatch):
     return attempts
 
 
-def test_publish_failure_opens_the_broker_breaker_and_the_next_publish_is_skipped(publishing):
+def test_publish_failure_opens_the_breaker_and_the_next_publish_is_skipped(publishing):
     with pytest.raises(ConnectionRefusedError):
         response_recorded_task.delay(1)
     with pytest.raises(BrokerUnavailable):
         response_recorded_task.delay(2)
     assert publishing == ["surveys.tasks.response_recorded_task"]  # the second never reached the broker
+
+
+def test_a_cache_failure_spares_the_same_request_a_publish_wait(publishing, dead_redis_url):
+    with pytest.raises(redis.ConnectionError):
+        _cache(dead_redis_url).get("key")  # one Redis is cache and broker: it failed for both
+    with pytest.raises(BrokerUnavailable):
+        response_recorded_task.delay(1)
+    assert publishing == []
 
 
 def test_worker_publishes_are_not_skipped_by_the_breaker(publishing, monkeypatch):
@@ -121,7 +127,7 @@ def test_a_task_failing_in_process_does_not_open_the_breaker(monkeypatch):
     monkeypatch.setattr("surveys.follow_up.responses_follow_up", lambda **kwargs: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         response_recorded_task.delay(1)  # in-process (no REDIS_URL): the task's own error
-    assert not broker_breaker.is_open()
+    assert not redis_breaker.is_open()
 
 
 def test_healthz_reports_a_dead_broker_quickly_with_status_from_the_database(client, db, settings, dead_redis_url):
@@ -129,12 +135,12 @@ def test_healthz_reports_a_dead_broker_quickly_with_status_from_the_database(cli
     started = time.monotonic()
     response = client.get("/healthz")
     assert (response.status_code, response.json()) == (200, {"status": "ok", "database": "ok", "broker": "unavailable"})
-    assert broker_breaker.is_open()
+    assert redis_breaker.is_open()
     assert time.monotonic() - started < 1
 
 
-def test_healthz_with_the_broker_breaker_open_does_not_try_the_broker(client, db, settings, monkeypatch):
+def test_healthz_with_the_breaker_open_does_not_try_the_broker(client, db, settings, monkeypatch):
     settings.REDIS_URL = settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
     monkeypatch.setattr(redis.Redis, "ping", lambda self: pytest.fail("pinged while the breaker is open"))
-    broker_breaker.trip()
+    redis_breaker.trip()
     assert client.get("/healthz").json()["broker"] == "unavailable"

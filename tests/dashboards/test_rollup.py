@@ -611,7 +611,7 @@ def test_query_count_does_not_grow_with_the_number_of_csms(db, client, django_as
 
 
 def test_the_rollup_is_computed_when_the_cache_is_down(login, maria, dataset, settings):
-    from config.circuit_breaker import cache_breaker
+    from config.circuit_breaker import redis_breaker
 
     expected_total = rollup_of(login(maria).get(URL)).total
     settings.CACHES = {
@@ -624,7 +624,7 @@ def test_the_rollup_is_computed_when_the_cache_is_down(login, maria, dataset, se
     try:
         response = login(maria).get(URL)
     finally:
-        cache_breaker.reset()
+        redis_breaker.reset()
 
     assert response.status_code == 200
     assert rollup_of(response).total == expected_total

@@ -21,7 +21,7 @@ import redis
 from django.conf import settings
 
 from config.celery import app as celery_app
-from config.circuit_breaker import broker_breaker, cache_breaker
+from config.circuit_breaker import redis_breaker
 from config.queues import send_queue_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -271,9 +271,8 @@ def _drop_connection_pools() -> None:
     # (Not closed: kombu keeps one pool per URL and hands the same one out again.)
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
-    # And the breakers that remember the old server's failures: the next use tries the server again.
-    broker_breaker.reset()
-    cache_breaker.reset()
+    # And the breaker that remembers the old server's failures: the next use tries the server again.
+    redis_breaker.reset()
 
 
 def _wait_until_ready(worker: Worker, hostname: str) -> None:
