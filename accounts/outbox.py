@@ -7,13 +7,17 @@ can show them at /outbox/ (admins only).
 
 import email
 import email.policy
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
+
+STAMP_FORMAT = "%Y%m%dT%H%M%S%f"  # UTC; a message's file is <stamp>-<8 hex digits>.eml
+OUTBOX_FILE_NAME = re.compile(r"^(?P<stamp>\d{8}T\d{12})-[0-9a-f]{8}\.eml$")
 
 
 class OutboxBackend(BaseEmailBackend):
@@ -21,10 +25,28 @@ class OutboxBackend(BaseEmailBackend):
         directory = Path(settings.OUTBOX_DIR)
         directory.mkdir(parents=True, exist_ok=True)
         for message in email_messages:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            stamp = datetime.now(UTC).strftime(STAMP_FORMAT)
             path = directory / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             path.write_bytes(message.message().as_bytes())
         return len(email_messages)
+
+
+def outbox_prune(*, keep_days: int) -> int:
+    """Delete the outbox messages written more than `keep_days` ago (by the time in their name); return how
+    many. Only files named as OutboxBackend names them are touched: anything else in the folder stays."""
+    directory = Path(settings.OUTBOX_DIR)
+    if not directory.is_dir():
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=keep_days)
+    deleted = 0
+    for path in directory.iterdir():
+        match = OUTBOX_FILE_NAME.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        if datetime.strptime(match["stamp"], STAMP_FORMAT).replace(tzinfo=UTC) < cutoff:
+            path.unlink(missing_ok=True)  # another run may have deleted it meanwhile
+            deleted += 1
+    return deleted
 
 
 def outbox_enabled() -> bool:

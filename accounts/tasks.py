@@ -1,8 +1,11 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.core.management import call_command
 
 from accounts.notification_emails import notification_emails_retry
+from accounts.outbox import outbox_prune
 from accounts.services import import_job_run, import_jobs_prune, import_jobs_stalled
 
 logger = logging.getLogger(__name__)
@@ -34,3 +37,16 @@ def import_jobs_resume_task() -> None:
 def notification_emails_retry_task() -> None:
     """Send again the alert emails that failed (each is claimed, so overlapping runs send it once)."""
     notification_emails_retry()
+
+
+@shared_task
+def sessions_clear_task() -> None:
+    """Delete expired sessions (Django keeps them in the database until told to)."""
+    call_command("clearsessions")
+
+
+@shared_task
+def outbox_prune_task() -> None:
+    deleted = outbox_prune(keep_days=settings.OUTBOX_KEEP_DAYS)
+    if deleted:
+        logger.info("outbox: deleted %s messages older than %s days", deleted, settings.OUTBOX_KEEP_DAYS)

@@ -13,6 +13,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.queues import queues_for
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -144,8 +145,14 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable Redis costs a request two seconds at most; callers treat the cache as optional.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A hung or stopped Redis costs one request a quarter of a second at most, then every request of
+            # that process skips it for a few seconds (config/circuit_breaker.py); callers treat the cache
+            # as optional.
+            "OPTIONS": {
+                "socket_connect_timeout": 0.25,
+                "socket_timeout": 0.25,
+                "pool_class": "config.circuit_breaker.BreakerConnectionPool",
+            },
         }
     }
 else:
@@ -154,6 +161,10 @@ else:
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # One queue name per installation, so two installations (or test runs) can share a Redis.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "pulse")
+# Sending (campaign fan-out and batches) has its own queue, "<CELERY_QUEUE>.send"; all else, the beat jobs
+# among it, is on the default queue (config/queues.py). A worker started without -Q consumes both.
+CELERY_TASK_QUEUES = queues_for(CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_ROUTES = ["config.queues.route_task"]
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
@@ -169,10 +180,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # running (or waiting for its retry time) would be handed out a second time.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
-    # A web request queueing a task waits at most this long for an unreachable broker, then moves
-    # on (what it queued is recorded in the database and swept up later).
-    "socket_connect_timeout": 5,
+    # A web request queueing a task waits at most this long for a broker that refuses, or accepts and never
+    # answers, then moves on: what it queued is recorded in the database and swept up later. Workers and beat
+    # wait longer (config/celery.py).
+    "socket_connect_timeout": 0.1,
+    "socket_timeout": 0.1,
+    # Connecting is tried once: the publish retry policy below is the only retry.
+    "max_retries": 0,
 }
+# Publishing from a request: one retry after 50 ms, so about 0.35 s at most with the timeouts above.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0, "interval_max": 0.05}
 CELERY_TIMEZONE = TIME_ZONE
 # Every periodic job, in one place. Each entry says when it runs and why.
 CELERY_BEAT_SCHEDULE = {
@@ -224,6 +241,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.notification_emails_retry_task",
         "schedule": 10 * 60.0,
     },
+    # 03:00 every night: expired sessions are deleted (the database keeps every login's row until then).
+    "sessions-clear": {
+        "task": "accounts.tasks.sessions_clear_task",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    # 03:15 every night: demo outbox messages older than OUTBOX_KEEP_DAYS are deleted (nothing else in it).
+    "outbox-prune": {
+        "task": "accounts.tasks.outbox_prune_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
     # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
     "morning-emails": {
         "task": "dashboards.tasks.morning_emails_task",
@@ -245,6 +272,7 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
 OUTBOX_DIR = Path(env_str("OUTBOX_DIR", str(VAR_DIR / "outbox")))
+OUTBOX_KEEP_DAYS = env_int("OUTBOX_KEEP_DAYS", 14)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{PRODUCT_NAME} <pulse@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

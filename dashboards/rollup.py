@@ -18,6 +18,7 @@ computed score: an override is a person's correction shown beside it, not a new 
 """
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,6 +33,8 @@ from scoring.models import Band, HealthModel, HealthModelVersion, HealthSnapshot
 from scoring.selectors import active_overrides, override_band
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
 from surveys.models import Invitation, Kind, Response
+
+logger = logging.getLogger(__name__)
 
 BANDS = [Band.RED, Band.YELLOW, Band.GREEN, Band.NONE]
 KINDS = Kind.values
@@ -352,6 +355,26 @@ def compute_rollup(
     )
 
 
+def _cache_get(key: str):
+    """The cached value of `key` (None without a key, or when the cache cannot say: the page computes it)."""
+    if not key:
+        return None
+    try:
+        return cache.get(key)
+    except Exception:  # any cache backend error (Redis down or hung): the page must not fail for it
+        logger.warning("rollup cache unavailable; computing the figures", exc_info=True)
+        return None
+
+
+def _cache_set(key: str, value, seconds: int) -> None:
+    if not key:
+        return
+    try:
+        cache.set(key, value, seconds)
+    except Exception:  # the next request computes it again
+        logger.warning("rollup cache unavailable; figures not kept", exc_info=True)
+
+
 def survey_cells(
     *, accounts: QuerySet, start: datetime.date, today: datetime.date, cache_key: str = ""
 ) -> tuple[list[tuple], list[tuple]]:
@@ -363,7 +386,7 @@ def survey_cells(
     kept SURVEY_CACHE_SECONDS: a new answer reaches the rollup within minutes (the page says so).
     """
     key = f"rollup-surveys:{start.isoformat()}:{today.isoformat()}:{cache_key}" if cache_key else ""
-    cached = cache.get(key) if key else None
+    cached = _cache_get(key)
     if cached is not None:
         return cached
     in_period = {"gte": _local_midnight(start), "lt": _local_midnight(today + datetime.timedelta(days=1))}
@@ -388,8 +411,7 @@ def survey_cells(
         .values_list("account__owner", "account__segment")
         .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(status=Invitation.Status.RESPONDED)))
     )
-    if key:
-        cache.set(key, (answer_counts, invitation_cells), SURVEY_CACHE_SECONDS)
+    _cache_set(key, (answer_counts, invitation_cells), SURVEY_CACHE_SECONDS)
     return answer_counts, invitation_cells
 
 
@@ -431,7 +453,7 @@ def health_trend(*, accounts: QuerySet, today: datetime.date, cache_key: str = "
     for TREND_CACHE_SECONDS: past weeks do not change, and this week's point moves little in an hour.
     """
     key = f"rollup-trend:{today.isoformat()}:{cache_key}" if cache_key else ""
-    cached = cache.get(key) if key else None
+    cached = _cache_get(key)
     if cached is not None:
         return [TrendPoint(datetime.date.fromisoformat(week), mean, n) for week, mean, n in cached]
     first_week = _monday(today) - datetime.timedelta(weeks=TREND_WEEKS)
@@ -448,8 +470,7 @@ def health_trend(*, accounts: QuerySet, today: datetime.date, cache_key: str = "
     for day, week in last_days.items():
         row = days.get(day)
         points.append(TrendPoint(week, row["mean"] if row else None, row["accounts"] if row else 0))
-    if key:
-        cache.set(key, [(p.week.isoformat(), p.mean, p.accounts) for p in points], TREND_CACHE_SECONDS)
+    _cache_set(key, [(p.week.isoformat(), p.mean, p.accounts) for p in points], TREND_CACHE_SECONDS)
     return points
 
 

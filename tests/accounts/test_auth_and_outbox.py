@@ -68,8 +68,8 @@ def test_outbox_rejects_path_tricks(adam, login, settings):
     assert login(adam).get("/outbox/..%2f..%2fetc%2fpasswd/").status_code == 404
 
 
-def test_healthz_reports_database(client, db):
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_healthz_reports_database_and_an_in_process_broker(client, db):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "broker": "in-process"}
 
 
 def test_healthz_hides_the_database_error_and_logs_it(client, db, monkeypatch, caplog):
@@ -87,6 +87,7 @@ def test_healthz_hides_the_database_error_and_logs_it(client, db, monkeypatch, c
         with caplog.at_level(logging.ERROR, logger="config.views"):
             response = client.get("/healthz")
 
-    assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unavailable", "broker": "in-process"}
     assert "db.internal" not in response.content.decode() and "pulse_prod" not in response.content.decode()
     assert revealing in caplog.text

@@ -608,3 +608,23 @@ def test_query_count_does_not_grow_with_the_number_of_csms(db, client, django_as
 
     assert large_count == small_count
     assert _queries(client, show="accounts", band="red") == small_drill <= 20
+
+
+def test_the_rollup_is_computed_when_the_cache_is_down(login, maria, dataset, settings):
+    from config.circuit_breaker import redis_breaker
+
+    expected_total = rollup_of(login(maria).get(URL)).total
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"pool_class": "config.circuit_breaker.BreakerConnectionPool"},
+        }
+    }
+    try:
+        response = login(maria).get(URL)
+    finally:
+        redis_breaker.reset()
+
+    assert response.status_code == 200
+    assert rollup_of(response).total == expected_total

@@ -4,6 +4,7 @@ Each fixture skips with a reason when its service is absent, so the suite runs
 anywhere; CI sets DATABASE_URL and REDIS_URL (and CI=true turns any skip into a failure).
 """
 
+import http.client
 import os
 import shutil
 import signal
@@ -20,6 +21,8 @@ import redis
 from django.conf import settings
 
 from config.celery import app as celery_app
+from config.circuit_breaker import redis_breaker
+from config.queues import send_queue_name
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_START_TIMEOUT = 30
@@ -112,8 +115,17 @@ class RedisServer:
 
     def kill(self) -> None:
         """Down at once, as a crash would take it (it keeps nothing on disk, so it comes back empty)."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGCONT)  # a frozen server dies on SIGKILL too; this keeps wait() short
         self.process.kill()
         self.process.wait()
+
+    def freeze(self) -> None:
+        """Hung, as a VM pause or a stuck server would leave it: connections are accepted, nothing answers."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
 
 
 @pytest.fixture
@@ -140,7 +152,7 @@ def _database_url(db: dict) -> str:
 
 
 class Worker:
-    """A `celery worker` subprocess consuming one queue, in a process group of its own (so it can be killed whole)."""
+    """A `celery worker` subprocess consuming the test's queues, in a process group of its own (to kill it whole)."""
 
     def __init__(self, queue: str, log_path: Path):
         self.queue = queue
@@ -191,7 +203,8 @@ def worker_env() -> dict[str, str]:
 
 @pytest.fixture
 def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, worker_env, tmp_path, request):
-    """start_worker(**env) -> a new real Celery worker (solo pool) on this test's own queue, reading the test database.
+    """start_worker(**env) -> a new real Celery worker (solo pool) on this test's own queues (the default one and
+    its send queue), reading the test database. It is started without -Q, as production's plain worker is.
 
     Requested after `_tasks_in_process` so its settings win over the in-process (eager) mode
     for the test. The test process publishes to the workers' queue through Redis. Tests need
@@ -221,7 +234,7 @@ def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, work
         }
         command = [
             sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool=solo", "--concurrency=1", "-Q", queue, "--hostname", f"{queue}-{number}@%h",
+            "--pool=solo", "--concurrency=1", "--hostname", f"{queue}-{number}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO",
         ]  # fmt: skip
         with worker.log_path.open("w") as log_file:
@@ -243,7 +256,8 @@ def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, work
         for name, value in saved.items():
             celery_app.conf[name] = value
         _drop_connection_pools()
-        _delete_queue(broker_url, queue)
+        for name in (queue, send_queue_name(queue)):
+            _delete_queue(broker_url, name)
 
 
 @pytest.fixture
@@ -257,6 +271,8 @@ def _drop_connection_pools() -> None:
     # (Not closed: kombu keeps one pool per URL and hands the same one out again.)
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # And the breaker that remembers the old server's failures: the next use tries the server again.
+    redis_breaker.reset()
 
 
 def _wait_until_ready(worker: Worker, hostname: str) -> None:
@@ -278,3 +294,56 @@ def _delete_queue(url: str, queue: str) -> None:
         client.delete(*keys)
     finally:
         client.close()
+
+
+def http_request(port: int, method: str, path: str, body: str = "", timeout: float = 10) -> tuple[int, str]:
+    """One request to the server on `port`: (status, body), or (0, "") if it did not answer within `timeout`."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+    try:
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        client.request(method, path, body=body or None, headers=headers)
+        response = client.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    except OSError:
+        return 0, ""
+
+
+@pytest.fixture
+def start_gunicorn(transactional_db, postgres, tmp_path, settings):
+    """start_gunicorn(workers=1, **env) -> the port of the app served by gunicorn, as in production, on the
+    test database; without REDIS_URL in `env` it has no Redis (tasks in-process). Stopped at teardown."""
+    processes: list[subprocess.Popen] = []
+
+    def start(*, workers: int = 1, **extra_env: str) -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+            "DB_CONN_MAX_AGE": "600",  # the same connection serves every request, until it is dropped
+        }
+        env.pop("REDIS_URL", None)
+        env.update(extra_env)
+        log_path = tmp_path / f"gunicorn-{len(processes) + 1}.log"
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(workers), "--log-level", "warning"],
+                cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        processes.append(process)
+        deadline = time.monotonic() + 30
+        while http_request(port, "GET", "/healthz", timeout=2)[0] != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        return port
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=15)
