@@ -87,7 +87,9 @@ TEMPLATES = [
 
 # Database: a SQLite file by default; PostgreSQL (psycopg 3) in production.
 # Health-checked persistent connections: a connection the server dropped is
-# replaced on the next request instead of failing it.
+# replaced on the next request instead of failing it. PostgreSQL goes through
+# config.postgresql, which waits out a restart (see its docstring): a connection
+# attempt is retried for DB_CONNECT_RETRY_SECONDS before the request fails.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL is None:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default needs its folder on a fresh clone
@@ -102,6 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiling costs tens of milliseconds per query and only pays off on long analytical queries;
     # every query here is short (a page or a recompute step), so it is off for our connections.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+DB_CONNECT_RETRY_SECONDS = env_int("DB_CONNECT_RETRY_SECONDS", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Covering indexes (Index.include) serve PostgreSQL; on the embedded demo database they are
     # plain indexes, which is all a demo needs.
