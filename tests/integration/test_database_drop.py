@@ -5,61 +5,21 @@ The app runs in gunicorn, as in production, against the PostgreSQL test database
 terminates every server process serving it, as a restart would.
 """
 
-import http.client
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 from django.db import connection
 
 from tests.factories import InvitationFactory
-from tests.integration.conftest import REPO_ROOT, _database_url
+from tests.integration.conftest import _database_url, gunicorn_running, http_get
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def gunicorn(transactional_db, postgres, tmp_path, settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _database_url(settings.DATABASES["default"]),
-        "DB_CONN_MAX_AGE": "600",  # the same connection serves every request, until it is dropped
-    }
-    env.pop("REDIS_URL", None)
-    log_path = tmp_path / "gunicorn.log"
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "1", "--log-level", "warning"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while _get(port, "/healthz")[0] != 200:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    database_url = _database_url(settings.DATABASES["default"])
+    # DB_CONN_MAX_AGE: the same connection serves every request, until it is dropped.
+    with gunicorn_running(database_url, tmp_path / "gunicorn.log", DB_CONN_MAX_AGE="600") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        client.request("GET", path)
-        response = client.getresponse()
-        return response.status, response.read().decode(errors="replace")
-    except OSError:
-        return 0, ""
 
 
 def _terminate_other_sessions() -> int:
@@ -74,12 +34,12 @@ def _terminate_other_sessions() -> int:
 
 def test_request_after_the_database_dropped_the_connection_works(gunicorn):
     invitation = InvitationFactory()
-    status, page = _get(gunicorn, f"/s/{invitation.token}/")
+    status, page = http_get(gunicorn, f"/s/{invitation.token}/")
     assert status == 200 and "How likely are you to recommend" in page
 
     assert _terminate_other_sessions() >= 1  # the app's persistent connection is gone
 
-    status, page = _get(gunicorn, f"/s/{invitation.token}/")
+    status, page = http_get(gunicorn, f"/s/{invitation.token}/")
     assert status == 200, page[:500]
     assert "How likely are you to recommend" in page
-    assert _get(gunicorn, "/healthz") == (200, '{"status": "ok"}')
+    assert http_get(gunicorn, "/healthz") == (200, '{"status": "ok"}')
