@@ -33,9 +33,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
             try:
                 return super().get_new_connection(conn_params)
             except PsycopgOperationalError:
-                if time.monotonic() + backoff > deadline:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise
-                time.sleep(backoff)
+                time.sleep(min(backoff, remaining))
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     def ensure_connection(self):

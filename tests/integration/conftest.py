@@ -168,8 +168,7 @@ class PostgresProxy:
     def restart(self, down_for: float = 0.5) -> int:
         """End every session that came through the proxy and refuse new ones for `down_for` seconds.
         Returns how many sessions were ended."""
-        listener, self._listener = self._listener, None
-        listener.close()  # connection refused, as while the server is down
+        self._stop_listening()  # connection refused, as while the server is down
         with self._lock:
             ports = sorted(self._upstream_ports)
         with connection.cursor() as cursor:
@@ -189,8 +188,12 @@ class PostgresProxy:
 
     def close(self) -> None:
         if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+            self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept(); close() alone would not
+        listener.close()
 
     @staticmethod
     def _listen(port: int) -> socket.socket:

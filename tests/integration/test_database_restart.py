@@ -7,14 +7,18 @@ their sessions are ended by the server and new connections are refused for the r
 
 import asyncio
 import collections
+import copy
+import socket
 import threading
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, connection, connections, transaction
+from django.test import override_settings
 
+from config.postgresql.base import DatabaseWrapper
 from surveys import services
 from surveys.models import Campaign, Invitation, Response
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, InvitationFactory
@@ -110,6 +114,67 @@ def test_requests_during_database_restarts_wait_and_succeed(postgres_proxy, tmp_
     assert stored.count() == len(answered) == len(set(answered))
     # A request waits for the restart, not for a timeout: at most the time the server was down, and some.
     assert max(slowest.values()) < DOWN_FOR + 5
+
+
+def _proxied(port: int) -> DatabaseWrapper:
+    """A connection of the app's backend to the test database, through this port."""
+    db = copy.deepcopy(connections.settings["default"])
+    db.update(HOST="127.0.0.1", PORT=port)
+    return DatabaseWrapper(db, alias="proxied")
+
+
+def _run_through_a_restart(proxy, sql: str) -> dict:
+    """Runs `sql` through the proxy and restarts the database while it runs: {"rows": ...} or {"error": ...}."""
+    outcome = {}
+
+    def run() -> None:
+        db = _proxied(proxy.port)  # a connection belongs to the thread that made it
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(sql)
+                outcome["rows"] = cursor.fetchall() if cursor.description else None
+        except Exception as exc:
+            outcome["error"] = exc
+        finally:
+            db.close()
+
+    def running() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = %s", [sql])
+            return cursor.fetchone()[0] > 0
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(lambda: "error" in outcome or running(), timeout=30, what="the statement to start")
+    assert proxy.restart(down_for=DOWN_FOR) == 1
+    thread.join(timeout=30)
+    return outcome
+
+
+def test_a_read_cut_by_the_restart_is_run_again(postgres_proxy):
+    assert _run_through_a_restart(postgres_proxy, "SELECT 42 FROM pg_sleep(1)") == {"rows": [(42,)]}
+
+
+def test_a_write_cut_by_the_restart_fails_and_is_not_repeated(postgres_proxy):
+    invitation = InvitationFactory(last_error="")
+    sql = f"UPDATE surveys_invitation SET last_error = 'written' WHERE id = {invitation.pk} AND pg_sleep(1) IS NOT NULL"
+    outcome = _run_through_a_restart(postgres_proxy, sql)
+    assert isinstance(outcome.get("error"), OperationalError)
+    assert "terminating connection due to administrator command" in str(outcome["error"])
+    invitation.refresh_from_db()
+    assert invitation.last_error == ""  # the server rolled it back, and it was not sent again
+
+
+@override_settings(DB_CONNECT_RETRY_SECONDS=1)
+def test_connecting_to_a_database_that_stays_down_fails_after_the_retry_budget(postgres, db):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nothing_listens = probe.getsockname()[1]
+    db = _proxied(nothing_listens)
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        db.ensure_connection()
+    assert 0.9 <= time.monotonic() - started < 3
 
 
 CONTACTS = 300
