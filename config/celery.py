@@ -8,7 +8,8 @@ where nobody waits on a publish, widens the budget when it starts (WORKER_PUBLIS
 import os
 
 from celery import Celery, Task
-from celery.signals import beat_init, celeryd_init
+from celery.signals import beat_init, celeryd_init, worker_init
+from django.conf import settings
 
 from config.circuit_breaker import redis_breaker
 
@@ -57,3 +58,10 @@ def _widen_publish_budget(sender=None, **kwargs):
     options.pop("max_retries", None)  # reconnecting to a restarted broker keeps trying, as Celery does by default
     conf.broker_transport_options = options
     conf.publish_breaker = False
+
+
+@worker_init.connect
+def _wait_longer_for_the_database(**kwargs) -> None:
+    """A task has nobody waiting on it: a worker waits out a longer database restart than a web request
+    does, so a send that meets one records what it sent instead of failing (see config.postgresql)."""
+    settings.DB_CONNECT_RETRY_SECONDS = settings.DB_WORKER_CONNECT_RETRY_SECONDS

@@ -88,7 +88,10 @@ TEMPLATES = [
 
 # Database: a SQLite file by default; PostgreSQL (psycopg 3) in production.
 # Health-checked persistent connections: a connection the server dropped is
-# replaced on the next request instead of failing it.
+# replaced on the next request instead of failing it. PostgreSQL goes through
+# config.postgresql, which waits out a restart (see its docstring): a connection
+# attempt is retried for DB_CONNECT_RETRY_SECONDS (a web request) or
+# DB_WORKER_CONNECT_RETRY_SECONDS (a Celery worker) before it fails.
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL is None:
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default needs its folder on a fresh clone
@@ -103,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compiling costs tens of milliseconds per query and only pays off on long analytical queries;
     # every query here is short (a page or a recompute step), so it is off for our connections.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
+DB_CONNECT_RETRY_SECONDS = env_int("DB_CONNECT_RETRY_SECONDS", 5)
+# A Celery worker has nobody waiting on it, so it waits out a longer restart (config.celery sets it).
+DB_WORKER_CONNECT_RETRY_SECONDS = env_int("DB_WORKER_CONNECT_RETRY_SECONDS", 60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Covering indexes (Index.include) serve PostgreSQL; on the embedded demo database they are
     # plain indexes, which is all a demo needs.

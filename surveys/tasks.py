@@ -2,13 +2,27 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from surveys import follow_up, sending, services
 
 logger = logging.getLogger(__name__)
 
+# A task that lost its database (a restart, a failover) runs again after up to 1, 2, 4 … 60 s (jittered),
+# 12 times in at most 7 minutes, instead of failing for good: with acks_late its message is acknowledged
+# either way, so a failure would wait for the next sweep. The connection itself is retried for a few seconds first
+# (config.postgresql), so this is for longer outages and for a statement the restart cut mid-flight.
+# A batch run again skips what it sent (claims), and the retry counts towards the batch's SMTP retries.
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
 
-@shared_task(acks_late=True)
+
+@shared_task(acks_late=True, **DATABASE_RETRY)
 def response_recorded_task(response_id: int) -> None:
     """What follows a recorded answer: the owner's low-score alert and the account's recompute."""
     follow_up.responses_follow_up(response_ids=[response_id])
@@ -20,7 +34,7 @@ def responses_follow_up_sweep_task() -> None:
     follow_up.responses_follow_up_sweep()
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **DATABASE_RETRY)
 def campaign_send_task(campaign_id: int) -> None:
     """Fan a campaign's pending invitations out in batches, one task each."""
     for batch in services.campaign_batches(campaign_id=campaign_id):
@@ -30,7 +44,7 @@ def campaign_send_task(campaign_id: int) -> None:
 
 # acks_late + reject_on_worker_lost: a killed worker's batch is redelivered, long after the sweep
 # has sent the rest (sending.py); every email is fenced, so no redelivery sends one twice.
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, **DATABASE_RETRY)
 def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]) -> None:
     _queue_released()  # a dead sender's claims are noticed by the next batch, not only by the sweep
     retry_ids = sending.invitation_batch_send(invitation_ids=invitation_ids)

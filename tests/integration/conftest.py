@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from config.celery import app as celery_app
 from config.circuit_breaker import redis_breaker
@@ -149,6 +151,108 @@ def _database_url(db: dict) -> str:
     host = db.get("HOST") or "127.0.0.1"
     port = f":{db['PORT']}" if db.get("PORT") else ""
     return f"postgres://{credentials}{'@' if credentials else ''}{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+class PostgresProxy:
+    """A TCP proxy to the test database's server, for the app's processes, that can imitate a restart.
+
+    The app's processes (gunicorn, Celery workers) reach PostgreSQL through `url`; the test process keeps
+    its direct connection, and the shared server is never touched. `restart(down_for)` does what a
+    restarting server does to its clients: it ends their sessions (pg_terminate_backend, so they read
+    PostgreSQL's own "terminating connection due to administrator command") and refuses connections
+    for `down_for` seconds.
+    """
+
+    def __init__(self, db: dict):
+        self.upstream = (db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432))
+        self._lock = threading.Lock()
+        self._upstream_ports: set[int] = set()
+        self._listener = self._listen(0)
+        self.port = self._listener.getsockname()[1]
+        self.url = _database_url({**db, "HOST": "127.0.0.1", "PORT": self.port})
+        self.restarts = 0
+        self.down = threading.Event()  # set while the imitated server is down
+        self._accepting = threading.Thread(target=self._accept, args=(self._listener,), daemon=True)
+        self._accepting.start()
+
+    def restart(self, down_for: float = 0.5) -> int:
+        """End every session that came through the proxy and refuse new ones for `down_for` seconds.
+        Returns how many sessions were ended."""
+        self._stop_listening()  # connection refused, as while the server is down
+        with self._lock:
+            ports = sorted(self._upstream_ports)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE client_port = ANY(%s) AND client_addr IN ('127.0.0.1', '::1') AND pid <> pg_backend_pid()",
+                [ports],
+            )
+            ended = cursor.fetchone()[0]
+        self.down.set()
+        time.sleep(down_for)
+        self._listener = self._listen(self.port)
+        self.down.clear()
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
+        self.restarts += 1
+        return ended
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        listener, self._listener = self._listener, None
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept(); close() alone would not
+        listener.close()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        return listener
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed: a restart, or the end of the test
+            try:
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                client.close()
+                continue
+            port = server.getsockname()[1]
+            with self._lock:
+                self._upstream_ports.add(port)
+            threading.Thread(target=self._pipe, args=(client, server, port), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, port), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, target: socket.socket, port: int) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._upstream_ports.discard(port)
+            for end in (source, target):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+
+@pytest.fixture
+def postgres_proxy(postgres, transactional_db):
+    """A PostgresProxy to the test database; point the app's processes at its `url`."""
+    proxy = PostgresProxy(settings.DATABASES["default"])
+    yield proxy
+    proxy.close()
 
 
 class Worker:
