@@ -7,6 +7,8 @@ where nobody waits on a publish, widens the budget when it starts (WORKER_PUBLIS
 
 import os
 
+import kombu.exceptions
+import redis
 from celery import Celery, Task
 from celery.signals import beat_init, celeryd_init, worker_init
 from django.conf import settings
@@ -18,6 +20,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # A worker or beat retries a publish for up to about 10 seconds, and waits up to 5 for a hung broker.
 WORKER_PUBLISH_RETRY_POLICY = {"max_retries": 5, "interval_start": 0.5, "interval_step": 1, "interval_max": 3}
 WORKER_SOCKET_TIMEOUT = 5
+
+
+# What a broker that is down, hung or refusing raises through kombu and redis-py.
+BROKER_ERRORS = (OSError, kombu.exceptions.OperationalError, redis.exceptions.RedisError)
 
 
 class BrokerUnavailable(Exception):
@@ -34,7 +40,7 @@ class GuardedTask(Task):
             raise BrokerUnavailable(f"{self.name} not queued: the broker failed moments ago")
         try:
             return super().apply_async(*args, **kwargs)
-        except Exception:
+        except BROKER_ERRORS:  # not a bug in the task's arguments: that must not switch Redis off
             redis_breaker.trip()
             raise
 

@@ -183,8 +183,9 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Redis hands a task whose worker died before acknowledging it to another worker after this many
-# seconds. It must exceed CELERY_TASK_TIME_LIMIT and the longest retry delay, or a task still
-# running (or waiting for its retry time) would be handed out a second time.
+# seconds. It should exceed CELERY_TASK_TIME_LIMIT and the longest retry delay: a task still running
+# (or waiting for its retry time) would be handed out a second time. Sends are fenced, so that costs
+# work, never a second email; a dead worker's claims are taken back sooner, by the one-minute sweep.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
     # A web request queueing a task waits at most this long for a broker that refuses, or accepts and never

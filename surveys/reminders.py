@@ -21,13 +21,21 @@ import smtplib
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db.models import DateTimeField, F, Func, QuerySet
+from django.db.models import DateTimeField, Exists, F, Func, OuterRef, QuerySet
 from django.utils import timezone
 
+from accounts.models import Contact
 from accounts.suppression import suppressed_any
 from surveys.answers import LINK_OPEN_FOR
 from surveys.models import Campaign, Invitation
-from surveys.sending import UNCERTAIN_REASON, bounce_record, describe, invitation_email, is_permanent
+from surveys.sending import (
+    UNCERTAIN_REASON,
+    bounce_record,
+    connection_closed,
+    describe,
+    invitation_email,
+    is_permanent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +120,22 @@ def _failed(invitation: Invitation, attempt: QuerySet, exc: Exception) -> None:
         attempt.update(reminder_started_at=None, last_error=f"reminder: {describe(exc)}"[:500])
 
 
+def reminder_fence(invitation_id: int) -> QuerySet:
+    """The invitation, if it may be reminded now: every condition on its own row or in EXISTS, never
+    through a join, so the UPDATE is a plain conditional one that PostgreSQL re-checks on the row
+    after waiting for a concurrent run's lock (a join would make it `id IN (SELECT …)`, re-checked on
+    the id alone, and two runs could both send)."""
+    opted_out = Contact.objects.filter(pk=OuterRef("contact_id"), opted_out_at__isnull=False)
+    return Invitation.objects.filter(
+        ~Exists(opted_out),
+        pk=invitation_id,
+        status__in=[Invitation.Status.SENT, Invitation.Status.UNCERTAIN],
+        reminded_at__isnull=True,
+        reminder_started_at__isnull=True,
+        reminder_given_up_at__isnull=True,
+    )
+
+
 def _lost_connection(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(exc, smtplib.SMTPException)
 
@@ -141,14 +165,9 @@ def reminders_send() -> int:
                 _give_up(Invitation.objects.filter(pk=invitation.pk), error)
                 continue
             started = timezone.now()
-            claimed = Invitation.objects.filter(
-                pk=invitation.pk,
-                status__in=[Invitation.Status.SENT, Invitation.Status.UNCERTAIN],
-                reminded_at__isnull=True,
-                reminder_started_at__isnull=True,
-                reminder_given_up_at__isnull=True,
-                contact__opted_out_at__isnull=True,
-            ).update(reminder_started_at=started, reminder_attempts=F("reminder_attempts") + 1)
+            claimed = reminder_fence(invitation.pk).update(
+                reminder_started_at=started, reminder_attempts=F("reminder_attempts") + 1
+            )
             if not claimed:
                 continue  # answered or opted out meanwhile, or another run has it
             attempt = Invitation.objects.filter(pk=invitation.pk, reminder_started_at=started, reminded_at__isnull=True)
@@ -161,6 +180,8 @@ def reminders_send() -> int:
                     attempt.update(reminded_at=F("reminder_started_at"), last_error=f"reminder: {UNCERTAIN_REASON}")
                     break
                 _failed(invitation, attempt, exc)
+                if connection_closed(connection):
+                    break  # a 421 ends the session: the rest wait for the next run
                 continue
             except SoftTimeLimitExceeded:
                 raise  # the run is out of time: this attempt counts as reminded later, the rest wait

@@ -107,6 +107,8 @@ def invitations_claim(*, invitation_ids: list[int], token: str) -> list[int]:
         refused = Q()
         for condition in reasons.values():
             refused |= condition
+        # Only rows whose contacts are locked: one the sweep put back since the first read waits for the next batch.
+        pending = pending.filter(contact_id__in=contact_ids)
         claimed = list(pending.exclude(refused).order_by("pk").values_list("pk", flat=True))
         pending.filter(pk__in=claimed).update(
             status=Invitation.Status.SENDING,
@@ -167,6 +169,11 @@ def invitation_email(invitation: Invitation, *, connection, reminder: bool = Fal
     return message, ""
 
 
+def connection_closed(smtp) -> bool:
+    """The server ended the session while refusing (a 421): nothing more may be sent on it."""
+    return smtp.connection is None or getattr(smtp.connection, "sock", None) is None
+
+
 def _refused(exc: Exception) -> bool:
     """The server answered no: the email was not accepted (as opposed to a connection that broke,
     after which nobody knows)."""
@@ -174,8 +181,8 @@ def _refused(exc: Exception) -> bool:
 
 
 def _retrying_database_errors(write):
-    """Run `write` (outside any transaction), again after a short wait if the database connection
-    broke, for about 16 s in all: it records what the mail server already accepted."""
+    """Run `write` (outside any transaction; it must be safe to repeat), again after a short wait
+    if the database connection broke: 16 s of waits, plus each reconnection's own wait."""
     for delay in CONFIRM_RETRY_DELAYS:
         try:
             return write()
@@ -217,34 +224,47 @@ class Claim:
         )
 
     def confirm(self, invitation_id: int) -> None:
-        _retrying_database_errors(
-            lambda: self._mine(invitation_id).update(
-                status=Invitation.Status.SENT, sent_at=timezone.now(), last_error=""
-            )
-        )
+        self._record(invitation_id, status=Invitation.Status.SENT, sent_at=timezone.now(), last_error="")
 
     def give_up(self, invitation_id: int, error: str) -> None:
-        self._mine(invitation_id).update(status=Invitation.Status.FAILED, last_error=error[:500])
+        self._record(invitation_id, status=Invitation.Status.FAILED, last_error=error[:500])
 
     def put_back(self, invitation_id: int, error: str) -> None:
         """Not accepted, for now: pending again, for the retry."""
-        self._mine(invitation_id).update(
-            status=Invitation.Status.PENDING, claim_token="", send_started_at=None, last_error=error[:500]
+        self._record(
+            invitation_id,
+            status=Invitation.Status.PENDING,
+            claim_token="",
+            send_started_at=None,
+            last_error=error[:500],
         )
 
     def uncertain(self, invitation_id: int, error: str) -> None:
-        self._mine(invitation_id).update(
-            status=Invitation.Status.UNCERTAIN, sent_at=F("send_started_at"), last_error=error[:500]
+        self._record(
+            invitation_id, status=Invitation.Status.UNCERTAIN, sent_at=F("send_started_at"), last_error=error[:500]
         )
+
+    def _record(self, invitation_id: int, **outcome) -> None:
+        """What the mail server answered, recorded even across a database restart (otherwise the
+        invitation would end uncertain although its outcome is known)."""
+        _retrying_database_errors(lambda: self._mine(invitation_id).update(**outcome))
 
     def release(self) -> list[int]:
         """The claims not yet started go back to pending; returns their ids."""
-        unstarted = Invitation.objects.filter(
-            claim_token=self.token, status=Invitation.Status.SENDING, send_started_at__isnull=True
+        mine = Invitation.objects.filter(claim_token=self.token)
+        ids = list(
+            mine.filter(status=Invitation.Status.SENDING, send_started_at__isnull=True).values_list("pk", flat=True)
         )
-        ids = list(unstarted.values_list("pk", flat=True))
-        unstarted.filter(pk__in=ids).update(status=Invitation.Status.PENDING, claim_token="")
+        _release_unstarted(mine.filter(pk__in=ids))
         return ids
+
+
+def _release_unstarted(claims) -> None:
+    """Claims whose send never started go back to pending: taking one is always safe, since its
+    holder's next fence fails. One that started is never released (it is uncertain, or sent)."""
+    claims.filter(status=Invitation.Status.SENDING, send_started_at__isnull=True).update(
+        status=Invitation.Status.PENDING, claim_token=""
+    )
 
 
 def _last_try(invitation: Invitation) -> bool:
@@ -274,41 +294,39 @@ def _send_claimed(invitations: list[Invitation], claim: Claim, smtp) -> list[int
             else:
                 claim.put_back(invitation.pk, describe(exc))
                 retry.append(invitation.pk)
+            if connection_closed(smtp):
+                return retry + claim.release()  # a 421 ends the session: the rest wait for the retry
             continue
         claim.confirm(invitation.pk)
     return retry
 
 
-def _recover_own(invitation_ids: list[int]) -> None:
-    """A batch run again (a retry, or redelivered after its worker died) takes back its own claims
-    that never started: taking an unstarted claim is always safe, since its holder's next fence fails."""
-    Invitation.objects.filter(
-        pk__in=invitation_ids, status=Invitation.Status.SENDING, send_started_at__isnull=True
-    ).update(status=Invitation.Status.PENDING, claim_token="")
-
-
 def invitation_batch_send(*, invitation_ids: list[int]) -> list[int]:
     """Send a batch over one SMTP connection. Returns the ids that failed temporarily, to retry;
-    an invitation is given up (failed, with the reason) after SURVEY_SEND_MAX_RETRIES retries."""
-    _recover_own(invitation_ids)
-    pending = Invitation.objects.filter(pk__in=invitation_ids, status=Invitation.Status.PENDING)
-    if not pending.exists():
+    an invitation is given up (failed, with the reason) after SURVEY_SEND_MAX_RETRIES retries.
+
+    The batch claims first, so a worker that dies at any later point leaves claims that the sweep
+    takes back once their lease runs out.
+    """
+    # Run again (a retry, or redelivered after its worker died), a batch takes back its own unstarted claims.
+    _release_unstarted(Invitation.objects.filter(pk__in=invitation_ids))
+    claim = Claim(uuid.uuid4().hex)
+    claimed = invitations_claim(invitation_ids=invitation_ids, token=claim.token)
+    if not claimed:
         return []
     smtp = get_connection()
     try:
         smtp.open()
     except (OSError, smtplib.SMTPException) as exc:
-        # No server to talk to: the whole batch counts an attempt, then fails or waits for the retry.
-        error = describe(exc)[:500]
-        pending.update(attempts=F("attempts") + 1, last_error=error)
+        # No server to talk to: the claim counted an attempt; the batch fails or waits for the retry.
+        held = Invitation.objects.filter(claim_token=claim.token, status=Invitation.Status.SENDING)
+        held.update(last_error=describe(exc)[:500])
         if is_permanent(exc):
-            pending.update(status=Invitation.Status.FAILED)
+            held.update(status=Invitation.Status.FAILED)
             return []
-        pending.filter(attempts__gt=settings.SURVEY_SEND_MAX_RETRIES).update(status=Invitation.Status.FAILED)
-        return list(pending.order_by("pk").values_list("pk", flat=True))
-    claim = Claim(uuid.uuid4().hex)
+        held.filter(attempts__gt=settings.SURVEY_SEND_MAX_RETRIES).update(status=Invitation.Status.FAILED)
+        return claim.release()
     try:
-        claimed = invitations_claim(invitation_ids=invitation_ids, token=claim.token)
         invitations = list(
             Invitation.objects.filter(pk__in=claimed, claim_token=claim.token)
             .select_related("contact", "account", "campaign__survey")
@@ -323,7 +341,7 @@ def _in_flight():
     return Invitation.objects.filter(status=Invitation.Status.SENDING)
 
 
-def _expired_claims_recover() -> dict[int, list[int]]:
+def expired_claims_recover() -> dict[int, list[int]]:
     """Claims whose lease ran out (their sender died or stalled): started ones become uncertain,
     the others pending again. Returns the released ids by campaign, to queue again."""
     expired = _in_flight().filter(claimed_at__lt=timezone.now() - _lease())
@@ -331,14 +349,14 @@ def _expired_claims_recover() -> dict[int, list[int]]:
         status=Invitation.Status.UNCERTAIN, sent_at=F("send_started_at"), last_error=UNCERTAIN_REASON
     )
     rows = list(expired.values_list("campaign_id", "pk"))
-    expired.filter(pk__in=[pk for _, pk in rows]).update(status=Invitation.Status.PENDING, claim_token="")
+    _release_unstarted(expired.filter(pk__in=[pk for _, pk in rows]))
     released: dict[int, list[int]] = {}
     for campaign_id, pk in rows:
         released.setdefault(campaign_id, []).append(pk)
     return released
 
 
-def _campaigns_stalled() -> list[int]:
+def campaigns_stalled() -> list[int]:
     """Sending campaigns with invitations waiting and no sender at work on them: never queued (the
     broker was down when they were sent), or their task was lost; they are queued again."""
     now = timezone.now()
@@ -355,11 +373,6 @@ def _campaigns_stalled() -> list[int]:
         .filter(Exists(waiting), ~Exists(working))
         .values_list("pk", flat=True)
     )
-
-
-def sends_recover() -> tuple[dict[int, list[int]], list[int]]:
-    """What the sweep finds: (released invitation ids by campaign, stalled campaign ids)."""
-    return _expired_claims_recover(), _campaigns_stalled()
 
 
 def released_batches(released: dict[int, list[int]]) -> list[tuple[int, list[int]]]:

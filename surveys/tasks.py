@@ -59,12 +59,11 @@ def invitation_batch_send_task(self, campaign_id: int, invitation_ids: list[int]
     services.campaign_finish_if_done(campaign_id=campaign_id)
 
 
-def _queue_released() -> list[int]:
-    """Queue again the claims the sweep took back; returns the campaigns whose task was lost."""
-    released, stalled = sending.sends_recover()
+def _queue_released() -> None:
+    """Queue again the claims the sweep took back from senders that died or stalled."""
+    released = sending.expired_claims_recover()
     for campaign_id, batch in sending.released_batches(released):
         invitation_batch_send_task.delay(campaign_id, batch)
-    return stalled
 
 
 def _send_each(campaign_ids) -> None:
@@ -86,7 +85,8 @@ def campaigns_start_due_task() -> None:
 def sends_recover_task() -> None:
     """Every minute: claims of senders that died or stalled, and campaigns whose task was lost; a
     campaign whose last invitations the sweep marked uncertain is finished here."""
-    _send_each(_queue_released())
+    _queue_released()
+    _send_each(sending.campaigns_stalled())
     services.campaigns_finish_done()
 
 

@@ -64,10 +64,8 @@ def test_cache_failure_opens_the_breaker_and_the_next_call_does_not_connect(dead
         raise AssertionError("connected while the breaker is open")
 
     monkeypatch.setattr(redis.Connection, "connect", never)
-    started = time.monotonic()
     with pytest.raises(redis.ConnectionError, match="skipped for a few seconds"):
         cache.incr("counter")
-    assert time.monotonic() - started < 0.05
 
 
 def test_rate_limit_fails_open_with_the_breaker_open(settings, dead_redis_url):
@@ -121,6 +119,16 @@ def test_worker_publishes_are_not_skipped_by_the_breaker(publishing, monkeypatch
         with pytest.raises(ConnectionRefusedError):
             response_recorded_task.delay(response_id)
     assert len(publishing) == 2
+
+
+def test_a_publish_refused_for_its_arguments_does_not_open_the_breaker(publishing, monkeypatch):
+    def unserialisable(self, *args, **kwargs):
+        raise TypeError("Object of type set is not JSON serializable")
+
+    monkeypatch.setattr(Task, "apply_async", unserialisable)
+    with pytest.raises(TypeError):
+        response_recorded_task.delay({1})
+    assert not redis_breaker.is_open()  # a bug in a caller must not switch off the cache and rate limits
 
 
 def test_a_task_failing_in_process_does_not_open_the_breaker(monkeypatch):

@@ -9,6 +9,8 @@ Three things, each safe on its own:
 - A SELECT outside a transaction whose connection broke under it is run once more on a new
   connection: nothing was written, so repeating it changes nothing. Anything else (a write, or any
   statement in a transaction) raises, since it may have committed or its transaction is gone.
+  So a SELECT with a side effect (nextval, an advisory lock, set_config) belongs in a transaction,
+  and a read repeated this way is read whole (a server-side cursor of `.iterator()` is not kept).
 """
 
 import select

@@ -4,7 +4,7 @@ every invitation ends sent, failed or delivery uncertain; recovery takes seconds
 visibility timeout.
 
 The test process plays the beat: it queues the recovery sweep every second (every minute in
-production), with a lease of 2 s (60 s in production).
+production), with a lease of 3 s (60 s in production).
 """
 
 import asyncio
@@ -28,7 +28,7 @@ from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
-LEASE_SECONDS = 2
+LEASE_SECONDS = 3
 
 
 @pytest.fixture

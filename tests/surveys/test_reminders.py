@@ -27,7 +27,8 @@ def campaign(db):
 
 @pytest.fixture
 def sent_at():
-    return timezone.now()
+    """A fixed moment: every run happens at a moment the test names (run_at), never on the real clock."""
+    return datetime.datetime(2026, 3, 2, 9, 30, tzinfo=datetime.UTC)
 
 
 def invite(campaign, sent_at, count=3, status=Invitation.Status.SENT) -> list[Invitation]:
@@ -210,6 +211,29 @@ def test_a_run_costs_two_short_writes_per_email_and_a_constant_rest(db, smtp_ser
 
     small, large = _run_queries(campaign(), sent_at, 3), _run_queries(campaign(), sent_at, 8)
     assert large - small == 2 * 5
+
+
+def test_the_fence_is_one_conditional_update_on_the_row_itself(campaign, sent_at, smtp_server):
+    # Through a join, Django writes `WHERE id IN (SELECT …)`: PostgreSQL re-checks only the id after
+    # waiting for a concurrent run's lock, and both runs would send. On the row itself, the second
+    # run's UPDATE re-reads reminder_started_at and finds it taken.
+    invite(campaign, sent_at, count=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert run_at(sent_at + 3 * DAY) == 1
+    fence = [q["sql"] for q in queries if "reminder_started_at" in q["sql"] and q["sql"].startswith("UPDATE")]
+    assert fence and all("IN (SELECT" not in sql for sql in fence), fence
+
+
+def test_a_server_that_ends_the_session_with_421_costs_no_reminder(campaign, sent_at, smtp_server):
+    invitations = invite(campaign, sent_at)
+    smtp_server.refuse[invitations[1].contact.email] = (421, "Too busy, closing")
+    assert run_at(sent_at + 3 * DAY) == 1  # the first; the second refused, the third waits
+    attempts = dict(Invitation.objects.values_list("pk", "reminder_attempts"))
+    assert [attempts[i.pk] for i in invitations] == [1, 1, 0]
+    assert not Invitation.objects.filter(pk=invitations[2].pk, reminded_at__isnull=False).exists()
+    del smtp_server.refuse[invitations[1].contact.email]
+    assert run_at(sent_at + 3 * DAY + datetime.timedelta(minutes=15)) == 2
+    assert reminded_addresses(smtp_server) == sorted(i.contact.email for i in invitations)
 
 
 @pytest.mark.parametrize("days, refused", [(57, False), (58, True), (90, True)])

@@ -18,6 +18,13 @@ from tests.factories import AccountFactory, CampaignFactory, ContactFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def clock():
+    """Every test at a fixed moment; moving past the lease is explicit."""
+    with time_machine.travel(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC), tick=False) as traveller:
+        yield traveller
+
+
 @pytest.fixture
 def invitations(alice):
     campaign = CampaignFactory(status=Campaign.Status.SENDING, started_at=timezone.now())
@@ -29,7 +36,9 @@ def invitations(alice):
 
 
 def _past_the_lease(settings):
-    return time_machine.travel(timezone.now() + datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1))
+    return time_machine.travel(
+        timezone.now() + datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS + 1), tick=False
+    )
 
 
 def _claimed(invitations, *, token):
@@ -52,23 +61,24 @@ def test_a_sender_whose_claim_was_taken_back_sends_nothing_more(invitations, smt
     assert [statuses[i.pk] for i in claimed[1:]] == ["sent"] * 3
 
 
-def test_an_email_started_and_never_confirmed_is_uncertain_and_not_sent_again(invitations, smtp_server, settings):
+def test_an_email_started_and_never_confirmed_is_uncertain_and_not_sent_again(
+    invitations, smtp_server, settings, clock
+):
     claim = sending.Claim("dead-sender")
     claimed = _claimed(invitations, token=claim.token)
-    with time_machine.travel(timezone.now(), tick=False) as clock:
-        assert claim.fence(claimed[0].pk)  # the worker dies right after handing this one to the server
-        started_at = timezone.now()
-        clock.shift(settings.SURVEY_SEND_LEASE_SECONDS + 1)
-        sends_recover_task.delay()
-        sends_recover_task.delay()  # and again: an uncertain invitation is never sent on its own
+    assert claim.fence(claimed[0].pk)  # the worker dies right after handing this one to the server
+    started_at = timezone.now()
+    clock.shift(settings.SURVEY_SEND_LEASE_SECONDS + 1)
+    sends_recover_task.delay()
+    sends_recover_task.delay()  # and again: an uncertain invitation is never sent on its own
 
-        uncertain = Invitation.objects.get(pk=claimed[0].pk)
-        assert uncertain.status == "uncertain" and uncertain.last_error == sending.UNCERTAIN_REASON
-        assert uncertain.sent_at == started_at  # its link closes, and reminders count, from then
-        assert smtp_server.to(uncertain.contact.email) == []
-        assert len(smtp_server.messages) == 3
-        campaign = Campaign.objects.get(pk=uncertain.campaign_id)
-        assert campaign.status == "sent"  # uncertain is an end; it waits for an admin, not a sender
+    uncertain = Invitation.objects.get(pk=claimed[0].pk)
+    assert uncertain.status == "uncertain" and uncertain.last_error == sending.UNCERTAIN_REASON
+    assert uncertain.sent_at == started_at  # its link closes, and reminders count, from then
+    assert smtp_server.to(uncertain.contact.email) == []
+    assert len(smtp_server.messages) == 3
+    campaign = Campaign.objects.get(pk=uncertain.campaign_id)
+    assert campaign.status == "sent"  # uncertain is an end; it waits for an admin, not a sender
 
 
 def test_the_answer_of_a_server_that_replied_after_the_lease_still_counts(invitations, smtp_server, settings):
@@ -76,7 +86,7 @@ def test_the_answer_of_a_server_that_replied_after_the_lease_still_counts(invita
     claimed = _claimed(invitations, token=claim.token)
     assert claim.fence(claimed[0].pk)
     with _past_the_lease(settings):
-        sending._expired_claims_recover()
+        sending.expired_claims_recover()
     claim.confirm(claimed[0].pk)  # the server accepted it after all: sent, not uncertain
     assert Invitation.objects.get(pk=claimed[0].pk).status == "sent"
 
@@ -169,3 +179,16 @@ def test_uncertain_invitations_answer_and_count_as_sent(invitations, client):
     assert client.get(f"/s/{uncertain.token}/").status_code == 200
     client.post(f"/s/{uncertain.token}/", {"score": "9"})
     assert Invitation.objects.get(pk=uncertain.pk).status == "responded"
+
+
+def test_a_server_that_ends_the_session_with_421_leaves_nothing_uncertain(invitations, smtp_server):
+    busy = invitations[1]
+    smtp_server.refuse[busy.contact.email] = (421, "Too busy, closing")
+    retry = sending.invitation_batch_send(invitation_ids=[i.pk for i in invitations])
+    assert retry == [i.pk for i in invitations[1:]]  # refused, and the two after it, for the retry
+    assert list(Invitation.objects.order_by("pk").values_list("status", flat=True)) == [
+        "sent", "pending", "pending", "pending"
+    ]  # fmt: skip
+    del smtp_server.refuse[busy.contact.email]
+    assert sending.invitation_batch_send(invitation_ids=retry) == []
+    assert sorted(m["To"] for m in smtp_server.messages) == sorted(i.contact.email for i in invitations)
