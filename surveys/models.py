@@ -267,10 +267,11 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["kind", "answered_at"]),
             models.Index(fields=["account", "kind", "answered_at"]),
-            # Each contact's latest answer of a kind (health inputs, the portfolio's NPS), read from
-            # the index alone and already in order. `include` is used on PostgreSQL and ignored elsewhere.
+            # Each respondent's latest answer of a kind (health inputs, the portfolio's NPS), read from
+            # the index alone and already in order, ties by id included (latest_per_respondent).
+            # `include` is used on PostgreSQL and ignored elsewhere.
             models.Index(
-                fields=["kind", "account", "contact", "-answered_at"],
+                fields=["kind", "account", "contact", "-answered_at", "-id"],
                 include=["score"],
                 name="response_kind_latest",
             ),
