@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
@@ -188,9 +187,10 @@ def _open_feedback_by_account(account_ids: list[int]) -> dict[int, int]:
 
 
 def _nps_by_account(account_ids: list[int], today: datetime.date) -> dict[int, formulas.Result]:
-    """Each account's NPS from each contact's latest answer in the last NPS_DAYS; one query.
+    """Each account's NPS from each respondent's latest answer in the last NPS_DAYS; one query.
 
-    One vocal contact counts once, as in the health engine (scoring/inputs.py).
+    One vocal contact counts once and each answer without a contact counts, as in the health
+    engine (scoring/inputs.py).
     """
     first = today - datetime.timedelta(days=NPS_DAYS - 1)
     answers = Response.objects.filter(
@@ -199,13 +199,7 @@ def _nps_by_account(account_ids: list[int], today: datetime.date) -> dict[int, f
         answered_at__gte=_day_start(first),
         answered_at__lt=_day_start(today + datetime.timedelta(days=1)),
     )
-    latest = (
-        answers.annotate(
-            rank=Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=F("answered_at").desc())
-        )
-        .filter(rank=1)
-        .order_by()
-    )
+    latest = answers.latest_per_respondent()
     scores: dict[int, list[int]] = {}
     for account_id, score in latest.values_list("account_id", "score"):
         scores.setdefault(account_id, []).append(score)

@@ -12,8 +12,8 @@ from accounts.models import Account, MetricDefinition
 from accounts.validators import validate_date
 from scoring.models import HealthModel, Input, Reading
 
-# Inputs whose "reading" the engine ignores: survey results are always "each contact's latest answer
-# in the window", and days since the last check-in has no window at all.
+# Inputs whose "reading" the engine ignores: survey results are always "each respondent's latest answer
+# in the window" (Response.objects.latest_per_respondent), and days since the last check-in has no window at all.
 READING_IGNORED = [Input.NPS, Input.CSAT, Input.CES, Input.DAYS_SINCE_CHECKIN]
 
 

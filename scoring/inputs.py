@@ -54,7 +54,10 @@ def _stale(queryset, account_ids: list[int] | None, values: dict[int, Value]) ->
 
 
 def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -> dict[int, Value]:
-    """Each contact's latest answer within the window, so one vocal contact counts once."""
+    """Each respondent's latest answer within the window, so one vocal contact counts once.
+
+    An answer without a contact is its own respondent (Response.objects.latest_per_respondent).
+    """
     kind = SURVEY_KINDS[component.input]
     first, last = _window(component, as_of)
     answers = Response.objects.filter(
@@ -63,13 +66,7 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
         answered_at__gte=_day_start(first),
         answered_at__lt=_day_start(last + datetime.timedelta(days=1)),
     )
-    latest = (
-        answers.annotate(
-            rank=Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=F("answered_at").desc())
-        )
-        .filter(rank=1)
-        .order_by()  # no sort by the model's ordering: the rows are only grouped
-    )
+    latest = answers.latest_per_respondent()
     values = {
         account_id: Value(_survey_value(component.input, n=n, high=high, low=low, total=total), n)
         for account_id, n, high, low, total in _counted_per_account(latest, kind)
@@ -108,7 +105,7 @@ def _counted_per_account(latest, kind: str) -> list[tuple[int, int, int, int, in
 
 def _survey_value(input_name: str, *, n: int, high: int, low: int, total: int) -> float | None:
     if input_name == Input.NPS:
-        return formulas.nps_from_counts(promoters=high, passives=n - high - low, detractors=low).value
+        return formulas.nps_unrounded(promoters=high, detractors=low, n=n)
     if input_name == Input.CSAT:
         return formulas.share_from_counts(hits=high, n=n).value
     return total / n  # CES: the mean, higher is easier

@@ -67,6 +67,14 @@ def _round_half_away(numerator: int, denominator: int) -> int:
     return sign * ((2 * abs(numerator) + denominator) // (2 * denominator))
 
 
+def nps_unrounded(*, promoters: int, detractors: int, n: int) -> float:
+    """NPS as computed with (the health model's input): % promoters − % detractors, not rounded.
+
+    Only display rounds: an NPS of exactly 12.5 enters a model as 12.5, and is shown as +13.
+    """
+    return 100 * (promoters - detractors) / n
+
+
 def nps_from_counts(*, promoters: int, passives: int, detractors: int) -> Result:
     n = promoters + passives + detractors
     if n == 0:

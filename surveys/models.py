@@ -6,7 +6,8 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -207,6 +208,23 @@ class ResponseQuerySet(models.QuerySet):
         """Answers of the accounts the user may see (the one scope rule lives on AccountQuerySet)."""
         return self.filter(account__in=Account.objects.visible_to(user))
 
+    def latest_per_respondent(self):
+        """Each respondent's latest answer among these: the survey inputs of health and the portfolio.
+
+        A respondent is a contact of an account; an answer without a contact (imported history
+        that names only the account) is its own respondent, as Results counts it. Two answers of
+        one contact at the same moment (imports stamp a day's answers at noon) go to the later
+        record, the higher id, which for one import is the later row of its file. The ranking
+        reads the response_kind_latest index in its order.
+        """
+        newest_first = [F("answered_at").desc(), F("pk").desc()]
+        rank = Window(RowNumber(), partition_by=[F("account_id"), F("contact_id")], order_by=newest_first)
+        return (
+            self.annotate(respondent_rank=Case(When(contact__isnull=True, then=Value(1)), default=rank))
+            .filter(respondent_rank=1)
+            .order_by()  # no sort by the model's ordering: the rows are only grouped
+        )
+
 
 class Response(models.Model):
     """One answer per invitation. The contact may change it for a while, then it locks."""
@@ -249,10 +267,11 @@ class Response(models.Model):
         indexes = [
             models.Index(fields=["kind", "answered_at"]),
             models.Index(fields=["account", "kind", "answered_at"]),
-            # Each contact's latest answer of a kind (health inputs, the portfolio's NPS), read from
-            # the index alone and already in order. `include` is used on PostgreSQL and ignored elsewhere.
+            # Each respondent's latest answer of a kind (health inputs, the portfolio's NPS), read from
+            # the index alone and already in order, ties by id included (latest_per_respondent).
+            # `include` is used on PostgreSQL and ignored elsewhere.
             models.Index(
-                fields=["kind", "account", "contact", "-answered_at"],
+                fields=["kind", "account", "contact", "-answered_at", "-id"],
                 include=["score"],
                 name="response_kind_latest",
             ),
