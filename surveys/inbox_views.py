@@ -8,13 +8,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.forms import PulseForm
 from accounts.models import User
 from accounts.selectors import people_in_scope
 from surveys import feedback
-from surveys.inbox import OPEN, inbox_annotate, inbox_comments, sla_days, teams_in_scope
+from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days, teams_in_scope
 from surveys.models import Kind, Response
 
 PAGE_SIZE = 50
@@ -71,6 +71,7 @@ def _item_context(request) -> dict:
         "assignees": list(people_in_scope(request.user)),
         "statuses": Response.FeedbackStatus.choices,
         "sla_days": sla_days(),
+        "praise_sla_days": praise_sla_days(),
         "note_max_length": feedback.NOTE_MAX_LENGTH,
     }
 
@@ -122,10 +123,17 @@ def _back_url(request) -> str:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def feedback_update(request, response_id):
+    """One inbox item: shown on its own (the low-score alert links here), worked by POST."""
     # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
-    response = get_object_or_404(inbox_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id)
+    visible = inbox_comments(user=request.user, status="all")
+    if request.method == "GET":
+        response = get_object_or_404(visible, pk=response_id)
+        inbox_annotate([response])
+        context = {"item": response, **_item_context(request), "back_url": reverse("surveys:inbox"), "single": True}
+        return render(request, "surveys/inbox.html", context)
+    response = get_object_or_404(visible.filter(can_edit=True), pk=response_id)
     form = FeedbackForm(request.POST, user=request.user, response=response)
     if form.is_valid():
         try:
