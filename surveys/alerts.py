@@ -33,7 +33,7 @@ def response_alert_owner(*, response_id: int) -> bool:
     title = one_line(f"{response.account.name}: {who} answered {response.get_kind_display()} {response.score}")
     url = response.account.get_absolute_url()
     # An answer with a comment is an inbox item: the email opens it; one without opens the account.
-    item_url = reverse("surveys:feedback_update", args=[response.pk]) if response.comment else url
+    item_url = reverse("surveys:feedback_item", args=[response.pk]) if response.comment else url
     context = {
         "response": response,
         "owner": owner,

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import PulseForm
 from accounts.models import User
@@ -123,17 +123,20 @@ def _back_url(request) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
+def feedback_item(request, response_id):
+    """One inbox item on its own page, the one the low-score alert links to: read by whoever sees it."""
+    response = get_object_or_404(inbox_comments(user=request.user, status="all"), pk=response_id)
+    inbox_annotate([response])
+    context = {"item": response, **_item_context(request), "back_url": reverse("surveys:inbox"), "single": True}
+    return render(request, "surveys/inbox.html", context)
+
+
+@login_required
+@require_POST
 def feedback_update(request, response_id):
-    """One inbox item: shown on its own (the low-score alert links here), worked by POST."""
     # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
-    visible = inbox_comments(user=request.user, status="all")
-    if request.method == "GET":
-        response = get_object_or_404(visible, pk=response_id)
-        inbox_annotate([response])
-        context = {"item": response, **_item_context(request), "back_url": reverse("surveys:inbox"), "single": True}
-        return render(request, "surveys/inbox.html", context)
-    response = get_object_or_404(visible.filter(can_edit=True), pk=response_id)
+    response = get_object_or_404(inbox_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id)
     form = FeedbackForm(request.POST, user=request.user, response=response)
     if form.is_valid():
         try:

@@ -68,7 +68,7 @@ def test_the_email_quotes_the_comment_and_links_straight_to_the_inbox_item(alice
     assert response_alert_owner(response_id=answer.pk) is True
 
     email = mailoutbox[0]
-    assert f"https://pulse.example.com/feedback/{answer.pk}/\n" in email.body
+    assert f"https://pulse.example.com/feedback/{answer.pk}/view/\n" in email.body
     assert f"https://pulse.example.com/accounts/{alice_account.pk}/\n" in email.body
     # Each line of the comment is quoted, verbatim (plain text: nothing HTML-escaped), with no control characters.
     assert '> Export broke again.\n>\n> Click here: https://evil.test <b>"now"</b>\n' in email.body

@@ -126,9 +126,13 @@ def test_alice_gets_404_updating_carols_item(alice, comments, login):
     assert comments["carol"].feedback_status == "new"
 
 
+def test_update_is_post_only(alice, comments, login):
+    assert login(alice).get(update_url(comments["alice"])).status_code == 405
+
+
 @pytest.mark.parametrize(("who", "code", "form"), [("alice", 200, True), ("bob", 200, False), ("carol", 404, False)])
 def test_an_item_has_its_own_page_that_the_alert_links_to(cast, comments, login, who, code, form):
-    response = login(cast[who]).get(update_url(comments["alice"]))
+    response = login(cast[who]).get(f"/feedback/{comments['alice'].pk}/view/")
     assert response.status_code == code
     if code == 200:
         html = response.content.decode()
@@ -136,8 +140,8 @@ def test_an_item_has_its_own_page_that_the_alert_links_to(cast, comments, login,
         assert (form_action(comments["alice"]) in html) is form
 
 
-def test_an_item_page_accepts_only_get_and_post(alice, comments, login):
-    assert login(alice).put(update_url(comments["alice"])).status_code == 405
+def test_an_item_page_is_read_only(alice, comments, login):
+    assert login(alice).post(f"/feedback/{comments['alice'].pk}/view/").status_code == 405
 
 
 # The status flow, assignee and note
