@@ -298,6 +298,8 @@ SURVEY_SEND_RETRY_SECONDS = env_int("SURVEY_SEND_RETRY_SECONDS", 30)
 SURVEY_SEND_LEASE_SECONDS = env_int("SURVEY_SEND_LEASE_SECONDS", 60)
 SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
+# Praise waits longer for its thank-you; 0: praise is never overdue.
+FEEDBACK_PRAISE_SLA_DAYS = env_int("FEEDBACK_PRAISE_SLA_DAYS", 14)
 
 # Login: attempts (posts) per minute per client address, and the lockout of an email after
 # LOGIN_MAX_FAILURES failures within LOGIN_LOCKOUT_MINUTES, for LOGIN_LOCKOUT_MINUTES.

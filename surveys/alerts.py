@@ -2,11 +2,19 @@
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.notification_emails import notification_emails_send
 from accounts.services import notification_create
 from accounts.validators import one_line
 from surveys.models import Response
+
+
+def quoted(comment: str) -> str:
+    """The customer's comment as a plain-text quote: every line behind "> ", so no line of it can pass
+    for the email's own text (a link, a signature); control characters other than line breaks dropped."""
+    lines = comment.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join("> " + one_line(line) if line.strip() else ">" for line in lines)
 
 
 def response_alert_owner(*, response_id: int) -> bool:
@@ -24,7 +32,16 @@ def response_alert_owner(*, response_id: int) -> bool:
     # One line: names stored before the forms refused line breaks must not break the email's subject.
     title = one_line(f"{response.account.name}: {who} answered {response.get_kind_display()} {response.score}")
     url = response.account.get_absolute_url()
-    context = {"response": response, "owner": owner, "who": who, "link": settings.SITE_URL + url}
+    # An answer with a comment is an inbox item: the email opens it; one without opens the account.
+    item_url = reverse("surveys:feedback_item", args=[response.pk]) if response.comment else url
+    context = {
+        "response": response,
+        "owner": owner,
+        "who": who,
+        "quoted_comment": quoted(response.comment),
+        "link": settings.SITE_URL + item_url,
+        "account_link": settings.SITE_URL + url,
+    }
     notification = notification_create(
         user=owner,
         key=f"low-score:{response.pk}",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Account, CheckIn, Contact
 from accounts.suppression import address_suppress
 from surveys.formulas import category
+from surveys.inbox import POSITIVE, praise_sla_days
 from surveys.models import Campaign, Invitation, Response, Survey
 from surveys.sending import UNCERTAIN_REASON
 
@@ -220,18 +221,27 @@ def _invite(*, rng, campaign, contact, sent_on, today, sentiment) -> tuple[Invit
 
 
 def _triage(*, rng, answer: Response, today: datetime.date) -> None:
-    """Old comments were handled; the last month's are partly still open, as in a real inbox."""
+    """Old comments were handled; the last month's are partly still open, as in a real inbox.
+
+    Praise was thanked within its SLA, so what waits past one is what needs a reply (surveys/inbox.py).
+    """
     age = (today - answer.answered_at.date()).days
     owner = answer.contact.account.owner
     draw = rng.random()
-    if age > 60 or (age > 30 and draw < 0.7) or draw < 0.25:
-        answer.feedback_status = Response.FeedbackStatus.CLOSED
-        answer.assignee = owner
-        answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=rng.randrange(1, 5))
-        answer.internal_note = rng.choice(
-            ["Called them; follow-up booked.", "Shared with product.", "Thanked them.", "Escalated to support lead."]
-        )
+    praise = answer.category in POSITIVE
+    if praise and age > praise_sla_days():
+        _close(rng=rng, answer=answer, owner=owner, note="Thanked them.")
+    elif age > 60 or (age > 30 and draw < 0.7) or draw < 0.25:
+        note = rng.choice(["Called them; follow-up booked.", "Shared with product.", "Escalated to support lead."])
+        _close(rng=rng, answer=answer, owner=owner, note="Thanked them." if praise else note)
     elif draw < 0.55:
         answer.feedback_status = Response.FeedbackStatus.ACKNOWLEDGED
         answer.assignee = owner
         answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=1)
+
+
+def _close(*, rng, answer: Response, owner, note: str) -> None:
+    answer.feedback_status = Response.FeedbackStatus.CLOSED
+    answer.assignee = owner
+    answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=rng.randrange(1, 5))
+    answer.internal_note = note

@@ -1,10 +1,15 @@
-"""The feedback inbox: the comments a user may see, filtered, and how long the open ones have waited."""
+"""The feedback inbox: the comments a user may see, filtered, sorted by need, and which are overdue.
+
+What needs a reply first: low scores (the owner's alert thresholds, ALERT_AT_OR_BELOW) wait at most
+FEEDBACK_SLA_DAYS until closed; other criticism waits at most FEEDBACK_SLA_DAYS until acknowledged;
+praise waits FEEDBACK_PRAISE_SLA_DAYS until acknowledged (0: praise is never overdue).
+"""
 
 import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Account, Team, User
@@ -19,6 +24,8 @@ STATUS_FILTERS = {
     Status.CLOSED: [Status.CLOSED],
     "all": None,
 }
+# The categories that count as praise (NPS promoters, high CSAT and CES).
+POSITIVE = {"promoter", "positive"}
 # How a score reads: NPS has its own words; CSAT and CES are low / neutral / high.
 TONE_LABELS = {
     "detractor": "Detractor",
@@ -31,8 +38,26 @@ TONE_LABELS = {
 
 
 def sla_days() -> int:
-    """Days an open comment may wait before it is flagged overdue."""
+    """Days a low score (until closed) or other criticism (until acknowledged) may wait before it is overdue."""
     return getattr(settings, "FEEDBACK_SLA_DAYS", 3)
+
+
+def praise_sla_days() -> int:
+    """Days praise may wait for an acknowledgement before it is overdue; 0: never overdue."""
+    return getattr(settings, "FEEDBACK_PRAISE_SLA_DAYS", 14)
+
+
+def sla_days_for(response: Response) -> int | None:
+    """How many days this answer may wait in its current status; None: it is not waiting for a reply."""
+    if response.feedback_status == Status.CLOSED:
+        return None
+    if response.alerts_owner:
+        return sla_days()
+    if response.feedback_status != Status.NEW:
+        return None  # acknowledged criticism or praise: the customer has had their reply
+    if response.category in POSITIVE:
+        return praise_sla_days() or None
+    return sla_days()
 
 
 def low_score_q() -> Q:
@@ -53,7 +78,11 @@ def inbox_comments(
     owner: User | None = None,
     assigned_to: User | None = None,
 ):
-    """Answers with a comment that the user may see, newest first, each with `can_edit`; one query."""
+    """Answers with a comment that the user may see, by need, each with `can_edit`; one query.
+
+    Open low scores first, then the other open comments, each group oldest first (the longest wait on
+    top); closed comments last, newest first.
+    """
     comments = (
         Response.objects.visible_to(user)
         .exclude(comment="")
@@ -74,7 +103,11 @@ def inbox_comments(
         comments = comments.filter(account__owner=owner)
     if assigned_to is not None:
         comments = comments.filter(assignee=assigned_to)
-    return comments.order_by("-answered_at", "-pk")
+    is_open = Q(feedback_status__in=STATUS_FILTERS[OPEN])
+    return comments.annotate(
+        need=Case(When(is_open & low_score_q(), then=Value(0)), When(is_open, then=Value(1)), default=Value(2)),
+        open_since=Case(When(is_open, then=F("answered_at"))),
+    ).order_by("need", F("open_since").asc(nulls_last=True), "-answered_at", "pk")
 
 
 def teams_in_scope(user: User):
@@ -88,10 +121,11 @@ def teams_in_scope(user: User):
 
 def inbox_annotate(comments: Iterable[Response], *, now: datetime.datetime | None = None) -> None:
     """Set on each answer of a page `age_days` (calendar days since the answer), `is_overdue`
-    (not closed and older than the SLA) and `tone_label` (Detractor, Low, High...)."""
+    (older than `sla_days`, the SLA of its kind and status: `sla_days_for`) and `tone_label`
+    (Detractor, Low, High...)."""
     today = timezone.localdate(now or timezone.now())
-    limit = sla_days()
     for response in comments:
         response.age_days = max((today - timezone.localdate(response.answered_at)).days, 0)
-        response.is_overdue = response.feedback_status != Status.CLOSED and response.age_days > limit
+        response.sla_days = sla_days_for(response)
+        response.is_overdue = response.sla_days is not None and response.age_days > response.sla_days
         response.tone_label = TONE_LABELS[response.category]

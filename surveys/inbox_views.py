@@ -8,13 +8,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import PulseForm
 from accounts.models import User
 from accounts.selectors import people_in_scope
 from surveys import feedback
-from surveys.inbox import OPEN, inbox_annotate, inbox_comments, sla_days, teams_in_scope
+from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days, teams_in_scope
 from surveys.models import Kind, Response
 
 PAGE_SIZE = 50
@@ -71,6 +71,7 @@ def _item_context(request) -> dict:
         "assignees": list(people_in_scope(request.user)),
         "statuses": Response.FeedbackStatus.choices,
         "sla_days": sla_days(),
+        "praise_sla_days": praise_sla_days(),
         "note_max_length": feedback.NOTE_MAX_LENGTH,
     }
 
@@ -119,6 +120,16 @@ def _back_url(request) -> str:
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
         return back
     return reverse("surveys:inbox")
+
+
+@login_required
+@require_GET
+def feedback_item(request, response_id):
+    """One inbox item on its own page, the one the low-score alert links to: read by whoever sees it."""
+    response = get_object_or_404(inbox_comments(user=request.user, status="all"), pk=response_id)
+    inbox_annotate([response])
+    context = {"item": response, **_item_context(request), "back_url": reverse("surveys:inbox"), "single": True}
+    return render(request, "surveys/inbox.html", context)
 
 
 @login_required

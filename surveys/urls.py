@@ -32,4 +32,5 @@ urlpatterns = [
     path("results/import/", results_views.answers_import, name="answers_import"),
     path("feedback/", inbox_views.inbox, name="inbox"),
     path("feedback/<int:response_id>/", inbox_views.feedback_update, name="feedback_update"),
+    path("feedback/<int:response_id>/view/", inbox_views.feedback_item, name="feedback_item"),
 ]

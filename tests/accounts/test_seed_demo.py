@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from scoring.demo import history_days
+from surveys.inbox import POSITIVE, inbox_annotate, inbox_comments
 from surveys.models import Invitation, Response
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +273,14 @@ def test_the_demo_has_a_rejected_import_with_problems_to_download():
     job = ImportJob.objects.get(filenames="contacts-from-old-crm.csv")
     assert (job.status, job.error_count, len(job.errors)) == (ImportJob.Status.FAILED, 132, 100)
     assert "name must be a single line without control characters" in job.errors_csv
+
+
+def test_the_demo_inbox_flags_only_what_needs_a_reply():
+    seed(accounts=40)
+    open_items = list(inbox_comments(user=User.objects.get(email="admin@example.com")))
+    inbox_annotate(open_items)
+    overdue = [item for item in open_items if item.is_overdue]
+    # Praise older than its SLA was thanked; what is overdue is a low score or unacknowledged criticism.
+    assert overdue and len(overdue) < len(open_items)
+    for item in overdue:
+        assert item.alerts_owner or (item.category not in POSITIVE and item.feedback_status == "new")

@@ -324,6 +324,7 @@ RULES: dict[str, Rule] = {
         methods=("POST",),
         post=lambda w: {},
     ),
+    "surveys:feedback_item": reads(kwargs=lambda w: {"response_id": w.comment.pk}),
     "surveys:feedback_update": edits(
         kwargs=lambda w: {"response_id": w.comment.pk},
         methods=("POST",),

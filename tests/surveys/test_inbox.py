@@ -130,6 +130,20 @@ def test_update_is_post_only(alice, comments, login):
     assert login(alice).get(update_url(comments["alice"])).status_code == 405
 
 
+@pytest.mark.parametrize(("who", "code", "form"), [("alice", 200, True), ("bob", 200, False), ("carol", 404, False)])
+def test_an_item_has_its_own_page_that_the_alert_links_to(cast, comments, login, who, code, form):
+    response = login(cast[who]).get(f"/feedback/{comments['alice'].pk}/view/")
+    assert response.status_code == code
+    if code == 200:
+        html = response.content.decode()
+        assert "Alice&#x27;s customer is unhappy." in html and "Bob&#x27;s customer" not in html
+        assert (form_action(comments["alice"]) in html) is form
+
+
+def test_an_item_page_is_read_only(alice, comments, login):
+    assert login(alice).post(f"/feedback/{comments['alice'].pk}/view/").status_code == 405
+
+
 # The status flow, assignee and note
 
 
@@ -277,6 +291,118 @@ def test_sla_comes_from_settings(alice, alice_account, login, settings):
     CommentFactory(account=alice_account, answered_at=timezone.now() - datetime.timedelta(days=5))
     html = page_text(login(alice))
     assert ">Overdue<" not in html and "older than 7 days are overdue" in html
+
+
+NOW = datetime.datetime(2025, 6, 10, 12, 0, tzinfo=datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    ("kind", "score", "status", "age", "praise_days", "overdue"),
+    [
+        # Low scores (the alert thresholds) wait FEEDBACK_SLA_DAYS (3) until closed.
+        ("nps", 6, "new", 4, 14, True),
+        ("nps", 0, "acknowledged", 4, 14, True),
+        ("csat", 2, "acknowledged", 4, 14, True),
+        ("ces", 3, "acknowledged", 4, 14, True),
+        ("nps", 6, "new", 3, 14, False),
+        ("nps", 6, "closed", 30, 14, False),
+        # Other criticism waits FEEDBACK_SLA_DAYS until acknowledged.
+        ("nps", 7, "new", 4, 14, True),
+        ("csat", 3, "new", 4, 14, True),
+        ("ces", 4, "new", 4, 14, True),
+        ("nps", 8, "acknowledged", 30, 14, False),
+        ("csat", 3, "acknowledged", 30, 14, False),
+        # Praise waits FEEDBACK_PRAISE_SLA_DAYS until acknowledged; 0: never overdue.
+        ("nps", 9, "new", 4, 14, False),
+        ("csat", 4, "new", 14, 14, False),
+        ("ces", 5, "new", 15, 14, True),
+        ("nps", 10, "acknowledged", 30, 14, False),
+        ("nps", 10, "new", 365, 0, False),
+    ],
+)
+def test_the_sla_applies_to_what_needs_a_reply(
+    alice, alice_account, login, settings, kind, score, status, age, praise_days, overdue
+):
+    settings.FEEDBACK_SLA_DAYS = 3
+    settings.FEEDBACK_PRAISE_SLA_DAYS = praise_days
+    CommentFactory(
+        account=alice_account,
+        kind=kind,
+        score=score,
+        feedback_status=status,
+        answered_at=NOW - datetime.timedelta(days=age),
+    )
+    with time_machine.travel(NOW, tick=False):
+        html = page_text(login(alice), "?status=all")
+    assert (">Overdue<" in html) is overdue
+
+
+def test_the_lead_states_both_slas(alice, login, settings):
+    settings.FEEDBACK_SLA_DAYS = 2
+    settings.FEEDBACK_PRAISE_SLA_DAYS = 10
+    html = page_text(login(alice))
+    assert "older than 2 days are overdue; new praise after 10 days." in html
+    settings.FEEDBACK_PRAISE_SLA_DAYS = 0
+    assert "new praise after" not in page_text(login(alice))
+
+
+def listed(html: str, answers: dict[str, Response]) -> list[str]:
+    """The names of `answers` in the order the page lists them."""
+    at = {name: html.find(f'id="feedback-{answer.pk}"') for name, answer in answers.items()}
+    return sorted((name for name in at if at[name] >= 0), key=at.get)
+
+
+@pytest.fixture
+def triage(alice_account):
+    """Open and closed comments of every need and age."""
+
+    def comment(kind, score, days, status="new"):
+        return CommentFactory(
+            account=alice_account,
+            kind=kind,
+            score=score,
+            feedback_status=status,
+            answered_at=NOW - datetime.timedelta(days=days),
+        )
+
+    return {
+        "praise, 9 days": comment("nps", 10, 9),
+        "low nps, 1 day": comment("nps", 2, 1),
+        "passive, 5 days": comment("nps", 8, 5),
+        "low csat, 4 days": comment("csat", 1, 4, "acknowledged"),
+        "low ces, 2 days": comment("ces", 3, 2),
+        "closed low, 20 days": comment("nps", 0, 20, "closed"),
+        "closed praise, 3 days": comment("csat", 5, 3, "closed"),
+        "neutral csat, 0 days": comment("csat", 3, 0),
+    }
+
+
+def test_the_inbox_sorts_by_need_low_scores_first_then_oldest_first(alice, login, triage):
+    with time_machine.travel(NOW, tick=False):
+        client = login(alice)
+        assert listed(page_text(client), triage) == [
+            "low csat, 4 days",
+            "low ces, 2 days",
+            "low nps, 1 day",
+            "praise, 9 days",
+            "passive, 5 days",
+            "neutral csat, 0 days",
+        ]
+        # Closed comments need nothing: after the open ones, newest first.
+        assert listed(page_text(client, "?status=all"), triage)[-2:] == ["closed praise, 3 days", "closed low, 20 days"]
+        assert listed(page_text(client, "?status=closed"), triage) == ["closed praise, 3 days", "closed low, 20 days"]
+
+
+def test_filters_keep_the_order_by_need(alice, login, triage):
+    with time_machine.travel(NOW, tick=False):
+        client = login(alice)
+        assert listed(page_text(client, "?low=on"), triage) == ["low csat, 4 days", "low ces, 2 days", "low nps, 1 day"]
+        assert listed(page_text(client, "?kind=nps"), triage) == ["low nps, 1 day", "praise, 9 days", "passive, 5 days"]
+        assert listed(page_text(client, "?kind=csat&status=all"), triage) == [
+            "low csat, 4 days",
+            "neutral csat, 0 days",
+            "closed praise, 3 days",
+        ]
 
 
 # Filters
