@@ -32,7 +32,7 @@ def response_alert_owner(*, response_id: int) -> bool:
     # One line: names stored before the forms refused line breaks must not break the email's subject.
     title = one_line(f"{response.account.name}: {who} answered {response.get_kind_display()} {response.score}")
     url = response.account.get_absolute_url()
-    # An answer with a comment is an inbox item: the email opens it; one without opens the account.
+    # An answer with a comment is an inbox item: the alert opens it; one without opens the account.
     item_url = reverse("surveys:feedback_item", args=[response.pk]) if response.comment else url
     context = {
         "response": response,
@@ -47,7 +47,7 @@ def response_alert_owner(*, response_id: int) -> bool:
         key=f"low-score:{response.pk}",
         title=title,
         body=response.comment,
-        url=url,
+        url=item_url,
         email_subject=title,
         email_body=render_to_string("surveys/email/low_score_alert.txt", context),
     )

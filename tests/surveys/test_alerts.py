@@ -23,7 +23,7 @@ def test_low_score_alerts_the_owner_once_in_app_and_by_email(alice, alice_accoun
     notification = Notification.objects.get()
     assert notification.user == alice and notification.key == f"low-score:{answer.pk}"
     assert notification.title == f"Acme Alpha: Dora Dorsey answered {kind.upper()} {score}"
-    assert notification.body == "Too slow." and notification.url == f"/accounts/{alice_account.pk}/"
+    assert notification.body == "Too slow." and notification.url == f"/feedback/{answer.pk}/view/"
     assert notification.read_at is None
     assert len(mailoutbox) == 1
     email = mailoutbox[0]
