@@ -64,7 +64,9 @@ def test_imported_past_answers_give_the_account_a_health_score(nps_model, adam, 
     def upload():
         return client.post("/results/import/", {"answers_file": SimpleUploadedFile("a.csv", csv.encode())})
 
-    assert run_on_commit(upload).status_code == 200
+    response = run_on_commit(upload)
+    assert response.status_code == 200
+    assert "recompute_health --from 2026-10-02" in response.content.decode()
     assert HealthSnapshot.objects.get(account=acme, date=TODAY).score == 100
     assert "No health score yet" not in health_page(client, acme)
     assert not DirtyAccount.objects.exists()
