@@ -195,7 +195,7 @@ def test_since_the_last_checkin_numbers(history, alice, login):
 def test_small_moves_read_as_no_significant_change(frozen, alice, alice_account, login):
     CheckInFactory(account=alice_account, date=day(-14))
     HealthSnapshotFactory(account=alice_account, date=day(-15), score=61.0, components=[entry("NPS", "nps", 50, 0)])
-    HealthSnapshotFactory(account=alice_account, date=TODAY, score=63.4, components=[entry("NPS", "nps", 53, 5)])
+    HealthSnapshotFactory(account=alice_account, date=TODAY, score=63.4, components=[entry("NPS", "nps", 52, 5)])
     response = login(alice).get(f"/accounts/{alice_account.pk}/")
     assert not response.context["since"].significant
     assert "No significant change: health 61 → 63 → +2 Yellow" in text(response)

@@ -71,7 +71,8 @@ def test_the_account_and_health_pages_mark_it_as_the_portfolio_does(accounts, al
         since = words(client.get(f"/accounts/{account.pk}/").content.decode())
         health = words(client.get(f"/accounts/{account.pk}/health/?compare={day(-7).isoformat()}").content.decode())
         before, now = {slipping: (61, 60), falling: (70, 66)}[account]
-        assert f"{before} → {now} {mark}" in since
+        verdict = "Health dropped:" if mark.startswith("▼") else "No significant change: health"
+        assert f"{verdict} {before} → {now} {mark}" in since  # significant exactly when the arrow is not flat
         assert f"Health score {before} {now} {mark}" in health
 
 
