@@ -23,6 +23,7 @@ from accounts.csvfiles import (
 )
 from accounts.email_address import address_hash, normalise_email
 from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, Contact, User
+from accounts.signals import health_inputs_changed
 from accounts.suppression import addresses_suppress
 
 ACCOUNT_REQUIRED = {"external_id", "name"}
@@ -36,6 +37,8 @@ ACCOUNT_OPTIONAL = {
     "churned_on",
     "churn_reason",
 }
+# The account fields the health score depends on (scoring/engine.py): a change recomputes the account.
+HEALTH_FIELDS = ("segment", "status")
 CONTACT_REQUIRED = {"account_external_id", "email", "name"}
 CONTACT_OPTIONAL = {"title", "is_primary", "opted_out"}
 MAX_ARR = 10**12
@@ -213,6 +216,17 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
     return plan
 
 
+def _health_changed(rows: list[dict], before: dict[str, dict]) -> list[str]:
+    """External ids of imported accounts whose health may differ: new ones, and those whose segment
+    (which picks the health model) or status (only active accounts are scored) changed."""
+    changed = []
+    for values in rows:
+        old = before.get(values["external_id"])
+        if old is None or any(name in values and values[name] != old[name] for name in HEALTH_FIELDS):
+            changed.append(values["external_id"])
+    return changed
+
+
 @transaction.atomic
 def account_import_apply(*, plan: AccountPlan) -> dict:
     """Write a plan with no errors; returns counts of what was created and updated."""
@@ -220,7 +234,13 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
     result = {"accounts_created": 0, "accounts_updated": 0, "contacts_created": 0, "contacts_updated": 0}
     if plan.accounts:
         external_ids = [values["external_id"] for values in plan.accounts]
-        existing = set(Account.objects.filter(external_id__in=external_ids).values_list("external_id", flat=True))
+        before = {
+            external_id: {"segment": segment, "status": status}
+            for external_id, segment, status in Account.objects.filter(external_id__in=external_ids).values_list(
+                "external_id", "segment", "status"
+            )
+        }
+        existing = set(before)
         update_fields = sorted(
             {name for values in plan.accounts for name in values if name != "external_id"} | {"updated_at"}
         )
@@ -233,6 +253,10 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
         )
         result["accounts_updated"] = len(existing)
         result["accounts_created"] = len(plan.accounts) - len(existing)
+        rescored = _health_changed(plan.accounts, before)
+        if rescored:
+            account_ids = Account.objects.filter(external_id__in=rescored).values_list("pk", flat=True)
+            health_inputs_changed.send(sender=Account, account_ids=list(account_ids))
 
     if plan.contacts:
         account_ids = dict(

@@ -123,8 +123,8 @@ def metric_values_upsert(*, plan: MetricPlan) -> dict:
         update_fields=["value", "updated_at"],
         batch_size=2000,
     )
-    account_ids = {value.account_id for value in plan.values}
-    transaction.on_commit(lambda: health_inputs_changed.send(sender=MetricValue, account_ids=account_ids))
+    # Marked inside the transaction: the marks are written with the values, or not at all.
+    health_inputs_changed.send(sender=MetricValue, account_ids={value.account_id for value in plan.values})
     return {"created": len(plan.values) - updated, "updated": updated}
 
 

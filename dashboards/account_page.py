@@ -19,6 +19,7 @@ from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import comparison, component_rows, whole
 from scoring.models import Component, HealthSnapshot
+from scoring.trends import FLAT_BELOW
 from surveys.models import Response
 
 TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
@@ -27,7 +28,8 @@ BASELINE_LOOKBACK_DAYS = 90  # how far before the comparison day a metric's "the
 NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
 CHECKIN_LOG = 20
 COMPONENT_MIN_MOVE = 1  # inputs that moved less than a point are left out of "since"
-SIGNIFICANT_MOVE = 5  # below this (score and every input), "no significant change"
+# Below this (score and every input), "no significant change": exactly when every arrow is flat.
+SIGNIFICANT_MOVE = FLAT_BELOW
 METRIC_NOTABLE_PERCENT = 20
 SINCE_CHOICES = {"30": 30, "90": 90}  # ?since=30 compares with 30 days ago instead of the last check-in
 

@@ -17,12 +17,12 @@ from django.utils import timezone
 from accounts.models import Account, CheckIn, User
 from scoring.models import Band, HealthModelVersion, HealthSnapshot, Override
 from scoring.selectors import active_overrides, override_band
+from scoring.trends import FLAT_BELOW, Trend, trend
 from surveys import formulas
 from surveys.inbox import low_score_q
 from surveys.models import Kind, Response
 
 TREND_DAYS = 30  # the trend arrow compares with the score on or before this many days ago
-FLAT_BELOW = 3  # |delta| under this many points reads as "no change"
 DROP_DAYS = 7  # "this week" for the biggest drops
 NPS_DAYS = 365  # each contact's latest NPS answer within this many days
 OVERDUE_AFTER_DAYS = 45  # no next check-in planned and the last one older than this: overdue
@@ -79,20 +79,20 @@ class PortfolioRow:
         return round_half_away(self.score) - round_half_away(self.score_then)
 
     @property
-    def trend(self) -> str | None:
-        """ "up", "down" or "flat" against TREND_DAYS ago; None without both scores."""
-        delta = self.trend_delta
-        if delta is None:
-            return None
-        if abs(delta) < FLAT_BELOW:
-            return "flat"
-        return "up" if delta > 0 else "down"
+    def trend(self) -> Trend | None:
+        """The change against TREND_DAYS ago, marked by the one rule (scoring/trends.py); None without both scores."""
+        return trend(self.trend_delta)
 
     @property
     def week_delta(self) -> int | None:
         if self.score is None or self.score_week_ago is None:
             return None
         return round_half_away(self.score) - round_half_away(self.score_week_ago)
+
+    @property
+    def week_trend(self) -> Trend | None:
+        """The change against DROP_DAYS ago, marked by the same rule as the 30-day column."""
+        return trend(self.week_delta)
 
     @property
     def days_to_renewal(self) -> int | None:
@@ -349,6 +349,7 @@ class ComingUp:
     drops: list[PortfolioRow] = field(default_factory=list)
     comments: list[Response] = field(default_factory=list)
     has_answers: bool = True
+    drop_points: int = FLAT_BELOW  # the smallest loss listed: smaller ones are marked flat
 
 
 def coming_up(portfolio: Portfolio, *, drops: int = 5, comments: int = 5) -> ComingUp:
@@ -365,7 +366,8 @@ def coming_up(portfolio: Portfolio, *, drops: int = 5, comments: int = 5) -> Com
         key=lambda row: (row.account.renewal_date, row.account.name.casefold()),
     )
     dropped = sorted(
-        (row for row in rows if row.week_delta is not None and row.week_delta < 0),
+        # A drop is what the arrows mark down: a point or two lost reads as flat here as in the table.
+        (row for row in rows if row.week_trend is not None and row.week_trend.direction == "down"),
         key=lambda row: (row.week_delta, row.account.name.casefold()),
     )[:drops]
     low_comments = list(

@@ -85,13 +85,12 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
     else:
         chip, chip_title = str(row.score_rounded), f"{row.band_label}, computed {_date(row.snapshot_date)}"
 
-    delta = row.trend_delta
-    if delta is None:
+    mark = row.trend
+    if mark is None:
         trend_text, trend_class, trend_title = "—", "muted", "No score 30 days ago"
     else:
-        arrow = {"up": "▲", "down": "▼", "flat": "→"}[row.trend]
-        trend_text, trend_class = f"{arrow} {delta:+d}", f"health-delta health-delta-{row.trend}"
-        trend_title = f"{delta:+d} points since {_date(row.today - datetime.timedelta(days=TREND_DAYS))}"
+        trend_text, trend_class = str(mark), f"health-delta health-delta-{mark.direction}"
+        trend_title = f"{mark.signed} points since {_date(row.today - datetime.timedelta(days=TREND_DAYS))}"
 
     renewal_days = row.days_to_renewal
     if renewal_days is None:

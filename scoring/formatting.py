@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from scoring import engine
 from scoring.models import Component, HealthSnapshot, Input, Reading
+from scoring.trends import trend
 
 STATUS_TEXT = {
     "ok": "",
@@ -94,11 +95,8 @@ def change_shown(before: float | None, after: float | None) -> dict:
     """Before, after and the change between the numbers shown, so the arithmetic on screen adds up."""
     shown_before = None if before is None else whole(before)
     shown_after = None if after is None else whole(after)
-    if shown_before is None or shown_after is None:
-        return {"before": shown_before, "after": shown_after, "delta": None, "direction": None}
-    delta = shown_after - shown_before
-    direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
-    return {"before": shown_before, "after": shown_after, "delta": delta, "direction": direction}
+    delta = None if shown_before is None or shown_after is None else shown_after - shown_before
+    return {"before": shown_before, "after": shown_after, "delta": delta, "trend": trend(delta)}
 
 
 def comparison(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> dict:

@@ -52,12 +52,18 @@ def health_mark_dirty(*, account_ids: Iterable[int]) -> None:
     rows = [DirtyAccount(account_id=account_id) for account_id in set(account_ids)]
     if not rows:
         return
+    # One write, in the caller's transaction: an import that fails leaves no marks.
     DirtyAccount.objects.bulk_create(rows, ignore_conflicts=True)
     delay = settings.HEALTH_RECOMPUTE_DELAY_SECONDS
-    # One scheduled run per delay window, however many answers or metric values arrive meanwhile.
-    # The marks are rows, so if the broker is down the periodic run (CELERY_BEAT_SCHEDULE) finds them.
-    if _first_in_window(delay):
-        transaction.on_commit(lambda: health_recompute_dirty_task.apply_async(countdown=delay), robust=True)
+
+    def schedule() -> None:
+        # One scheduled run per delay window, however many answers or metric values arrive meanwhile;
+        # decided after commit, so a rolled-back write does not hold the window. The marks are rows,
+        # so if the broker is down the periodic run (CELERY_BEAT_SCHEDULE) finds them.
+        if _first_in_window(delay):
+            health_recompute_dirty_task.apply_async(countdown=delay)
+
+    transaction.on_commit(schedule, robust=True)
 
 
 def _first_in_window(delay: int) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.csvfiles import CellError, RowError, RowProblems, parse_choice, parse_date, read_rows, storable
 from accounts.models import Account, Contact
+from accounts.signals import health_inputs_changed
 from surveys.models import SCALES, Kind, Response
 
 FILE = "answers"
@@ -181,7 +182,12 @@ def _noon(day: datetime.date) -> datetime.datetime:
 
 @transaction.atomic
 def answers_import_apply(*, plan: AnswerPlan) -> dict:
-    """Write a plan with no errors; returns {'created': n, 'already_present': m}."""
+    """Write a plan with no errors; returns {'created': n, 'already_present': m}.
+
+    The accounts that got answers are marked for the debounced health recompute in the same
+    transaction. Only today's score is recomputed: past days' snapshots stay as they were shown
+    until `recompute_health --from` rewrites them.
+    """
     assert not plan.errors, "a plan with errors must not be applied"
     keys = [answer["import_key"] for answer in plan.answers]
     present = set()
@@ -211,4 +217,5 @@ def answers_import_apply(*, plan: AnswerPlan) -> dict:
     ]
     # ignore_conflicts: an import running at the same moment cannot make a duplicate either.
     Response.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    health_inputs_changed.send(sender=Response, account_ids={answer.account_id for answer in new})
     return {"created": len(new), "already_present": len(present)}

@@ -202,6 +202,7 @@ def answers_import(request):
                 context["result"] = answers_import_apply(plan=plan)
                 dates = [answer["date"] for answer in plan.answers]
                 kinds = [answer["kind"] for answer in plan.answers]
+                context["imported_from"] = min(dates)  # how far back a history rewrite would start
                 # A link to the results over exactly the imported period, on the kind most imported.
                 context["results_query"] = urlencode(
                     {

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import CheckIn
+from scoring.trends import trend
 from tests.factories import (
     AccountFactory,
     CheckInFactory,
@@ -164,7 +165,8 @@ def test_since_the_last_checkin_numbers(history, alice, login):
     response = login(alice).get(f"/accounts/{history.pk}/")
     since = response.context["since"]
     assert since.day == CHECKIN_DAY and since.checkin.notes == "Budget is under review."
-    assert since.score == {"before": 72, "after": 55, "delta": -17, "direction": "down"}
+    assert since.score == {"before": 72, "after": 55, "delta": -17, "trend": trend(-17)}
+    assert since.score["trend"].direction == "down"
     assert (since.before.band, since.latest.band, since.band_changed, since.significant) == (
         "green",
         "yellow",
@@ -193,10 +195,10 @@ def test_since_the_last_checkin_numbers(history, alice, login):
 def test_small_moves_read_as_no_significant_change(frozen, alice, alice_account, login):
     CheckInFactory(account=alice_account, date=day(-14))
     HealthSnapshotFactory(account=alice_account, date=day(-15), score=61.0, components=[entry("NPS", "nps", 50, 0)])
-    HealthSnapshotFactory(account=alice_account, date=TODAY, score=63.4, components=[entry("NPS", "nps", 53, 5)])
+    HealthSnapshotFactory(account=alice_account, date=TODAY, score=63.4, components=[entry("NPS", "nps", 52, 5)])
     response = login(alice).get(f"/accounts/{alice_account.pk}/")
     assert not response.context["since"].significant
-    assert "No significant change: health 61 → 63 ▲ +2 Yellow" in text(response)
+    assert "No significant change: health 61 → 63 → +2 Yellow" in text(response)
 
 
 def test_without_a_checkin_the_page_compares_with_30_days_ago(frozen, alice, alice_account, login):

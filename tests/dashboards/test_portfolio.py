@@ -216,7 +216,7 @@ def cedar(alice):
 def test_health_trend_and_renewal_of_a_falling_red_account(acme, alice, login):
     response = login(alice).get("/portfolio/")
     row = response.context["rows"][0]
-    assert (row.score_rounded, row.band, row.trend_delta, row.trend) == (35, "red", -15, "down")
+    assert (row.score_rounded, row.band, row.trend_delta, row.trend.direction) == (35, "red", -15, "down")
     assert row.days_to_renewal == 20 and row.renewal_at_risk  # < 30 days and red
 
     cells = row_text(response, acme)
@@ -229,7 +229,7 @@ def test_health_trend_and_renewal_of_a_falling_red_account(acme, alice, login):
 def test_a_steady_green_account_has_a_flat_arrow_and_no_renewal_flag(birch, alice, login):
     response = login(alice).get("/portfolio/")
     row = response.context["rows"][0]
-    assert (row.score_rounded, row.band, row.trend_delta, row.trend) == (72, "green", 2, "flat")
+    assert (row.score_rounded, row.band, row.trend_delta, row.trend.direction) == (72, "green", 2, "flat")
     cells = row_text(response, birch)
     assert "→ +2" in cells and "in 200 days" in cells and "45,500" in cells
     assert "portfolio-at-risk" not in page(response)
@@ -602,7 +602,7 @@ def test_coming_up_empty_states_say_what_comes_next(alice, login):
 
     assert section(response, "Check-ins in the next two weeks").startswith("Nothing due in the next two weeks.")
     assert section(response, "Renewals in the next two weeks") == "No renewals in the next two weeks."
-    assert section(response, "Biggest drops this week") == "No account lost points this week."
+    assert section(response, "Biggest drops this week") == "No account lost 3 points or more this week."
     assert "send a first survey" in section(response, "Unanswered low scores")
 
 

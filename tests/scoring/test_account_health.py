@@ -148,10 +148,10 @@ def test_comparison_defaults_to_the_last_checkin_and_shows_signed_coloured_delta
         f"From {before:%b} {before.day}, {before.year} (the last check-in: {days_ago(10):%b} {days_ago(10).day}" in page
     )
     assert f'?date={before.isoformat()}">' in html  # the compared day links to its own breakdown
-    assert "Health score 72 73 ▲ +1" in page
+    assert "Health score 72 73 → +1" in page
     assert "NPS 50 +10 75 +30 ▲ +25" in page
     assert "Seat usage 70 55.0% 50 45.0% ▼ -20" in page
-    assert "Billing 100 0 days 100 0 days ±0" in page
+    assert "Billing 100 0 days 100 0 days → ±0" in page
     assert '<span class="health-delta health-delta-down"><span aria-hidden="true">▼</span> -20</span>' in html
 
 

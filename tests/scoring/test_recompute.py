@@ -109,15 +109,42 @@ def test_new_metric_values_recompute_the_account_shortly(
     assert not DirtyAccount.objects.exists()
 
 
-def test_a_burst_of_changes_schedules_one_recompute(sentiment_model, alice, django_capture_on_commit_callbacks):
+def test_a_burst_of_changes_schedules_one_recompute(
+    sentiment_model, alice, django_capture_on_commit_callbacks, monkeypatch
+):
     from scoring.services import health_mark_dirty
+    from scoring.tasks import health_recompute_dirty_task
 
+    scheduled = []
+    monkeypatch.setattr(health_recompute_dirty_task, "apply_async", lambda **kwargs: scheduled.append(kwargs))
     accounts = [AccountFactory(owner=alice) for _ in range(3)]
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         for account in accounts:
             health_mark_dirty(account_ids=[account.pk])
-    assert len(callbacks) == 1  # one task for the burst
+    assert len(scheduled) == 1  # one task for the burst
     assert DirtyAccount.objects.count() == 3
+
+
+def test_a_rolled_back_change_does_not_hold_the_schedule(sentiment_model, alice, run_on_commit, monkeypatch):
+    from django.db import transaction
+
+    from scoring.services import health_mark_dirty
+    from scoring.tasks import health_recompute_dirty_task
+
+    scheduled = []
+    monkeypatch.setattr(health_recompute_dirty_task, "apply_async", lambda **kwargs: scheduled.append(kwargs))
+    account = AccountFactory(owner=alice)
+
+    def failed_import():
+        with transaction.atomic():
+            health_mark_dirty(account_ids=[account.pk])
+            raise RuntimeError("the import fails after marking")
+
+    with pytest.raises(RuntimeError):
+        run_on_commit(failed_import)
+    assert not DirtyAccount.objects.exists() and not scheduled
+    run_on_commit(health_mark_dirty, account_ids=[account.pk])
+    assert len(scheduled) == 1  # the next real change is scheduled at once, not left to the sweep
 
 
 def test_dirty_accounts_are_recomputed_together_and_unmarked(sentiment_model, alice, bob):
