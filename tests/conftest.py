@@ -68,6 +68,11 @@ def pytest_unconfigure(config):
 # nothing from another date and are left out.
 DATE_SENSITIVE_MODULES = {
     "tests/accounts/test_account_pages.py",
+    "tests/accounts/test_seed_demo.py",
+    "tests/browser/test_account_page_browser.py",
+    "tests/browser/test_pages_under_csp.py",
+    "tests/browser/test_portfolio_flow.py",
+    "tests/browser/test_rollup_drilldown.py",
     "tests/accounts/test_notifications.py",
     "tests/dashboards/test_account_page.py",
     "tests/scoring/test_account_health.py",
