@@ -9,6 +9,7 @@ goes through it by `BreakerConnectionPool` (its connection pool), publishing by 
 /healthz's broker check by config/views.py.
 """
 
+import contextlib
 import threading
 import time
 
@@ -40,6 +41,16 @@ class CircuitBreaker:
 redis_breaker = CircuitBreaker("redis")
 
 
+@contextlib.contextmanager
+def _tripped_on_failure():
+    """A connection error or timeout inside opens the breaker (and is raised as it was)."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError):
+        redis_breaker.trip()
+        raise
+
+
 class BreakerConnection(redis.Connection):
     """A redis-py connection that refuses at once while `redis_breaker` is open, and opens it on a
     connection error or timeout. Every command goes through connect() or send_packed_command(), and
@@ -47,26 +58,17 @@ class BreakerConnection(redis.Connection):
 
     def connect(self, *args, **kwargs):
         self._refuse_if_open()
-        try:
+        with _tripped_on_failure():
             return super().connect(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError):
-            redis_breaker.trip()
-            raise
 
     def send_packed_command(self, *args, **kwargs):
         self._refuse_if_open()
-        try:
+        with _tripped_on_failure():
             return super().send_packed_command(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError):
-            redis_breaker.trip()
-            raise
 
     def read_response(self, *args, **kwargs):
-        try:
+        with _tripped_on_failure():
             return super().read_response(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError):
-            redis_breaker.trip()
-            raise
 
     @staticmethod
     def _refuse_if_open() -> None:
