@@ -128,6 +128,9 @@ def campaign_retry_failed(request, campaign_id):
 def campaign_resend_uncertain(request, campaign_id):
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     count = services.campaign_resend_uncertain(campaign=campaign)
+    if not count:
+        messages.info(request, "Nothing to send again: no invitation of this campaign is of uncertain delivery.")
+        return redirect(campaign)
     logger.info("%s sent %s uncertain invitations of campaign %s again", request.user.email, count, campaign.pk)
     messages.success(request, f"Sending {count} invitation{'s' if count != 1 else ''} again.")
     return redirect(campaign)

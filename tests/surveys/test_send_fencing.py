@@ -192,3 +192,11 @@ def test_a_server_that_ends_the_session_with_421_leaves_nothing_uncertain(invita
     del smtp_server.refuse[busy.contact.email]
     assert sending.invitation_batch_send(invitation_ids=retry) == []
     assert sorted(m["To"] for m in smtp_server.messages) == sorted(i.contact.email for i in invitations)
+
+
+def test_sending_again_with_nothing_uncertain_says_so_and_sends_nothing(invitations, smtp_server, client, adam):
+    Invitation.objects.update(status="sent", sent_at=timezone.now())
+    client.force_login(adam)
+    response = client.post(f"/campaigns/{invitations[0].campaign_id}/resend-uncertain/", follow=True)
+    assert "Nothing to send again" in response.content.decode()
+    assert smtp_server.messages == [] and set(Invitation.objects.values_list("status", flat=True)) == {"sent"}
