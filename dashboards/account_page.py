@@ -20,7 +20,9 @@ from scoring import selectors as health
 from scoring.formatting import comparison, component_rows, whole
 from scoring.models import Component, HealthSnapshot
 from scoring.trends import FLAT_BELOW
-from surveys.models import Response
+from surveys.models import Kind, Response
+from surveys.results import ACCOUNT_PERIOD
+from surveys.selectors import account_survey_figures
 
 TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
 METRIC_DAYS = 90  # the metric sparklines
@@ -335,6 +337,8 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
         alerts=alerts,
     )
 
+    figures = account_survey_figures([account.pk], today=today).get(account.pk, {})
+
     current_version = None
     if latest is not None:
         current_version = latest.version.model.current_version or latest.version
@@ -375,6 +379,8 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
         "trend_table": trend_table,
         "answers": [answer for answer in answers if answer.answered_at >= timeline_start],
         "new_answer_ids": {answer.pk for answer in summary.answers},
+        "survey_figures": [figures[kind] for kind in Kind.values if kind in figures],
+        "results_period": ACCOUNT_PERIOD,
         "metrics": metrics,
         "metrics_without_values": all(not row.points for row in metrics),
         "chart_data": chart_data,

@@ -21,10 +21,10 @@ from scoring.trends import FLAT_BELOW, Trend, trend
 from surveys import formulas
 from surveys.inbox import low_score_q
 from surveys.models import Kind, Response
+from surveys.selectors import account_survey_figures
 
 TREND_DAYS = 30  # the trend arrow compares with the score on or before this many days ago
 DROP_DAYS = 7  # "this week" for the biggest drops
-NPS_DAYS = 365  # each contact's latest NPS answer within this many days
 OVERDUE_AFTER_DAYS = 45  # no next check-in planned and the last one older than this: overdue
 SOON_DAYS = 14  # the "Coming up" horizon
 RENEWAL_RISK_DAYS = 30  # a renewal this close on a red or yellow account is flagged
@@ -187,23 +187,9 @@ def _open_feedback_by_account(account_ids: list[int]) -> dict[int, int]:
 
 
 def _nps_by_account(account_ids: list[int], today: datetime.date) -> dict[int, formulas.Result]:
-    """Each account's NPS from each respondent's latest answer in the last NPS_DAYS; one query.
-
-    One vocal contact counts once and each answer without a contact counts, as in the health
-    engine (scoring/inputs.py).
-    """
-    first = today - datetime.timedelta(days=NPS_DAYS - 1)
-    answers = Response.objects.filter(
-        kind=Kind.NPS,
-        account_id__in=account_ids,
-        answered_at__gte=_day_start(first),
-        answered_at__lt=_day_start(today + datetime.timedelta(days=1)),
-    )
-    latest = answers.latest_per_respondent()
-    scores: dict[int, list[int]] = {}
-    for account_id, score in latest.values_list("account_id", "score"):
-        scores.setdefault(account_id, []).append(score)
-    return {account_id: formulas.nps(found) for account_id, found in scores.items()}
+    """Each account's NPS as the account page and Results show it (surveys/selectors.py); one query."""
+    figures = account_survey_figures(account_ids, today=today)
+    return {account_id: kinds[Kind.NPS].headline.result for account_id, kinds in figures.items() if Kind.NPS in kinds}
 
 
 def _overrides_by_account(account_ids: list[int], today: datetime.date) -> dict[int, tuple[Override, str]]:

@@ -69,6 +69,18 @@ def anchor_text(component: Component | None, entry: dict) -> str:
     return format_raw({"raw": component.good, "input": entry.get("input")}, component, anchor=True)
 
 
+# How each survey input of health counts answers, which differs from the account's survey figures
+# (every answer of 12 months, surveys/selectors.py): the pages name it beside the input's n.
+SURVEY_INPUT_RULE = "latest answer per contact, last {days} days"
+
+
+def input_rule(component: Component | None) -> str:
+    """For a survey input, which answers it reads ("latest answer per contact, last 90 days"); else ''."""
+    if component is None or component.input not in (Input.NPS, Input.CSAT, Input.CES):
+        return ""
+    return SURVEY_INPUT_RULE.format(days=component.window_days)
+
+
 def component_rows(explanation: engine.Explanation, components: dict[int, Component]) -> list[dict]:
     """One row per input of a snapshot's breakdown, each number formatted as the pages show it."""
     rows = []
@@ -85,6 +97,7 @@ def component_rows(explanation: engine.Explanation, components: dict[int, Compon
                 "status": entry["status"],
                 "status_text": STATUS_TEXT.get(entry["status"], ""),
                 "window_days": component.window_days if component is not None else None,
+                "rule": input_rule(component),
                 "good": anchor_text(component, entry),
             }
         )

@@ -27,6 +27,7 @@ from surveys.models import SCALES, Invitation, Kind, Response, Survey
 
 PERIODS = {"30": 30, "90": 90, "365": 365}
 DEFAULT_PERIOD = "90"
+ACCOUNT_PERIOD = "365"  # an account's survey figures (surveys/selectors.py) are Results over this period
 LATEST_COMMENTS = 20
 BREAKDOWN_ROWS = 50
 
@@ -71,7 +72,13 @@ class ResultFilters:
     by: str = "week"
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
+def period_start(period: str, today: datetime.date) -> datetime.date:
+    """The first day of a named period that ends today (both days count)."""
+    return today - datetime.timedelta(days=PERIODS[period] - 1)
+
+
+def local_midnight(day: datetime.date) -> datetime.datetime:
+    """The first instant of a local day, for comparing with stored timestamps."""
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
@@ -91,9 +98,9 @@ def _account_filters(filters: ResultFilters, prefix: str = "account__") -> Q:
 def _period(field_name: str, filters: ResultFilters) -> Q:
     q = Q()
     if filters.start is not None:
-        q &= Q(**{f"{field_name}__gte": _local_midnight(filters.start)})
+        q &= Q(**{f"{field_name}__gte": local_midnight(filters.start)})
     if filters.end is not None:
-        q &= Q(**{f"{field_name}__lt": _local_midnight(filters.end + datetime.timedelta(days=1))})
+        q &= Q(**{f"{field_name}__lt": local_midnight(filters.end + datetime.timedelta(days=1))})
     return q
 
 
@@ -235,7 +242,8 @@ def _chart_value(result: Result) -> float | None:
     return None if result.value is None else round(result.value, 2)
 
 
-def _figures(kind: str, row: dict) -> tuple[Figure, Figure | None]:
+def figures_from_row(kind: str, row: dict) -> tuple[Figure, Figure | None]:
+    """The headline Figure of one aggregated row of `kind`, and the figure shown beside it (None for NPS)."""
     results = results_from_row(kind, row)
     headline_key, second_key = HEADLINE[kind]
     return Figure.of(headline_key, results[headline_key]), (
@@ -270,7 +278,7 @@ def compute_results(*, user: User, filters: ResultFilters, group: str | None = N
     kind = filters.kind
     responses = result_responses(user=user, filters=filters)
     row = responses.aggregate(**score_aggregates())
-    headline, second = _figures(kind, row)
+    headline, second = figures_from_row(kind, row)
     counts = category_counts_from_row(kind, row)
     n = row["n"] or 0
     categories, start = [], 0.0
@@ -311,7 +319,7 @@ def compute_results(*, user: User, filters: ResultFilters, group: str | None = N
     trend = []
     for start in _trend_buckets(filters, first):
         bucket_row = trend_rows.get(start)
-        figure = _figures(kind, bucket_row)[0] if bucket_row else Figure.of(HEADLINE[kind][0], EMPTY)
+        figure = figures_from_row(kind, bucket_row)[0] if bucket_row else Figure.of(HEADLINE[kind][0], EMPTY)
         trend.append(Bucket(start, _bucket_label(start, filters.by), figure))
 
     latest = list(
@@ -346,7 +354,7 @@ def result_breakdown(*, responses, kind: str, group: str) -> list[GroupRow]:
             name = row[name_field] or ("No team" if group == "team" else "Unassigned")
         else:
             name = segments.get(key, key)
-        headline, second = _figures(kind, row)
+        headline, second = figures_from_row(kind, row)
         breakdown.append(GroupRow(key, name, headline, second))
     return breakdown
 

@@ -19,7 +19,7 @@ from accounts.services import import_job_record_rejection
 from accounts.validators import validate_date
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Kind, Survey
-from surveys.results import DEFAULT_PERIOD, GROUPS, PERIODS, ResultFilters, compute_results, export_rows
+from surveys.results import DEFAULT_PERIOD, GROUPS, ResultFilters, compute_results, export_rows, period_start
 
 PERIOD_CHOICES = [("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 12 months"), ("custom", "Custom dates")]
 BY_CHOICES = [("week", "Week"), ("month", "Month")]
@@ -108,7 +108,7 @@ class ResultFilterForm(PulseForm, forms.Form):
             self.data["from"], self.data["to"] = start.isoformat(), end.isoformat()
         else:
             end = today
-            start = today - datetime.timedelta(days=PERIODS[period] - 1)
+            start = period_start(period, today)
         # Weekly points over a year are mostly tiny samples: long periods default to months.
         by = data.get("by") or ("month" if (end - start).days > AUTO_MONTHS_AFTER_DAYS else "week")
         filters = ResultFilters(start=start, end=end, by=by, **common)

@@ -361,7 +361,7 @@ def test_query_count_is_constant(alice, alice_account, login, django_assert_max_
     _grow(alice_account, rows, ContactFactory(account=alice_account), MetricDefinitionFactory(key="usage"))
     OverrideFactory(account=alice_account)
     client = login(alice)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(f"/accounts/{alice_account.pk}/").status_code == 200
 
 
@@ -390,3 +390,33 @@ def test_a_csm_without_team_sees_only_their_own(db, alice_account, login):
     client = login(loner)
     assert client.get(f"/accounts/{own.pk}/").status_code == 200
     assert client.get(f"/accounts/{alice_account.pk}/").status_code == 404
+
+
+# ---- Survey figures: one definition, with n -------------------------------------------------
+
+
+def test_survey_figures_are_the_accounts_results_with_n_and_health_names_its_own_rule(
+    alice, alice_account, login, frozen
+):
+    from scoring.services import health_recompute
+
+    contact = ContactFactory(account=alice_account)
+    ResponseFactory(account=alice_account, contact=contact, kind="nps", score=0, answered_at=at(day(-200)))
+    ResponseFactory(account=alice_account, contact=contact, kind="nps", score=10, answered_at=at(day(-10)))
+    ResponseFactory(account=alice_account, contact=contact, kind="csat", score=2, answered_at=at(day(-5)))
+    CheckInFactory(account=alice_account, date=day(-3), sentiment=4)  # enough coverage for a score
+    health_recompute(as_of=TODAY, alert=False)
+
+    response = login(alice).get(f"/accounts/{alice_account.pk}/")
+    page = text(response)
+    figures = {figures.kind: figures.headline for figures in response.context["survey_figures"]}
+
+    # The account's figures: every answer of the last 12 months, as Results counts them.
+    assert (figures["nps"].text, figures["nps"].result.n) == ("0", 2)
+    assert (figures["csat"].text, figures["csat"].result.n) == ("0%", 1)
+    assert re.search(r"NPS 0 .*?n = 2", page) and re.search(r"CSAT 0% .*?n = 1", page)
+    assert f"?account={alice_account.pk}&amp;period=365&amp;kind=nps" in response.content.decode()
+    # Health deliberately reads each contact's latest answer in its window, and says so with its n.
+    # (The default model's survey inputs read 180 days.)
+    assert "NPS +100 n = 1 · latest answer per contact, last 180 days" in page
+    assert "CSAT 0% n = 1 · latest answer per contact, last 180 days" in page

@@ -189,7 +189,7 @@ def acme(alice):
     CheckInFactory(account=account, date=day(-50), next_checkin_on=day(-5))
     CheckInFactory(account=account, date=day(-80), next_checkin_on=day(-50))
     first = ContactFactory(account=account)
-    nps_answers(account, [(200, 3), (10, 10)], contact=first)  # the same contact: only the latest (10) counts
+    nps_answers(account, [(200, 3), (10, 10)], contact=first)  # the same contact: both count, as on Results
     nps_answers(account, [(20, 9), (30, 6)])  # two more contacts: a promoter and a detractor
     nps_answers(account, [(400, 0)])  # older than a year: ignored
     CommentFactory(account=account, feedback_status=Response.FeedbackStatus.NEW, answered_at=at(-3), **CSAT_2)
@@ -273,13 +273,13 @@ def test_no_next_check_in_is_overdue_only_after_45_days(alice, login):
     assert not rows["Recent"].checkin_overdue and rows["Old"].checkin_overdue
 
 
-def test_nps_counts_each_contacts_latest_answer_of_the_last_year(acme, birch, alice, login):
+def test_nps_counts_every_answer_of_the_last_year_as_results_does(acme, birch, alice, login):
     response = login(alice).get("/portfolio/")
     rows = {row.account.name: row for row in response.context["rows"]}
 
-    # Latest per contact: 10, 9, 6 → 2 promoters, 1 detractor of 3 → +33.
-    assert (rows["Acme Alpha"].nps.value, rows["Acme Alpha"].nps.n) == (33, 3)
-    assert "+33 n=3" in row_text(response, acme)
+    # Every answer of the last 12 months: 3, 10, 9, 6 → 2 promoters, 2 detractors of 4 → 0.
+    assert (rows["Acme Alpha"].nps.value, rows["Acme Alpha"].nps.n) == (0, 4)
+    assert "0 n=4" in row_text(response, acme)
     assert rows["Birch Bank"].nps is None
     assert row_text(response, birch).split()[-2] == "—"
 

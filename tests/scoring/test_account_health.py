@@ -91,12 +91,19 @@ def test_breakdown_shows_the_exact_contributions_and_statuses(alice, alice_accou
         return [html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell))).strip() for cell in cells[label]]
 
     # value, n, score 0-100, weight, points, status
-    assert row("NPS") == ["+30", "10", "75", "20", "20.0", "ok"]
+    assert row("NPS") == ["+30", "10 latest answer per contact, last 180 days", "75", "20", "20.0", "ok"]
     assert row("Seat usage") == ["45.0%", "30", "50", "20", "13.3", "ok"]
     assert row("Billing") == ["0 days", "1", "100", "15", "20.0", "ok"]
     assert row("Check-in sentiment") == ["4 of 5", "1", "75", "20", "20.0", "ok"]
     assert row("Support tickets") == ["—", "—", "—", "15", "—", "missing no data"]
-    assert row("CSAT") == ["—", "—", "—", "10", "—", "stale data older than the component's window (180 days)"]
+    assert row("CSAT") == [
+        "—",
+        "— latest answer per contact, last 180 days",
+        "—",
+        "10",
+        "—",
+        "stale data older than the component's window (180 days)",
+    ]
     assert "Health score 73.3" in page
     assert "Missing inputs: Support tickets." in page
     assert "Stale inputs: CSAT" in page

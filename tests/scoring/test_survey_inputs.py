@@ -1,7 +1,8 @@
-"""Survey inputs of health and the portfolio: who counts as a respondent, which answer is a
-respondent's latest, and that the model computes with the unrounded figure.
+"""Survey inputs of health: who counts as a respondent, which answer is a respondent's latest,
+and that the model computes with the unrounded figure; and the portfolio's NPS, which is the
+account's Results figure (every answer of the last 12 months), not health's input.
 
-The rule: each respondent's latest answer in the window. A respondent is a contact; an answer
+Health's rule: each respondent's latest answer in the window. A respondent is a contact; an answer
 without a contact (imported history naming only the account) is its own respondent, as Results
 counts it. Answers at the same moment go to the later record (for one import, its later row).
 """
@@ -80,7 +81,7 @@ def test_a_tie_goes_to_the_later_row_of_an_import(db, alice, first, last):
     value = _nps_input(account)
     assert (value.raw, value.n) == (100 if last == 10 else -100, 1)
     portfolio = _nps_by_account([account.pk], TODAY)[account.pk]
-    assert (portfolio.value, portfolio.n) == (value.raw, 1)
+    assert (portfolio.value, portfolio.n) == (0, 2)  # Results counts both answers
 
 
 def test_a_tie_between_records_goes_to_the_later_record(db, alice):
@@ -170,8 +171,11 @@ def test_bulk_readers_equal_a_per_account_computation(db, alice, answers):
             assert {key: (value.raw, value.n) for key, value in alone.items()} == (
                 {account.pk: want[account.pk]} if account.pk in want else {}
             )
+        every_answer: dict[int, list[int]] = {}
+        for answer in created:
+            every_answer.setdefault(answer.account_id, []).append(answer.score)
         portfolio = _nps_by_account(ids, TODAY)
         assert {account_id: (result.value, result.n) for account_id, result in portfolio.items()} == {
-            account_id: (formulas.nps(scores).value, len(scores)) for account_id, scores in expected.items()
+            account_id: (formulas.nps(scores).value, len(scores)) for account_id, scores in every_answer.items()
         }
         transaction.set_rollback(True)
