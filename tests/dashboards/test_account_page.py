@@ -418,5 +418,5 @@ def test_survey_figures_are_the_accounts_results_with_n_and_health_names_its_own
     assert f"?account={alice_account.pk}&amp;period=365&amp;kind=nps" in response.content.decode()
     # Health deliberately reads each contact's latest answer in its window, and says so with its n.
     # (The default model's survey inputs read 180 days.)
-    assert "NPS +100 n = 1 · latest answer per contact, last 180 days" in page
-    assert "CSAT 0% n = 1 · latest answer per contact, last 180 days" in page
+    assert "NPS n = 1 · latest answer per contact, last 180 days +100" in page
+    assert "CSAT n = 1 · latest answer per contact, last 180 days 0%" in page
