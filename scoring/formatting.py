@@ -106,6 +106,17 @@ LINE_NOTES = {
 }
 
 
+def _line_raw(line: engine.ScoreLine, entry: dict | None, component: Component | None) -> str:
+    """An input's raw value on one day of a line, or why it had none that day."""
+    if line.kind == engine.WEIGHTS:
+        return ""
+    if entry is None:
+        return "not in the model"
+    if entry.get("status") != "ok":
+        return "too old" if entry.get("status") == "stale" else "no data"
+    return format_raw(entry, component)
+
+
 def _line_row(line: engine.ScoreLine, shown: int, by_label: dict[str, Component]) -> dict:
     """One line of a score's change as shown: its points of the score (whole, apportioned), the input then and now.
 
@@ -121,8 +132,8 @@ def _line_row(line: engine.ScoreLine, shown: int, by_label: dict[str, Component]
             side: None if entry is None or entry.get("normalised") is None else whole(entry["normalised"])
             for side, entry in (("before", line.before), ("after", line.after))
         },
-        "raw_before": format_raw(line.before, component) if line.before else "—",
-        "raw_after": format_raw(line.after, component) if line.after else "—",
+        "raw_before": _line_raw(line, line.before, component),
+        "raw_after": _line_raw(line, line.after, component),
         "points": line.points,
         "delta": shown,
         "trend": trend(shown),

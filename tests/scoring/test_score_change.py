@@ -129,7 +129,7 @@ def test_the_kestrel_case_on_the_default_model(db):
     ]
     assert sum(row["delta"] for row in rows) == -10
     assert (rows[0]["raw_before"], rows[0]["raw_after"]) == ("44.0%", "30.0%")
-    assert (rows[1]["raw_before"], rows[1]["raw_after"]) == ("—", "0%")
+    assert (rows[1]["raw_before"], rows[1]["raw_after"]) == ("no data", "0%")
 
 
 COMPONENT = st.fixed_dictionaries(
