@@ -120,8 +120,8 @@ def _line_raw(line: engine.ScoreLine, entry: dict | None, component: Component |
 def _line_row(line: engine.ScoreLine, shown: int, by_label: dict[str, Component]) -> dict:
     """One line of a score's change as shown: its points of the score (whole, apportioned), the input then and now.
 
-    A line that changed the score by less than half a point can be apportioned 0: it shows "<1"
-    and counts 0 in the sum, so the shown lines still add up to the shown change.
+    A line that changed the score but is apportioned 0 (under a point) is marked `under_one`: it shows
+    "+<1" or "-<1" and counts 0 in the sum, so the shown lines still add up to the shown change.
     """
     component = by_label.get(line.label)
     return {
