@@ -17,7 +17,7 @@ from accounts.selectors import account_contacts
 from accounts.validators import days_later
 from scoring import engine
 from scoring import selectors as health
-from scoring.formatting import comparison, component_rows, whole
+from scoring.formatting import change_shown, component_rows, score_lines, whole
 from scoring.models import Component, HealthSnapshot
 from scoring.trends import FLAT_BELOW
 from surveys.models import Kind, Response
@@ -29,7 +29,6 @@ METRIC_DAYS = 90  # the metric sparklines
 BASELINE_LOOKBACK_DAYS = 90  # how far before the comparison day a metric's "then" value may be
 NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
 CHECKIN_LOG = 20
-COMPONENT_MIN_MOVE = 1  # inputs that moved less than a point are left out of "since"
 # Below this (score and every input), "no significant change": exactly when every arrow is flat.
 SIGNIFICANT_MOVE = FLAT_BELOW
 METRIC_NOTABLE_PERCENT = 20
@@ -101,7 +100,9 @@ class SinceSummary:
     before: HealthSnapshot | None
     latest: HealthSnapshot | None
     score: dict | None  # {before, after, delta, direction} of the whole numbers shown
-    components: list[dict]  # inputs that moved by COMPONENT_MIN_MOVE or more, biggest move first
+    # Why the score changed: every input whose part of it changed, in whole points of the score that add up
+    # to `score["delta"]`, biggest first; None when one of the two days has no score.
+    lines: list[dict] | None
     answers: list[Response]
     metric_moves: list[MetricMove]
     alerts: list[Notification] = field(default_factory=list)
@@ -120,9 +121,9 @@ class SinceSummary:
 
     @property
     def significant(self) -> bool:
-        """The score or an input moved SIGNIFICANT_MOVE points or more, or the band changed."""
+        """The score or one line of its change moved SIGNIFICANT_MOVE points or more, or the band changed."""
         score_delta = abs(self.score["delta"]) if self.score and self.score["delta"] is not None else 0
-        biggest = max((abs(row["delta"]) for row in self.components), default=0)
+        biggest = max((abs(row["delta"]) for row in self.lines or []), default=0)
         return self.band_changed or score_delta >= SIGNIFICANT_MOVE or biggest >= SIGNIFICANT_MOVE
 
 
@@ -149,23 +150,17 @@ def since_summary(
 
     `before` is the snapshot on or before `day`; `answers` and `alerts` are those after that day.
     """
-    score, moved = None, []
+    score, lines = None, None
     if before is not None and latest is not None:
-        compared = comparison(before, latest, components)
-        score = compared["score"]
-        moved = [
-            row
-            for row in compared["components"]
-            if row["delta"] is not None and abs(row["delta"]) >= COMPONENT_MIN_MOVE
-        ]
-        moved.sort(key=lambda row: (-abs(row["delta"]), row["label"]))
+        score = change_shown(before.score, latest.score)
+        lines = score_lines(before, latest, components)
     return SinceSummary(
         day=day,
         checkin=checkin,
         before=before,
         latest=latest,
         score=score,
-        components=moved,
+        lines=lines,
         answers=list(answers),
         metric_moves=list(metric_moves),
         alerts=list(alerts),

@@ -7,6 +7,7 @@ model's minimum coverage the score is "not enough data", never a guess.
 
 import datetime
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from scoring.inputs import Value, read_input
-from scoring.models import Band, Component, HealthModel, HealthModelVersion, HealthSnapshot
+from scoring.models import Band, Component, HealthModel, HealthModelVersion, HealthSnapshot, Input
 
 
 @dataclass
@@ -211,23 +212,142 @@ def explain(snapshot: HealthSnapshot) -> Explanation:
     )
 
 
-@dataclass
-class Change:
+# ---- Why a score changed ------------------------------------------------------------------
+
+MOVED, ENTERED, LEFT, WEIGHTS = "moved", "entered", "left", "weights"
+SURVEY_INPUTS = {Input.NPS, Input.CSAT, Input.CES}
+EXACT_ZERO = 1e-9  # a line this close to 0 points did not change
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    """One line of a score's change, in points of the score (exact, not rounded).
+
+    `before` / `after` are the input's breakdown entries on each day (None when the model
+    had no such input that day); `reason` says why an input entered or left.
+    """
+
     label: str
-    before: float | None
-    after: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
+    kind: str
+    points: float
+    before: dict | None = None
+    after: dict | None = None
+    reason: str = ""
 
 
-def compare(before: HealthSnapshot, after: HealthSnapshot) -> tuple[Change, list[Change]]:
-    """The change of the score and of each component's normalised value between two snapshots."""
-    earlier = {entry["label"]: entry.get("normalised") for entry in before.components}
-    changes = [
-        Change(entry["label"], earlier.get(entry["label"]), entry.get("normalised")) for entry in after.components
-    ]
-    return Change("Health", before.score, after.score), changes
+def _present(entry: dict | None) -> bool:
+    return entry is not None and entry.get("status") == "ok" and entry.get("normalised") is not None
+
+
+def _keyed(entries: list[dict]) -> dict[tuple[str, int], dict]:
+    """Entries by (label, how many earlier entries had that label): inputs are matched by label across versions."""
+    seen: dict[str, int] = {}
+    keyed = {}
+    for entry in entries:
+        count = seen.get(entry["label"], 0)
+        seen[entry["label"]] = count + 1
+        keyed[(entry["label"], count)] = entry
+    return keyed
+
+
+def _entered_reason(before: dict | None, after: dict) -> str:
+    if before is None:
+        return "added to the model"
+    if after.get("input") in SURVEY_INPUTS:
+        return "new answer"
+    return "new check-in" if after.get("input") == Input.SENTIMENT else "new data"
+
+
+def _left_reason(after: dict | None) -> str:
+    if after is None:
+        return "removed from the model"
+    return "too old" if after.get("status") == "stale" else "no data"
+
+
+def score_change(before: list[dict], after: list[dict]) -> list[ScoreLine]:
+    """Why a score went from `before` to `after` (two breakdowns): lines that add up exactly to the change.
+
+    A score is the weighted mean of the inputs present (status ok): with s_i = w_i / W the share
+    of an input's weight among the weights present that day, score = sum of s_i * n_i over them
+    (n_i its normalised 0-100 value). Inputs are matched by label, so two model versions compare.
+    With B the inputs present both days, E those that entered, L those that left, and
+    r = sum over B of n_i(before) * w_i(before) / W_B(before), the others' level before
+    (0 when B is empty):
+
+        moved    i in B:  s_i(after) * (n_i(after) - n_i(before))   its own move, at today's share
+        entered  i in E:  s_i(after) * (n_i - r)                     its share times how far it sits from the others
+        left     i in L: -s_i(before) * (n_i - r)
+        weights:          sum over B of (n_i(before) - r) * (s_i(after) - s_i(before))
+
+    Why exact: after - before = sum over B of (s_a n_a - s_b n_b) + sum over E of s n - sum over L of s n.
+    Each B term is s_a (n_a - n_b) + n_b (s_a - s_b); write n_b = r + (n_b - r). The shares of
+    B gain what E and L give up, sum over B of (s_a - s_b) = sum over L of s_b - sum over E of s_a,
+    so the r part is exactly the "- s r" of each entered input and the "+ s r" of each left one.
+    What remains is the weights line; it is 0 unless the common inputs' relative weights changed
+    (a model edit), because with weights in the same proportions s_a - s_b is proportional to w
+    and the weighted deviations from their own mean r sum to 0. An input entering thus carries
+    the re-weighting it causes: a new answer at 0 among inputs averaging 50, with a fifth of the
+    weight, reads -10. A change of a component's poor/good anchors between versions shows in
+    that input's own move.
+
+    Every input that entered or left is a line (even at 0 points); a moved input, and the
+    weights line, only when they changed the score. Biggest first (by absolute points).
+    """
+    then, now = _keyed(before), _keyed(after)
+    both = [key for key in now if _present(now[key]) and _present(then.get(key))]
+    entered = [key for key in now if _present(now[key]) and not _present(then.get(key))]
+    left = [key for key in then if _present(then[key]) and not _present(now.get(key))]
+    weight_before = sum(entry["weight"] for entry in then.values() if _present(entry))
+    weight_after = sum(entry["weight"] for entry in now.values() if _present(entry))
+    if not weight_before or not weight_after:
+        return []
+
+    def share_before(key):
+        return then[key]["weight"] / weight_before
+
+    def share_after(key):
+        return now[key]["weight"] / weight_after
+
+    common_weight = sum(then[key]["weight"] for key in both)
+    level = sum(then[key]["normalised"] * then[key]["weight"] for key in both) / common_weight if both else 0.0
+    lines = [
+        ScoreLine(key[0], MOVED, share_after(key) * (now[key]["normalised"] - then[key]["normalised"]),
+                  then[key], now[key])
+        for key in both
+    ]  # fmt: skip
+    lines = [line for line in lines if abs(line.points) > EXACT_ZERO]
+    lines += [
+        ScoreLine(key[0], ENTERED, share_after(key) * (now[key]["normalised"] - level), then.get(key), now[key],
+                  _entered_reason(then.get(key), now[key]))
+        for key in entered
+    ]  # fmt: skip
+    lines += [
+        ScoreLine(key[0], LEFT, -share_before(key) * (then[key]["normalised"] - level), then[key], now.get(key),
+                  _left_reason(now.get(key)))
+        for key in left
+    ]  # fmt: skip
+    weights = sum((then[key]["normalised"] - level) * (share_after(key) - share_before(key)) for key in both)
+    if abs(weights) > EXACT_ZERO:
+        lines.append(ScoreLine("Model weights", WEIGHTS, weights))
+    return sorted(lines, key=lambda line: (-abs(line.points), line.label))
+
+
+def apportion(values: list[float], total: int) -> list[int]:
+    """Whole numbers, one per value, that sum to `total`: the largest-remainder (Hamilton) method.
+
+    Each value is rounded down, then the units still needed go one each to the values with the
+    largest remainders (ties to the earlier value). `total` is the change as displayed (shown after
+    minus shown before), so the shown lines add up to the shown change even when rounding each line
+    on its own would not. Should `total` be out of reach of one unit per value (only when the lines
+    do not add up to the change, e.g. a stored score and breakdown disagree), the units go round again.
+    """
+    if not values:
+        return []
+    floors = [math.floor(value) for value in values]
+    needed = total - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda i: (-(values[i] - floors[i]), i))
+    step = 1 if needed > 0 else -1
+    order = by_remainder if needed > 0 else list(reversed(by_remainder))
+    for turn in range(abs(needed)):
+        floors[order[turn % len(order)]] += step
+    return floors

@@ -112,29 +112,92 @@ def change_shown(before: float | None, after: float | None) -> dict:
     return {"before": shown_before, "after": shown_after, "delta": delta, "trend": trend(delta)}
 
 
-def comparison(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> dict:
-    """The score and every input of `after` compared with `before`, on the 0-100 scale, raw values beside."""
-    score, changes = engine.compare(before, after)
+LINE_NOTES = {
+    engine.ENTERED: "entered: {reason}",
+    engine.LEFT: "left: {reason}",
+    engine.WEIGHTS: "the model version's weights differ",
+}
+
+
+def _line_raw(line: engine.ScoreLine, entry: dict | None, component: Component | None) -> str:
+    """An input's raw value on one day of a line, or why it had none that day."""
+    if line.kind == engine.WEIGHTS:
+        return ""
+    if entry is None:
+        return "not in the model"
+    if entry.get("status") != "ok":
+        return "too old" if entry.get("status") == "stale" else "no data"
+    return format_raw(entry, component)
+
+
+def _line_row(line: engine.ScoreLine, shown: int, by_label: dict[str, Component]) -> dict:
+    """One line of a score's change as shown: its points of the score (whole, apportioned), the input then and now.
+
+    A line that changed the score but is apportioned 0 (under a point) is marked `under_one`: it shows
+    "+<1" or "-<1" and counts 0 in the sum, so the shown lines still add up to the shown change.
+    """
+    component = by_label.get(line.label)
+    return {
+        "label": line.label,
+        "kind": line.kind,
+        "note": LINE_NOTES.get(line.kind, "").format(reason=line.reason),
+        **{
+            side: None if entry is None or entry.get("normalised") is None else whole(entry["normalised"])
+            for side, entry in (("before", line.before), ("after", line.after))
+        },
+        "raw_before": _line_raw(line, line.before, component),
+        "raw_after": _line_raw(line, line.after, component),
+        "points": line.points,
+        "delta": shown,
+        "trend": trend(shown),
+        "under_one": shown == 0 and abs(line.points) > engine.EXACT_ZERO,
+    }
+
+
+def score_lines(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> list[dict] | None:
+    """The lines of the change from `before` to `after`, whole points that add up to the change as shown.
+
+    None when one of the two has no score (not enough data): there is no change to explain.
+    Biggest shown move first, so the first line is the "biggest input move".
+    """
+    if before.score is None or after.score is None:
+        return None
+    lines = engine.score_change(before.components, after.components)
+    shown = engine.apportion([line.points for line in lines], change_shown(before.score, after.score)["delta"])
     by_label = {component.label: component for component in components.values()}
-    raw_before = {entry["label"]: entry for entry in before.components}
-    raw_after = {entry["label"]: entry for entry in after.components}
-    rows = []
-    for change in changes:
-        component = by_label.get(change.label)
-        earlier = raw_before.get(change.label)
+    rows = [_line_row(line, points, by_label) for line, points in zip(lines, shown, strict=True)]
+    return sorted(rows, key=lambda row: (-abs(row["delta"]), -abs(row["points"]), row["label"]))
+
+
+def comparison(before: HealthSnapshot, after: HealthSnapshot, components: dict[int, Component]) -> dict:
+    """The score and every input of `after` compared with `before`: each input on the 0-100 scale, raw values
+    beside, and its part of the score's change (`score_lines`) in points of the score."""
+    by_label = {component.label: component for component in components.values()}
+    lines = score_lines(before, after, components)
+    line_of = {row["label"]: row for row in lines or [] if row["kind"] != engine.WEIGHTS}
+    earlier = {entry["label"]: entry for entry in before.components}
+    rows, attached = [], []
+    for entry in after.components:
+        component = by_label.get(entry["label"])
+        then = earlier.get(entry["label"])
+        attached.append(line_of.get(entry["label"]))
         rows.append(
             {
-                "label": change.label,
-                **change_shown(change.before, change.after),
-                "raw_before": format_raw(earlier, component) if earlier else "—",
-                "raw_after": format_raw(raw_after[change.label], component),
+                "label": entry["label"],
+                **change_shown(None if then is None else then.get("normalised"), entry.get("normalised")),
+                "raw_before": format_raw(then, component) if then else "—",
+                "raw_after": format_raw(entry, component),
+                "line": attached[-1],
             }
         )
     return {
         "before": before,
         "after": after,
-        "score": change_shown(score.before, score.after),
+        "score": change_shown(before.score, after.score),
         "components": rows,
+        "lines": lines,
+        # Lines without a row of their own: the weights line, inputs the newer version no longer has.
+        "other_lines": [row for row in lines or [] if not any(row is line for line in attached)],
         "same_version": before.version_id == after.version_id,
         "same_snapshot": before.pk == after.pk,
     }

@@ -15,6 +15,7 @@ import random
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.demo import external_id
 from accounts.models import Account, CheckIn, Contact
 from accounts.suppression import address_suppress
 from surveys.formulas import category
@@ -105,6 +106,7 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
             invitations.append(invitation)
             if answer is not None:
                 answers.append(answer)
+    _story_answers_pin(answers)
     Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
     for answer in answers:
         answer.invitation_id = answer.invitation.pk
@@ -114,6 +116,25 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
         | _uncertain_seed(campaigns[CAMPAIGNS[-1][0]])
         | _removed_contacts_seed(today=today)
     )
+
+
+# Answers a demo story relies on: (account external id, campaign) -> (score, comment). Pinned after
+# every draw, so the random stream, and every other answer, stays as it was.
+STORY_ANSWERS = {
+    # Kestrel Telecom: after its last check-in a 3/5 enters its health (0% satisfied) while seat
+    # usage slides; "since the last check-in" credits each with about half of the drop.
+    (external_id(229), "CSAT, support experience (autumn)"): (
+        3,
+        "Fine for now. We are evaluating whether we need the advanced plan.",
+    ),
+}
+
+
+def _story_answers_pin(answers: list[Response]) -> None:
+    for answer in answers:
+        story = STORY_ANSWERS.get((answer.contact.account.external_id, answer.invitation.campaign.name))
+        if story is not None:
+            answer.score, answer.comment = story
 
 
 DEMO_UNCERTAIN = 2

@@ -25,6 +25,7 @@ from tests.factories import (
     ResponseFactory,
     UserFactory,
 )
+from tests.scoring.test_score_change import kestrel
 
 HTMX = {"HX-Request": "true"}
 TODAY = datetime.date(2026, 3, 16)
@@ -109,8 +110,9 @@ def test_account_links_point_at_the_dashboards_page(alice_account):
 def history(frozen, alice, alice_account, bob):
     """A month between the last check-in and today in which health slid from Green to Yellow.
 
-    Inputs on the 0-100 scale, then -> now: NPS 80 -> 50 (-30), Check-in sentiment 70 -> 62 (-8),
-    Seat usage 60 -> 60.4 (under a point: left out). Two answers after the check-in (one with a
+    Inputs on the 0-100 scale, then -> now, equal weights: NPS 86 -> 43, Check-in sentiment 70 -> 62,
+    Seat usage 60 -> 60.4, so 72 -> 55 (exactly 72 -> 55.13): in points of the score -14.3, -2.7
+    and +0.1, shown -14, -3 and "+<1" to add up to -17. Two answers after the check-in (one with a
     comment), one before. Active users 100 -> 60 (-40%), Support tickets opened 10 -> 11 (+10%).
     """
     account = alice_account
@@ -123,7 +125,7 @@ def history(frozen, alice, alice_account, bob):
         date=CHECKIN_DAY - datetime.timedelta(days=2),
         score=72.0,
         components=[
-            entry("NPS", "nps", 80.0, 60),
+            entry("NPS", "nps", 86.0, 60),
             entry("Seat usage", "metric", 60.0, 48.0),
             entry("Check-in sentiment", "checkin_sentiment", 70.0, 3.8),
         ],
@@ -134,7 +136,7 @@ def history(frozen, alice, alice_account, bob):
         date=TODAY,
         score=55.0,
         components=[
-            entry("NPS", "nps", 50.0, 0),
+            entry("NPS", "nps", 43.0, 0),
             entry("Seat usage", "metric", 60.4, 48.3),
             entry("Check-in sentiment", "checkin_sentiment", 62.0, 3.5),
         ],
@@ -173,7 +175,11 @@ def test_since_the_last_checkin_numbers(history, alice, login):
         True,
         True,
     )
-    assert [(row["label"], row["delta"]) for row in since.components] == [("NPS", -30), ("Check-in sentiment", -8)]
+    assert [(row["label"], row["delta"]) for row in since.lines] == [
+        ("NPS", -14),
+        ("Check-in sentiment", -3),
+        ("Seat usage", 0),
+    ]
     assert [(a.kind, a.score) for a in since.answers] == [("csat", 5), ("nps", 3)]
     assert [a.comment for a in since.comments] == ["Support is too slow."]
     moves = {move.key: move for move in since.metric_moves}
@@ -185,11 +191,55 @@ def test_since_the_last_checkin_numbers(history, alice, login):
     page = text(response)
     assert "Last check-in Feb 16, 2026 (28 days ago, Alice Archer)" in page
     assert "Health dropped: 72 → 55 ▼ -17 Green → Yellow" in page
-    assert "NPS 80 +60 50 0 ▼ -30" in page
-    assert "Seat usage 60" not in page.split("Health now")[0]  # moved under a point: left out
+    assert "biggest input move: NPS ▼ -14" in page
+    assert (
+        "NPS 86 +60 43 0 ▼ -14 Check-in sentiment 70 3.8 of 5 62 3.5 of 5 ▼ -3 Seat usage 60 48.0% 60 48.3% +<1"
+    ) in page
+    assert "Health score 72 55 ▼ -17" in page
     assert "New survey answers 2" in page and "1 with a comment." in page and "“Support is too slow.”" in page
     assert "Active users notable 100 60 users -40%" in page and "Support tickets opened 10 11 tickets +10%" in page
     assert "New alerts 1" in page and "Old alert" not in page
+
+
+def test_a_new_answer_entering_is_a_line_beside_the_metric_that_fell(frozen, alice, alice_account, login):
+    """Kestrel: 44 -> 34 is seat usage's fall and a new CSAT answer of 3/5 entering, on both pages."""
+    CheckInFactory(account=alice_account, date=day(-14))
+    kestrel(alice_account, before_day=day(-15), after_day=TODAY)
+    client = login(alice)
+    response = client.get(f"/accounts/{alice_account.pk}/")
+    since = response.context["since"]
+    assert [(row["label"], row["delta"]) for row in since.lines] == [("Seat usage", -6), ("CSAT", -4)]
+    assert sum(row["delta"] for row in since.lines) == since.score["delta"] == -10
+    page = text(response)
+    assert "Health dropped: 44 → 34 ▼ -10 Yellow → Red · biggest input move: Seat usage ▼ -6" in page
+    lines = "Seat usage 48 44.0% 20 30.0% ▼ -6 CSAT entered: new answer no data 0 0% ▼ -4 Health score 44 34 ▼ -10"
+    assert lines in page
+    health = text(client.get(f"/accounts/{alice_account.pk}/health/"))
+    assert "Health score 44 34 ▼ -10 ▼ -10" in health
+    assert "Seat usage 48 44.0% 20 30.0% ▼ -28 ▼ -6" in health
+    assert "CSAT entered: new answer — — 0 0% — ▼ -4" in health
+
+
+def test_a_stale_input_leaving_is_a_line(frozen, alice, alice_account, login):
+    CheckInFactory(account=alice_account, date=day(-14))
+    HealthSnapshotFactory(account=alice_account, date=day(-15), score=50.0,
+                          components=[entry("NPS", "nps", 80, 34), entry("CSAT", "csat_percent", 20, 58)])  # fmt: skip
+    stale = {**entry("CSAT", "csat_percent", None, None), "status": "stale"}
+    HealthSnapshotFactory(
+        account=alice_account, date=TODAY, score=80.0, components=[entry("NPS", "nps", 80, 34), stale]
+    )
+    page = text(login(alice).get(f"/accounts/{alice_account.pk}/"))
+    assert "biggest input move: CSAT (left: too old) ▲ +30" in page
+    assert "CSAT left: too old 20 58% too old ▲ +30 Health score 50 80 ▲ +30" in page
+
+
+def test_without_a_score_on_one_day_there_is_no_breakdown(frozen, alice, alice_account, login):
+    CheckInFactory(account=alice_account, date=day(-14))
+    HealthSnapshotFactory(account=alice_account, date=day(-15), score=None, components=[entry("NPS", "nps", 50, 0)])
+    HealthSnapshotFactory(account=alice_account, date=TODAY, score=70.0, components=[entry("NPS", "nps", 70, 16)])
+    response = login(alice).get(f"/accounts/{alice_account.pk}/")
+    assert response.context["since"].lines is None
+    assert "No breakdown: Mar 1 has no score (not enough data)." in text(response)
 
 
 def test_small_moves_read_as_no_significant_change(frozen, alice, alice_account, login):
@@ -244,7 +294,7 @@ def test_health_now_with_breakdown_override_and_link(history, alice, login):
     health = page.split("Health now")[1].split("Health over 12 months")[0]
     assert "55 Yellow 55 of 100 · higher is healthier" in health
     assert "Overridden to Red by Alice Archer" in health and "Champion left last week." in health
-    assert "Coverage 100%" in health and "NPS 0 50 20" in health
+    assert "Coverage 100%" in health and "NPS 0 43 20" in health
     html = login(alice).get(f"/accounts/{history.pk}/").content.decode()
     assert f'href="/accounts/{history.pk}/health/"' in html and "Health breakdown" in html
 

@@ -21,6 +21,7 @@ from tests.factories import (
     MetricValueFactory,
     ResponseFactory,
 )
+from tests.scoring.test_score_change import kestrel
 
 TODAY = datetime.date(2026, 3, 16)
 LAST = datetime.date(2026, 2, 16)
@@ -50,8 +51,9 @@ def due_today(alice, alice_account):
     """Alice's account: last check-in a month ago planned today's; health slid, two answers and a metric drop since."""
     CheckInFactory(account=alice_account, date=LAST - datetime.timedelta(days=28), next_checkin_on=LAST)
     CheckInFactory(account=alice_account, date=LAST, next_checkin_on=TODAY)
-    HealthSnapshotFactory(account=alice_account, date=LAST, score=74.0, components=[entry("NPS", 80)])
-    HealthSnapshotFactory(account=alice_account, date=TODAY, score=58.0, components=[entry("NPS", 40)])
+    # NPS 80 -> 48 beside an input at 68 (equal weights): 74 -> 58, all of it NPS's.
+    HealthSnapshotFactory(account=alice_account, date=LAST, score=74.0, components=[entry("NPS", 80), entry("X", 68)])
+    HealthSnapshotFactory(account=alice_account, date=TODAY, score=58.0, components=[entry("NPS", 48), entry("X", 68)])
     contact = ContactFactory(account=alice_account, name="Dana Fox")
     ResponseFactory(
         account=alice_account,
@@ -78,13 +80,24 @@ def test_opted_in_csm_gets_one_email_listing_the_account_with_its_summary(alice,
     assert "Acme Alpha" in body and f"{settings.SITE_URL}/accounts/{due_today.pk}/" in body
     assert "Last check-in: Feb 16, 2026" in body
     assert "Health: 74 -> 58 (-16), Green -> Yellow" in body
-    assert "Inputs that moved most: NPS -40" in body
+    assert "Biggest input moves, in points of the score: NPS -16" in body
     assert "New survey answers: 2 (1 with a comment)" in body
     assert 'NPS 4 from Dana Fox: "Support is slow."' in body
     assert "Metric moves of 20% or more: Active users -50% (120 -> 60)" in body
     assert "Not today" not in body
     html = mail.alternatives[0][0]
     assert "Acme Alpha" in html and "Support is slow." in html
+
+
+def test_the_email_names_the_same_lines_as_the_account_page(alice, alice_account, mailoutbox):
+    opt_in(alice)
+    CheckInFactory(account=alice_account, date=LAST, next_checkin_on=TODAY)
+    kestrel(alice_account, before_day=LAST, after_day=TODAY)
+    morning_emails_send(TODAY)
+    [mail] = mailoutbox
+    assert "Health: 44 -> 34 (-10), Yellow -> Red" in mail.body
+    assert "Biggest input moves, in points of the score: Seat usage -6, CSAT (entered: new answer) -4" in mail.body
+    assert "Seat usage -6, CSAT (entered: new answer) -4" in mail.alternatives[0][0]
 
 
 def test_opted_out_csm_gets_nothing(alice, due_today, mailoutbox):
