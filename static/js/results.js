@@ -19,11 +19,26 @@
     return cssVar("--band-yellow", "#e5a00d");
   }
 
-  function formatValue(data, value) {
-    if (value === null || value === undefined) return "no answers";
-    if (data.kind === "nps") return (value > 0 ? "+" : "") + Math.round(value);
-    if (data.percent) return Math.round(value) + "%";
-    return value.toFixed(1);
+  // The shown text comes from the server, rounded by the same rule as the tables (half away from zero).
+  function pointText(data, index) {
+    var text = data.trend.texts[index];
+    var margin = data.trend.margins[index];
+    return text === "—" ? "no answers" : text + (margin ? " " + margin : "");
+  }
+
+  // The 95% interval as a shaded band between its low and high edges (none under five answers).
+  function intervalEdge(values, fill) {
+    return {
+      label: "95% interval",
+      data: values,
+      borderWidth: 0,
+      pointRadius: 0,
+      pointHitRadius: 0,
+      backgroundColor: cssVar("--brand-faint", "rgba(52, 84, 209, 0.12)"),
+      fill: fill,
+      tension: 0,
+      spanGaps: false,
+    };
   }
 
   function trendChart(canvas, data) {
@@ -41,7 +56,7 @@
           tension: 0, // straight segments: a curve would show values nobody gave
           spanGaps: false,
           clip: 8, // points at the top and bottom of the scale (±100) stay whole
-        }],
+        }, intervalEdge(data.trend.low, false), intervalEdge(data.trend.high, "-1")],
       },
       options: {
         responsive: true,
@@ -59,10 +74,11 @@
         plugins: {
           legend: { display: false },
           tooltip: {
+            filter: function (item) { return item.datasetIndex === 0; },
             callbacks: {
               label: function (ctx) {
                 var n = data.trend.n[ctx.dataIndex];
-                return data.label + " " + formatValue(data, ctx.parsed.y) + " (n = " + n + ")";
+                return data.label + " " + pointText(data, ctx.dataIndex) + " (n = " + n + ")";
               },
             },
           },
