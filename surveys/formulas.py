@@ -92,11 +92,15 @@ EMPTY = Result(None, 0)
 
 
 def _interval(value: float, n: int, low: float, high: float, scale: tuple[float, float]) -> Result:
-    """A Result with its interval clipped to the scale; none under MIN_ANSWERS."""
+    """A Result with its interval clipped to the scale; none under MIN_ANSWERS.
+
+    Each method's interval holds its estimate; min / max only absorb float error at the ends
+    (Wilson's upper bound for 6 of 6 is exactly 100, computed as 99.99999999999999).
+    """
     if n < MIN_ANSWERS:
         return Result(value, n)
     bottom, top = scale
-    return Result(value, n, max(low, bottom), min(high, top))
+    return Result(value, n, min(max(low, bottom), value), max(min(high, top), value))
 
 
 def nps_unrounded(*, promoters: int, detractors: int, n: int) -> float:
