@@ -14,6 +14,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
+from scoring import engine, services
 from scoring.models import Band, HealthSnapshot
 from tests.factories import HealthSnapshotFactory, OverrideFactory, default_health_version
 
@@ -86,3 +87,11 @@ def test_the_migration_rebands_stored_snapshots_whose_whole_number_crosses_a_thr
 
     assert {row.score: HealthSnapshot.objects.get(pk=row.pk).band for row in rows} == scores
     assert HealthSnapshot.objects.get(pk=empty.pk).band == Band.NONE
+
+
+def test_the_alert_email_writes_the_score_and_band_as_the_pages_do(alice_account):
+    version = default_health_version()
+    # 40.5 was "Health 40" (float formatting rounds halves to even); 39.5 was "Health 40 (red)".
+    for score, text in ((40.5, "Health 41 (yellow)"), (39.5, "Health 40 (yellow)"), (None, "Not enough data")):
+        row = engine.Scored(alice_account.pk, version, score, version.band(score), 100.0, [])
+        assert services._score_text(row) == text
