@@ -26,18 +26,34 @@
     return text === "—" ? "no answers" : text + (margin ? " " + margin : "");
   }
 
-  // The 95% interval as a shaded band between its low and high edges (none under five answers).
-  function intervalEdge(values, fill) {
+  // The 95% interval of each point as an error bar (none under five answers: "too few answers").
+  function errorBars(trend, colour) {
     return {
-      label: "95% interval",
-      data: values,
-      borderWidth: 0,
-      pointRadius: 0,
-      pointHitRadius: 0,
-      backgroundColor: cssVar("--brand-faint", "rgba(52, 84, 209, 0.12)"),
-      fill: fill,
-      tension: 0,
-      spanGaps: false,
+      id: "resultsErrorBars",
+      afterDatasetsDraw: function (chart) {
+        var meta = chart.getDatasetMeta(0);
+        var y = chart.scales.y;
+        var ctx = chart.ctx;
+        ctx.save();
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 1.5;
+        meta.data.forEach(function (point, index) {
+          var low = trend.low[index];
+          var high = trend.high[index];
+          if (low === null || high === null) return;
+          var top = y.getPixelForValue(high);
+          var bottom = y.getPixelForValue(low);
+          ctx.beginPath();
+          ctx.moveTo(point.x, top);
+          ctx.lineTo(point.x, bottom);
+          ctx.moveTo(point.x - 4, top);
+          ctx.lineTo(point.x + 4, top);
+          ctx.moveTo(point.x - 4, bottom);
+          ctx.lineTo(point.x + 4, bottom);
+          ctx.stroke();
+        });
+        ctx.restore();
+      },
     };
   }
 
@@ -56,7 +72,7 @@
           tension: 0, // straight segments: a curve would show values nobody gave
           spanGaps: false,
           clip: 8, // points at the top and bottom of the scale (±100) stay whole
-        }, intervalEdge(data.trend.low, false), intervalEdge(data.trend.high, "-1")],
+        }],
       },
       options: {
         responsive: true,
@@ -74,7 +90,6 @@
         plugins: {
           legend: { display: false },
           tooltip: {
-            filter: function (item) { return item.datasetIndex === 0; },
             callbacks: {
               label: function (ctx) {
                 var n = data.trend.n[ctx.dataIndex];
@@ -84,6 +99,7 @@
           },
         },
       },
+      plugins: [errorBars(data.trend, brand)],
     });
   }
 
