@@ -16,8 +16,8 @@ Intervals are 95% and never leave the scale:
   p̃ = p̃P − p̃D, clipped to −100..100 (from 5 answers on it always holds the observed NPS).
 - Means (CSAT 1-5, CES 1-7): Student's t-interval on the sample standard deviation, the
   quantile from the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5), clipped to the
-  scale. Identical answers have no spread to measure; the standard deviation is then taken
-  as MIN_MEAN_SD (half a scale step), so five 5s do not read "± 0.0".
+  scale. The standard deviation is taken as at least MIN_MEAN_SD (half a scale step):
+  identical answers have no spread to measure, and five 5s must not read "± 0.0".
 The margin shown, "± x", is half the width of the clipped interval; where a page has room it
 shows the interval itself ("48–75%"), which is honest for Wilson's asymmetric intervals.
 Under MIN_ANSWERS answers there is no interval ("too few answers"); under SMALL_SAMPLE a
