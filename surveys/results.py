@@ -149,7 +149,7 @@ def format_margin(key: str, result: Result) -> str:
 
 
 def format_range(key: str, result: Result) -> str:
-    """The interval itself, '48–75%' or '+2 to +40', for a title: Wilson intervals are not symmetric."""
+    """The interval itself, '95% interval 48–75%' or '95% interval -2 to +40': Wilson's are not symmetric."""
     if result.too_few:
         return f"Under {MIN_ANSWERS} answers: no margin of error"
     if result.low is None:
@@ -193,6 +193,7 @@ class Figure:
 
 
 def rounded_as_shown(key: str, value: float) -> float | int:
+    """A result's value (or an interval's end) rounded as its text is: whole points, or a mean's one decimal."""
     return numbers.rounded(value, 0 if _in_points(key) else numbers.MEAN_PLACES)
 
 
