@@ -15,9 +15,10 @@ from django.utils import timezone
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
 from accounts.selectors import account_contacts
 from accounts.validators import days_later
+from core.numbers import rounded, whole
 from scoring import engine
 from scoring import selectors as health
-from scoring.formatting import change_shown, component_rows, score_lines, whole
+from scoring.formatting import change_shown, component_rows, score_lines
 from scoring.models import Component, HealthSnapshot
 from scoring.trends import FLAT_BELOW
 from surveys.models import Kind, Response
@@ -247,7 +248,7 @@ def _trend(snapshots: list[HealthSnapshot], thresholds, start: datetime.date) ->
         "span": (snapshots[-1].date - start).days if snapshots else 0,
         "days": [(s.date - start).days for s in snapshots],
         "labels": [f"{s.date:%b} {s.date.day}, {s.date.year}" for s in snapshots],
-        "scores": [None if s.score is None else round(s.score, 1) for s in snapshots],
+        "scores": [rounded(s.score) for s in snapshots],  # whole numbers, as shown everywhere
         "bands": [s.band for s in snapshots],
         "red_below": thresholds.red_below if thresholds else None,
         "green_from": thresholds.green_from if thresholds else None,

@@ -7,7 +7,6 @@ portfolio is a few hundred rows at most, so filtering and sorting happen in Pyth
 """
 
 import datetime
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
+from core.numbers import whole
 from scoring.models import Band, HealthModelVersion, HealthSnapshot, Override
 from scoring.selectors import active_overrides, override_band
 from scoring.trends import FLAT_BELOW, Trend, trend
@@ -30,11 +30,6 @@ SOON_DAYS = 14  # the "Coming up" horizon
 RENEWAL_RISK_DAYS = 30  # a renewal this close on a red or yellow account is flagged
 OPEN_STATUSES = [Response.FeedbackStatus.NEW, Response.FeedbackStatus.ACKNOWLEDGED]
 BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
-
-
-def round_half_away(value: float) -> int:
-    """62.5 -> 63 and -2.5 -> -3, as people round (Python's round() would give 62 and -2)."""
-    return int(math.copysign(math.floor(abs(value) + 0.5), value))
 
 
 @dataclass
@@ -70,13 +65,13 @@ class PortfolioRow:
 
     @property
     def score_rounded(self) -> int | None:
-        return None if self.score is None else round_half_away(self.score)
+        return None if self.score is None else whole(self.score)
 
     @property
     def trend_delta(self) -> int | None:
         if self.score is None or self.score_then is None:
             return None
-        return round_half_away(self.score) - round_half_away(self.score_then)
+        return whole(self.score) - whole(self.score_then)
 
     @property
     def trend(self) -> Trend | None:
@@ -87,7 +82,7 @@ class PortfolioRow:
     def week_delta(self) -> int | None:
         if self.score is None or self.score_week_ago is None:
             return None
-        return round_half_away(self.score) - round_half_away(self.score_week_ago)
+        return whole(self.score) - whole(self.score_week_ago)
 
     @property
     def week_trend(self) -> Trend | None:

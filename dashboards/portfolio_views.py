@@ -15,6 +15,7 @@ from django_htmx.http import push_url
 from accounts.forms import PulseForm
 from accounts.models import Account, User
 from accounts.selectors import people_in_scope
+from core.numbers import signed, whole
 from dashboards.portfolio import (
     DEFAULT_SORT,
     RENEWAL_RISK_DAYS,
@@ -24,7 +25,6 @@ from dashboards.portfolio import (
     PortfolioRow,
     coming_up,
     portfolio_load,
-    round_half_away,
     rows_filter,
     rows_sort,
 )
@@ -74,7 +74,7 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
     chip_class = f"health-chip health-chip-{row.band}"
     note, note_class = "", ""
     if override is not None:
-        chip = row.band_label if override.band else str(round_half_away(override.score))
+        chip = row.band_label if override.band else str(whole(override.score))
         chip_class += " portfolio-overridden"
         until = _date(override.expires_on).rsplit(",", 1)[0]
         chip_title = f"Overridden to {chip} until {until}. Computed score: {computed}."
@@ -117,11 +117,9 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
         next_td = f'<td data-label="Next check-in"><span class="portfolio-cell">{next_cell}</span></td>'
     note_html = f' <span class="{note_class}">{note}</span>' if note else ""
     nps_html = (
-        f'{nps:+d} <span class="muted small">n={row.nps.n}</span>'
-        if nps
-        else f'0 <span class="muted small">n={row.nps.n}</span>'
-        if nps == 0
-        else '<span class="muted">—</span>'
+        '<span class="muted">—</span>'
+        if nps is None
+        else f'{signed(nps)} <span class="muted small">n={row.nps.n}</span>'
     )
     feedback_html = (
         f'<a href="{feedback_url}">{row.open_feedback}</a>' if row.open_feedback else '<span class="muted">0</span>'

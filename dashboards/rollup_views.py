@@ -6,7 +6,6 @@ portfolio with the matching filter, a segment's or the total's to the list of th
 on this page (?show=accounts), survey figures to the Results page with the same filters.
 """
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.forms import PulseForm
 from accounts.models import Account, Team
+from core import numbers
 from dashboards.rollup import (
     BANDS,
     DEFAULT_PERIOD,
@@ -76,30 +76,25 @@ class RollupFilterForm(PulseForm, forms.Form):
 # ---- How numbers are written ----
 
 
-def round_half_away(value: float) -> int:
-    """62.5 -> 63, as people round (Python's round() gives 62)."""
-    return int(math.copysign(math.floor(abs(value) + 0.5), value))
-
-
 def money(value) -> str:
     """ARR in a table cell: 950, 48.5k, 340k, 1.2M; the exact amount goes in the title."""
     value = Decimal(value or 0)
     if value < 1000:
-        return f"{value:,.0f}"
+        return numbers.fixed(value, 0)
     for divisor, suffix in ((Decimal(1_000), "k"), (Decimal(1_000_000), "M")):
         scaled = value / divisor
-        text = f"{scaled:.{0 if scaled >= 100 else 1}f}".removesuffix(".0")
+        text = str(numbers.round_half_away(scaled, 0 if scaled >= 100 else 1)).removesuffix(".0")
         if Decimal(text) < 1000 or suffix == "M":  # 999,960 is 1M, not 1000k
             return text + suffix
     raise AssertionError("unreachable")
 
 
 def money_exact(value) -> str:
-    return f"{Decimal(value or 0):,.0f}"
+    return numbers.fixed(Decimal(value or 0), 0)
 
 
 def percent(result: Result) -> str:
-    return "—" if result.value is None else f"{round_half_away(result.value)}%"
+    return "—" if result.value is None else numbers.percent(result.value)
 
 
 # ---- Cells: text, the link behind it, and what a screen reader or a tooltip says more ----
@@ -261,7 +256,7 @@ def row_view(row: RollupRow, links: Links) -> RowView:
         accounts=_count_cell(row.accounts, everything),
         arr=_arr_cell(row.arr, everything, row.accounts),
         health=Cell(
-            "—" if mean is None else str(round_half_away(mean)),
+            "—" if mean is None else str(numbers.whole(mean)),
             links.accounts(row, sort="health")[0] if row.scored else "",
             f"Mean of {row.scored} account{'' if row.scored == 1 else 's'} with a score",
             f"n = {row.scored}",
@@ -308,7 +303,7 @@ def chart_data(rollup: Rollup, owner_views: list[RowView]) -> dict:
         },
         "trend": {
             "labels": [f"{point.week:%b} {point.week.day}" for point in rollup.trend],
-            "values": [None if point.mean is None else round(point.mean, 1) for point in rollup.trend],
+            "values": [numbers.rounded(point.mean, 1) for point in rollup.trend],
             "n": [point.accounts for point in rollup.trend],
             "red_below": rollup.red_below,
             "green_from": rollup.green_from,

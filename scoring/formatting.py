@@ -4,8 +4,7 @@ Shared by the account health page (scoring/health_views.py) and the dashboards' 
 so the same number reads the same everywhere.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
-
+from core.numbers import fixed, mean, plain, signed, whole
 from scoring import engine
 from scoring.models import Component, HealthSnapshot, Input, Reading
 from scoring.trends import trend
@@ -15,16 +14,6 @@ STATUS_TEXT = {
     "missing": "no data",
     "stale": "data older than the component's window",
 }
-
-
-def whole(value: float) -> int:
-    """Half up, as people round (Python's round() goes to even), so shown numbers add up the way readers expect."""
-    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def plain_number(value: float, decimals: int = 1) -> str:
-    """1,234 for whole values, 12.5 otherwise."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.{decimals}f}"
 
 
 def format_raw(entry: dict, component: Component | None, *, anchor: bool = False) -> str:
@@ -38,12 +27,11 @@ def format_raw(entry: dict, component: Component | None, *, anchor: bool = False
     reading = component.reading if component is not None else Reading.LATEST
     kind = entry.get("input")
     if kind == Input.NPS:
-        nps = whole(raw)
-        return f"{nps:+d}" if nps else "0"
+        return signed(raw)
     if kind == Input.CSAT:
         return f"{whole(raw)}%"
     if kind == Input.CES:
-        return f"{raw:.1f} of 7"
+        return f"{mean(raw)} of 7"
     if kind == Input.DAYS_SINCE_CHECKIN:
         days = whole(raw)
         return f"{days} day{'s' if days != 1 else ''}"
@@ -51,7 +39,7 @@ def format_raw(entry: dict, component: Component | None, *, anchor: bool = False
         count = whole(raw)
         noun = "check-in" if kind == Input.SENTIMENT else "value"
         return f"{count} {noun}{'s' if count != 1 else ''}"
-    text = f"{raw:,.1f}" if reading == Reading.MEAN and not anchor else plain_number(raw)
+    text = fixed(raw) if reading == Reading.MEAN and not anchor else plain(raw)
     if kind == Input.SENTIMENT:
         return f"{text} of 5"
     unit = component.metric.unit if component is not None and component.metric_id else ""
@@ -92,8 +80,8 @@ def component_rows(explanation: engine.Explanation, components: dict[int, Compon
                 "raw": format_raw(entry, component),
                 "n": entry.get("n"),
                 "normalised": None if entry.get("normalised") is None else whole(entry["normalised"]),
-                "weight": plain_number(entry["weight"]),
-                "contribution": None if entry.get("contribution") is None else f"{entry['contribution']:.1f}",
+                "weight": plain(entry["weight"]),
+                "contribution": None if entry.get("contribution") is None else fixed(entry["contribution"]),
                 "status": entry["status"],
                 "status_text": STATUS_TEXT.get(entry["status"], ""),
                 "window_days": component.window_days if component is not None else None,

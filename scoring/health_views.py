@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
 from accounts.validators import days_later, validate_date
+from core.numbers import fixed, whole
 from scoring import engine, selectors, services
-from scoring.formatting import anchor_text, comparison, component_rows, format_raw, whole
+from scoring.formatting import anchor_text, comparison, component_rows, format_raw
 from scoring.models import Band, Component, HealthModelVersion, Override
 from scoring.override_forms import OverrideForm
 
@@ -39,7 +40,7 @@ def _best_lever(explanation: engine.Explanation, components: dict[int, Component
     gain = lever["gain"]
     return {
         "label": lever["label"],
-        "points": str(whole(gain)) if gain >= 1 else f"{gain:.1f}",
+        "points": str(whole(gain)) if gain >= 1 else fixed(gain),
         "now": format_raw(lever, component),
         "good": anchor_text(component, lever),
     }
@@ -109,7 +110,6 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
             "dates": HealthDatesForm({"date": anchor.isoformat(), "compare": compare_day.isoformat()}),
             "explanation": explanation,
             "score": None if snapshot.score is None else whole(snapshot.score),
-            "score_exact": None if snapshot.score is None else f"{snapshot.score:.1f}",
             "coverage": whole(snapshot.coverage),
             "rows": component_rows(explanation, components),
             "lever": _best_lever(explanation, components),

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, MetricDefinition, User
+from core.numbers import whole
 
 
 class Band(models.TextChoices):
@@ -78,11 +79,13 @@ class HealthModelVersion(models.Model):
         return f"{self.model.name} v{self.number}"
 
     def band(self, score: float | None) -> str:
+        """The band of the score as shown, a whole number: 39.5 shows 40 and is yellow, 39.49 shows 39 and is red."""
         if score is None:
             return Band.NONE
-        if score < self.red_below:
+        shown = whole(score)
+        if shown < self.red_below:
             return Band.RED
-        return Band.GREEN if score >= self.green_from else Band.YELLOW
+        return Band.GREEN if shown >= self.green_from else Band.YELLOW
 
 
 class Input(models.TextChoices):

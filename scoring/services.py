@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, Notification, User
 from accounts.notification_emails import notification_emails_send
 from accounts.validators import one_line
+from core.numbers import whole
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
 
@@ -112,7 +113,8 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
         if row.score is not None and scores:
             peak, peak_date = max(scores)
             if peak - row.score >= drop:
-                what = f"dropped {peak - row.score:.0f} points since {peak_date:%b %d}"
+                # The difference of the two scores as shown, so the email's arithmetic adds up.
+                what = f"dropped {whole(peak) - whole(row.score)} points since {peak_date:%b %d}"
                 # Keyed on the peak: recomputing, or a further slide from the same peak, alerts once.
                 events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what))
     return events
@@ -172,7 +174,7 @@ def _alert_notification(account: Account, what: str, key: str, by_account: dict[
 
 
 def _score_text(row: engine.Scored) -> str:
-    return "Not enough data" if row.score is None else f"Health {row.score:.0f} ({row.band})"
+    return "Not enough data" if row.score is None else f"Health {whole(row.score)} ({row.band})"
 
 
 def override_create(

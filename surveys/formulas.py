@@ -1,12 +1,26 @@
 """The survey formulas, as pure functions and as the database aggregates that mirror them.
 
-NPS = % promoters (9-10) − % detractors (0-6), an integer from −100 to 100.
+NPS = % promoters (9-10) − % detractors (0-6), from −100 to 100.
 CSAT % = share of 4s and 5s on 1-5; the mean is shown beside it.
 CES = mean on 1-7 (higher is easier) and % agreeing (5-7).
 Response rate = answered / sent invitations.
-Margins of error are 95% (z = 1.96): NPS from the variance of the per-answer score
-(+1 promoter, 0 passive, −1 detractor), CSAT % and CES % agree binomial, means from the
-sample standard deviation. A single answer has no margin. Under SMALL_SAMPLE answers a
+Values are not rounded here: pages, charts, CSV and emails round through core.numbers.
+
+Intervals are 95% and never leave the scale:
+- Proportions (CSAT %, CES % agree, response rate): the Wilson score interval (Wilson,
+  "Probable inference, the law of succession, and statistical inference", JASA 22, 1927;
+  recommended for small samples by Brown, Cai & DasGupta, Statistical Science 16(2), 2001).
+- NPS: the adjusted Wald interval of Rocks, "Interval estimation for the net promoter score",
+  The American Statistician 70(4), 2016: add 3/4 of a promoter, 3/4 of a detractor and 3/2 of
+  a passive (n + 3), then p̃ ± z·√((p̃P + p̃D − (p̃P − p̃D)²) / (n + 3)) around the adjusted
+  p̃ = p̃P − p̃D, clipped to −100..100 (from 5 answers on it always holds the observed NPS).
+- Means (CSAT 1-5, CES 1-7): Student's t-interval on the sample standard deviation, the
+  quantile from the Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5), clipped to the
+  scale. The standard deviation is taken as at least MIN_MEAN_SD (half a scale step):
+  identical answers have no spread to measure, and five 5s must not read "± 0.0".
+The margin shown, "± x", is half the width of the clipped interval; where a page has room it
+shows the interval itself ("48–75%"), which is honest for Wilson's asymmetric intervals.
+Under MIN_ANSWERS answers there is no interval ("too few answers"); under SMALL_SAMPLE a
 result is labelled a small sample.
 """
 
@@ -18,11 +32,16 @@ from django.db.models import Count, FloatField, Q, Sum
 from django.db.models.functions import Cast
 
 Z_95 = 1.96
+MIN_ANSWERS = 5  # fewer answers: no margin, "too few answers"
 SMALL_SAMPLE = 30
+MIN_MEAN_SD = 0.5
 
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
 CSAT_SATISFIED_MIN, CSAT_UNSATISFIED_MAX = 4, 2
 CES_AGREE_MIN, CES_DISAGREE_MAX = 5, 3
+
+# The range of each result: NPS points, percentages, the two means' scales.
+NPS_RANGE, PERCENT_RANGE, CSAT_MEAN_RANGE, CES_MEAN_RANGE = (-100.0, 100.0), (0.0, 100.0), (1.0, 5.0), (1.0, 7.0)
 
 
 def category(kind: str, score: int) -> str:
@@ -44,27 +63,44 @@ CATEGORY_LABELS = {
 
 @dataclass(frozen=True)
 class Result:
-    """A survey result: the headline value, its sample size and 95% margin of error (same units).
+    """A survey result: the value (unrounded), its sample size and 95% interval (same units).
 
-    `value` and `margin` are None when there is nothing to compute them from.
+    `value` is None when there are no answers; `low` and `high` are None under MIN_ANSWERS.
     """
 
     value: float | None
     n: int
-    margin: float | None
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def margin(self) -> float | None:
+        """Half the width of the interval, what "± x" shows."""
+        return None if self.low is None else (self.high - self.low) / 2
+
+    @property
+    def too_few(self) -> bool:
+        """Answers, but too few for an interval."""
+        return 0 < self.n < MIN_ANSWERS
 
     @property
     def small_sample(self) -> bool:
         return self.n < SMALL_SAMPLE
 
 
-EMPTY = Result(None, 0, None)
+EMPTY = Result(None, 0)
 
 
-def _round_half_away(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded to an integer, halves away from zero, in exact integer arithmetic."""
-    sign = -1 if numerator < 0 else 1
-    return sign * ((2 * abs(numerator) + denominator) // (2 * denominator))
+def _interval(value: float, n: int, low: float, high: float, scale: tuple[float, float]) -> Result:
+    """A Result with its interval clipped to the scale; none under MIN_ANSWERS.
+
+    Each method's interval holds its estimate; min / max only absorb float error at the ends
+    (Wilson's upper bound for 6 of 6 is exactly 100, computed as 99.99999999999999).
+    """
+    if n < MIN_ANSWERS:
+        return Result(value, n)
+    bottom, top = scale
+    return Result(value, n, min(max(low, bottom), value), max(min(high, top), value))
 
 
 def nps_unrounded(*, promoters: int, detractors: int, n: int) -> float:
@@ -75,17 +111,21 @@ def nps_unrounded(*, promoters: int, detractors: int, n: int) -> float:
     return 100 * (promoters - detractors) / n
 
 
+def nps_adjusted_wald(*, promoters: int, passives: int, detractors: int) -> tuple[float, float]:
+    """Rocks' (2016) adjusted Wald interval in NPS points, before clipping to the scale."""
+    n = promoters + passives + detractors + 3
+    p, d = (promoters + 0.75) / n, (detractors + 0.75) / n
+    half = Z_95 * math.sqrt((p + d - (p - d) ** 2) / n)
+    return 100 * (p - d - half), 100 * (p - d + half)
+
+
 def nps_from_counts(*, promoters: int, passives: int, detractors: int) -> Result:
     n = promoters + passives + detractors
     if n == 0:
         return EMPTY
-    # Integer arithmetic: 100 * (5 − 2) / 10 is exactly 30, and +12.5 always rounds to +13.
-    value = _round_half_away(100 * (promoters - detractors), n)
-    if n < 2:
-        return Result(value, n, None)
-    p, d = promoters / n, detractors / n
-    variance = max(p + d - (p - d) ** 2, 0.0)  # of the per-answer score +1 / 0 / −1
-    return Result(value, n, 100 * Z_95 * math.sqrt(variance / n))
+    value = nps_unrounded(promoters=promoters, detractors=detractors, n=n)
+    low, high = nps_adjusted_wald(promoters=promoters, passives=passives, detractors=detractors)
+    return _interval(value, n, low, high, NPS_RANGE)
 
 
 def nps(scores: Iterable[int]) -> Result:
@@ -97,25 +137,43 @@ def nps(scores: Iterable[int]) -> Result:
     )
 
 
+def wilson(*, hits: int, n: int) -> tuple[float, float]:
+    """The Wilson score interval of hits / n, as percentages (inside 0..100 by construction)."""
+    p, z2 = hits / n, Z_95 * Z_95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
 def share_from_counts(*, hits: int, n: int) -> Result:
-    """A percentage (0-100) with its binomial margin of error (CSAT %, CES % agree, response rate)."""
+    """A percentage (0-100) with its Wilson interval (CSAT %, CES % agree, response rate)."""
     if n == 0:
         return EMPTY
-    p = hits / n
-    if n < 2:
-        return Result(100 * p, n, None)
-    return Result(100 * p, n, 100 * Z_95 * math.sqrt(p * (1 - p) / n))
+    low, high = wilson(hits=hits, n=n)
+    return _interval(100 * hits / n, n, low, high, PERCENT_RANGE)
 
 
-def mean_from_sums(*, total: float, total_squares: float, n: int) -> Result:
-    """A mean with its margin of error from the sample standard deviation (needs n ≥ 2 for a margin)."""
+def t_quantile_975(df: int) -> float:
+    """Student's t 97.5% quantile, Cornish-Fisher expansion around z (within 0.3% from 4 degrees of freedom)."""
+    z = Z_95
+    return (
+        z
+        + (z**3 + z) / (4 * df)
+        + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+        + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+    )
+
+
+def mean_from_sums(*, total: float, total_squares: float, n: int, scale: tuple[float, float]) -> Result:
+    """A mean with its t-interval, clipped to the scale (1-5 or 1-7)."""
     if n == 0:
         return EMPTY
     mean = total / n
-    if n < 2:
-        return Result(mean, n, None)
-    variance = max(total_squares - n * mean * mean, 0.0) / (n - 1)
-    return Result(mean, n, Z_95 * math.sqrt(variance / n))
+    if n < MIN_ANSWERS:
+        return Result(mean, n)
+    sd = max(math.sqrt(max(total_squares - n * mean * mean, 0.0) / (n - 1)), MIN_MEAN_SD)
+    half = t_quantile_975(n - 1) * sd / math.sqrt(n)
+    return _interval(mean, n, mean - half, mean + half, scale)
 
 
 def csat_percent(scores: Iterable[int]) -> Result:
@@ -128,12 +186,17 @@ def ces_percent_agree(scores: Iterable[int]) -> Result:
     return share_from_counts(hits=sum(1 for s in scores if s >= CES_AGREE_MIN), n=len(scores))
 
 
-def mean(scores: Iterable[int]) -> Result:
+def mean(scores: Iterable[int], *, scale: tuple[float, float]) -> Result:
     scores = list(scores)
-    return mean_from_sums(total=sum(scores), total_squares=sum(s * s for s in scores), n=len(scores))
+    return mean_from_sums(total=sum(scores), total_squares=sum(s * s for s in scores), n=len(scores), scale=scale)
 
 
-csat_mean = ces_mean = mean
+def csat_mean(scores: Iterable[int]) -> Result:
+    return mean(scores, scale=CSAT_MEAN_RANGE)
+
+
+def ces_mean(scores: Iterable[int]) -> Result:
+    return mean(scores, scale=CES_MEAN_RANGE)
 
 
 def response_rate(*, answered: int, sent: int) -> Result:
@@ -147,8 +210,8 @@ def results_for(kind: str, scores: Iterable[int]) -> dict[str, Result]:
     if kind == "nps":
         return {"nps": nps(scores)}
     if kind == "csat":
-        return {"csat_percent": csat_percent(scores), "csat_mean": mean(scores)}
-    return {"ces_mean": mean(scores), "ces_percent_agree": ces_percent_agree(scores)}
+        return {"csat_percent": csat_percent(scores), "csat_mean": csat_mean(scores)}
+    return {"ces_mean": ces_mean(scores), "ces_percent_agree": ces_percent_agree(scores)}
 
 
 # Database mirrors: annotate any grouping (account, owner, team, segment, week) in one query,
@@ -186,7 +249,8 @@ def score_aggregates(prefix: str = "", *, kind: str | None = None) -> dict:
 def results_from_row(kind: str, row: dict) -> dict[str, Result]:
     """The Results of one aggregated row for one survey kind (same keys as `results_for`)."""
     n = row["n"] or 0
-    mean_result = mean_from_sums(total=row["total"] or 0.0, total_squares=row["total_squares"] or 0.0, n=n)
+    scale = CSAT_MEAN_RANGE if kind == "csat" else CES_MEAN_RANGE
+    mean_result = mean_from_sums(total=row["total"] or 0.0, total_squares=row["total_squares"] or 0.0, n=n, scale=scale)
     if kind == "nps":
         passives = n - row["promoters"] - row["detractors"]
         return {"nps": nps_from_counts(promoters=row["promoters"], passives=passives, detractors=row["detractors"])}

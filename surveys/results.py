@@ -13,9 +13,11 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Account, Team, User
+from core import numbers
 from surveys.formulas import (
     CATEGORY_LABELS,
     EMPTY,
+    MIN_ANSWERS,
     Result,
     category,
     category_counts_from_row,
@@ -46,6 +48,7 @@ RESULT_LABELS = {
 }
 # How each result is written: NPS signed, percentages with %, means with one decimal.
 PERCENT_RESULTS = {"csat_percent", "ces_percent_agree"}
+TOO_FEW = "too few answers"
 
 # Breakdown groupings. The key is also the filter parameter a row drills down to.
 GROUPS = {
@@ -133,42 +136,72 @@ def result_invitations(*, user: User, filters: ResultFilters):
 
 
 def format_result(key: str, result: Result) -> str:
-    """'+30', '60%', '3.6', or '—' when there is no value."""
+    """'+30', '63%', '3.3', or '—' when there is no value; halves away from zero (core.numbers)."""
     if result.value is None:
         return "—"
     if key == "nps":
-        return f"{result.value:+d}" if result.value else "0"
+        return numbers.signed(result.value)
     if key in PERCENT_RESULTS:
-        return f"{result.value:.0f}%"
-    return f"{result.value:.1f}"
+        return numbers.percent(result.value)
+    return numbers.mean(result.value)
 
 
 def format_margin(key: str, result: Result) -> str:
-    """'12' (NPS points), '8' (percentage points), '0.35' (a mean), or '' without a margin."""
+    """'± 14 pts' (NPS, percentages), '± 0.3' (a mean), 'too few answers', or '' without answers."""
+    if result.too_few:
+        return TOO_FEW
     if result.margin is None:
         return ""
-    return f"{result.margin:.2f}" if key not in PERCENT_RESULTS and key != "nps" else f"{result.margin:.0f}"
+    return numbers.margin(result.margin, points=_in_points(key))
+
+
+def format_range(key: str, result: Result) -> str:
+    """The interval itself, '95% interval 48–75%' or '95% interval -2 to +40': Wilson's are not symmetric."""
+    if result.too_few:
+        return f"Under {MIN_ANSWERS} answers: no margin of error"
+    if result.low is None:
+        return ""
+    if key == "nps":
+        return f"95% interval {numbers.signed(result.low)} to {numbers.signed(result.high)}"
+    if key in PERCENT_RESULTS:
+        return f"95% interval {numbers.whole(result.low)}–{numbers.percent(result.high)}"
+    return f"95% interval {numbers.mean(result.low)}–{numbers.mean(result.high)}"
+
+
+def _in_points(key: str) -> bool:
+    return key == "nps" or key in PERCENT_RESULTS
 
 
 @dataclass
 class Figure:
-    """One result ready to show: its label, formatted value and margin."""
+    """One result ready to show: its label, formatted value, margin and interval."""
 
     key: str
     label: str
     result: Result
     text: str
-    margin_value: str
-
-    @property
-    def margin_text(self) -> str:
-        if not self.margin_value:
-            return ""
-        return f"± {self.margin_value}" + (" pts" if self.key in PERCENT_RESULTS else "")
+    margin_text: str
+    range_text: str
 
     @classmethod
     def of(cls, key: str, result: Result) -> "Figure":
-        return cls(key, RESULT_LABELS[key], result, format_result(key, result), format_margin(key, result))
+        return cls(
+            key,
+            RESULT_LABELS[key],
+            result,
+            format_result(key, result),
+            format_margin(key, result),
+            format_range(key, result),
+        )
+
+    def chart_value(self) -> float | None:
+        """The value as the text shows it (same rounding), for the chart's JSON."""
+        return None if self.result.value is None else rounded_as_shown(self.key, self.result.value)
+
+
+def rounded_as_shown(key: str, value: float) -> float | int:
+    """A result's value (or an interval's end) rounded as its text is: whole points, or a mean's one decimal."""
+    return numbers.rounded(value, 0 if _in_points(key) else numbers.MEAN_PLACES)
 
 
 @dataclass
@@ -226,7 +259,11 @@ class Results:
             "range": {"nps": [-100, 100], "csat": [0, 100], "ces": [1, 7]}[self.kind],
             "trend": {
                 "labels": [bucket.label for bucket in self.trend],
-                "values": [_chart_value(bucket.figure.result) for bucket in self.trend],
+                "values": [bucket.figure.chart_value() for bucket in self.trend],
+                "low": [_chart_bound(bucket.figure, "low") for bucket in self.trend],
+                "high": [_chart_bound(bucket.figure, "high") for bucket in self.trend],
+                "texts": [bucket.figure.text for bucket in self.trend],
+                "margins": [bucket.figure.margin_text for bucket in self.trend],
                 "n": [bucket.figure.result.n for bucket in self.trend],
             },
             "distribution": {
@@ -238,8 +275,9 @@ class Results:
         }
 
 
-def _chart_value(result: Result) -> float | None:
-    return None if result.value is None else round(result.value, 2)
+def _chart_bound(figure: Figure, end: str) -> float | None:
+    bound = getattr(figure.result, end)
+    return None if bound is None else rounded_as_shown(figure.key, bound)
 
 
 def figures_from_row(kind: str, row: dict) -> tuple[Figure, Figure | None]:

@@ -109,7 +109,7 @@
               title: function (items) { return items.length ? trend.labels[items[0].dataIndex] : ""; },
               label: function (ctx) {
                 if (ctx.parsed.y === null) return "Not enough data";
-                return "Health " + Math.round(ctx.parsed.y) + " (" + trend.bands[ctx.dataIndex] + ")";
+                return "Health " + ctx.parsed.y + " (" + trend.bands[ctx.dataIndex] + ")";
               },
             },
           },

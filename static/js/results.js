@@ -19,11 +19,42 @@
     return cssVar("--band-yellow", "#e5a00d");
   }
 
-  function formatValue(data, value) {
-    if (value === null || value === undefined) return "no answers";
-    if (data.kind === "nps") return (value > 0 ? "+" : "") + Math.round(value);
-    if (data.percent) return Math.round(value) + "%";
-    return value.toFixed(1);
+  // The shown text comes from the server, rounded by the same rule as the tables (half away from zero).
+  function pointText(data, index) {
+    var text = data.trend.texts[index];
+    var margin = data.trend.margins[index];
+    return text === "—" ? "no answers" : text + (margin ? " " + margin : "");
+  }
+
+  // The 95% interval of each point as an error bar (none under five answers: "too few answers").
+  function errorBars(trend, colour) {
+    return {
+      id: "resultsErrorBars",
+      afterDatasetsDraw: function (chart) {
+        var meta = chart.getDatasetMeta(0);
+        var y = chart.scales.y;
+        var ctx = chart.ctx;
+        ctx.save();
+        ctx.strokeStyle = colour;
+        ctx.lineWidth = 1.5;
+        meta.data.forEach(function (point, index) {
+          var low = trend.low[index];
+          var high = trend.high[index];
+          if (low === null || high === null) return;
+          var top = y.getPixelForValue(high);
+          var bottom = y.getPixelForValue(low);
+          ctx.beginPath();
+          ctx.moveTo(point.x, top);
+          ctx.lineTo(point.x, bottom);
+          ctx.moveTo(point.x - 4, top);
+          ctx.lineTo(point.x + 4, top);
+          ctx.moveTo(point.x - 4, bottom);
+          ctx.lineTo(point.x + 4, bottom);
+          ctx.stroke();
+        });
+        ctx.restore();
+      },
+    };
   }
 
   function trendChart(canvas, data) {
@@ -62,12 +93,13 @@
             callbacks: {
               label: function (ctx) {
                 var n = data.trend.n[ctx.dataIndex];
-                return data.label + " " + formatValue(data, ctx.parsed.y) + " (n = " + n + ")";
+                return data.label + " " + pointText(data, ctx.dataIndex) + " (n = " + n + ")";
               },
             },
           },
         },
       },
+      plugins: [errorBars(data.trend, brand)],
     });
   }
 

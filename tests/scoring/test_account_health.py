@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import MetricDefinition
+from core.numbers import whole
 from scoring import engine
 from scoring.inputs import Value
 from scoring.models import HealthSnapshot
@@ -104,7 +105,7 @@ def test_breakdown_shows_the_exact_contributions_and_statuses(alice, alice_accou
         "—",
         "stale data older than the component's window (180 days)",
     ]
-    assert "Health score 73.3" in page
+    assert "Health score (the points added up, rounded to a whole number) 73" in page
     assert "Missing inputs: Support tickets." in page
     assert "Stale inputs: CSAT" in page
     assert "Raising Seat usage to its 'good' level would add 13 points (now 45.0%, good 70%)" in page
@@ -140,7 +141,7 @@ def test_date_picks_the_nearest_snapshot_on_or_before_it(alice, alice_account, l
     assert "No health score on or before" in text(client.get(url(alice_account, date=days_ago(25).isoformat())))
     # A malformed date is ignored, not an error: the latest score shows.
     response = client.get(url(alice_account, date="yesterday", compare="2025-13-45"))
-    assert response.status_code == 200 and "Health score 73.3" in text(response)
+    assert response.status_code == 200 and "rounded to a whole number) 73" in text(response)
 
 
 def test_comparison_defaults_to_the_last_checkin_and_shows_signed_coloured_deltas(alice, alice_account, login):
@@ -187,7 +188,7 @@ def test_page_reads_a_snapshot_computed_by_the_engine(alice, alice_account, logi
     snapshot = HealthSnapshot.objects.get(account=alice_account)
     page = text(login(alice).get(url(alice_account)))
     assert "62.0%" in page and "9 days" in page and "5 of 5" in page
-    assert f"Health score {snapshot.score:.1f}" in page
+    assert f"rounded to a whole number) {whole(snapshot.score)}" in page
     assert "Missing inputs: NPS, Support tickets, CSAT." in page
 
 

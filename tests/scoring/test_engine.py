@@ -65,9 +65,20 @@ def test_below_minimum_coverage_is_not_enough_data():
 
 
 @pytest.mark.parametrize(
-    ("score", "band"), [(0, "red"), (39.99, "red"), (40, "yellow"), (69.99, "yellow"), (70, "green"), (100, "green")]
+    ("score", "band"),
+    [
+        (0, "red"),
+        (39.49, "red"),  # shown as 39
+        (39.5, "yellow"),  # shown as 40
+        (39.99, "yellow"),  # shown as 40: 40 is yellow, always
+        (40, "yellow"),
+        (69.49, "yellow"),
+        (69.5, "green"),  # shown as 70
+        (70, "green"),
+        (100, "green"),
+    ],
 )
-def test_bands_at_their_edges(score, band):
+def test_bands_are_decided_on_the_whole_number_shown(score, band):
     assert VERSION.band(score) == band
 
 

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.numbers import whole
 from scoring import engine
-from scoring.formatting import score_lines, whole
+from scoring.formatting import score_lines
 from scoring.inputs import Value
 from scoring.models import HealthSnapshot
 from scoring.selectors import components_of

@@ -23,6 +23,7 @@ from scoring.models import Component
 from surveys import formulas
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Response
+from surveys.results import format_result
 from tests.factories import AccountFactory, ContactFactory, ResponseFactory
 
 TODAY = datetime.date(2026, 11, 20)
@@ -47,14 +48,14 @@ def test_each_answer_without_a_contact_is_its_own_respondent(db, alice):
     ResponseFactory(account=account, contact=None, score=0, answered_at=NOON)
     ResponseFactory(account=account, score=10, answered_at=NOON)  # a named contact
     results = formulas.nps(Response.objects.filter(account=account).values_list("score", flat=True))
-    assert (results.value, results.n) == (-33, 3)  # what Results shows
+    assert (format_result("nps", results), results.n) == ("-33", 3)  # what Results shows
 
     value = _nps_input(account)
     assert (value.raw, value.n) == (pytest.approx(-100 / 3), 3)
     entry = _health_nps_entry(account)
     assert (entry["raw"], entry["n"]) == (pytest.approx(-100 / 3), 3)
     portfolio = _nps_by_account([account.pk], TODAY)[account.pk]
-    assert (portfolio.value, portfolio.n) == (-33, 3)
+    assert (portfolio.value, portfolio.n) == (pytest.approx(-100 / 3), 3)
 
 
 def test_health_computes_with_the_unrounded_nps(db, alice):

@@ -12,9 +12,10 @@ from surveys import formulas
 from surveys.formulas import (
     Result,
     category_counts_from_row,
+    ces_mean,
     ces_percent_agree,
+    csat_mean,
     csat_percent,
-    mean,
     nps,
     nps_from_counts,
     response_rate,
@@ -39,24 +40,25 @@ def test_nps_worked_example_is_plus_30():
 def test_csat_worked_example_is_60_percent_with_mean_3_6():
     scores = [5, 5, 4, 3, 1]
     assert csat_percent(scores).value == pytest.approx(60.0)
-    assert mean(scores).value == pytest.approx(3.6)
+    assert csat_mean(scores).value == pytest.approx(3.6)
 
 
 def test_ces_mean_and_percent_agree():
     scores = [7, 6, 5, 4, 2]
-    assert mean(scores).value == pytest.approx(4.8)
+    assert ces_mean(scores).value == pytest.approx(4.8)
     assert ces_percent_agree(scores).value == pytest.approx(60.0)  # 5, 6, 7 agree
 
 
-@pytest.mark.parametrize("function", [nps, csat_percent, ces_percent_agree, mean])
+@pytest.mark.parametrize("function", [nps, csat_percent, ces_percent_agree, csat_mean, ces_mean])
 def test_no_answers_give_no_value_and_n_0(function):
     result = function([])
-    assert result == Result(None, 0, None)
+    assert result == Result(None, 0)
     assert result.small_sample
+    assert not result.too_few
 
 
 def test_response_rate_without_sends_is_empty():
-    assert response_rate(answered=0, sent=0) == Result(None, 0, None)
+    assert response_rate(answered=0, sent=0) == Result(None, 0)
 
 
 def test_response_rate_is_answered_over_sent():
@@ -65,10 +67,13 @@ def test_response_rate_is_answered_over_sent():
     assert result.n == 4
 
 
-def test_all_passives_is_nps_zero_with_no_spread():
-    result = nps([7, 8, 7, 8])
-    assert result.value == 0
-    assert result.margin == pytest.approx(0.0)
+def test_identical_answers_never_claim_certainty():
+    # Three identical answers are too few for a margin; five still have a margin above zero.
+    assert nps([7, 8, 7]).margin is None and nps([7, 8, 7]).too_few
+    assert nps([8] * 5).margin > 10  # all passives
+    assert csat_percent([5] * 5).margin > 10  # Wilson: 56.6% .. 100%
+    assert ces_percent_agree([7] * 5).margin > 10
+    assert csat_mean([4] * 5).margin == pytest.approx(formulas.t_quantile_975(4) * formulas.MIN_MEAN_SD / math.sqrt(5))
 
 
 def test_all_promoters_is_100_and_all_detractors_minus_100():
@@ -76,45 +81,67 @@ def test_all_promoters_is_100_and_all_detractors_minus_100():
     assert nps([0, 3, 6]).value == -100
 
 
-def test_a_single_answer_has_a_value_but_no_margin():
-    for result, value in [
-        (nps([10]), 100),
-        (nps([5]), -100),
-        (csat_percent([4]), 100.0),
-        (mean([3]), 3.0),
-        (ces_percent_agree([2]), 0.0),
-    ]:
-        assert result.value == value
-        assert result.n == 1
-        assert result.margin is None
-        assert result.small_sample
+@pytest.mark.parametrize("answers", [1, 2, 4])
+def test_under_five_answers_have_a_value_but_no_margin(answers):
+    for result in (
+        nps([10] * answers),
+        csat_percent([4] * answers),
+        csat_mean([3] * answers),
+        ces_mean([6] * answers),
+        ces_percent_agree([2] * answers),
+        response_rate(answered=1, sent=answers),
+    ):
+        assert result.value is not None
+        assert result.n == answers
+        assert result.margin is None and result.low is None and result.high is None
+        assert result.too_few and result.small_sample
 
 
-def test_nps_rounds_halves_away_from_zero_exactly():
-    # 1 promoter in 8 answers is 12.5: always +13, never 12 from float error or banker's rounding.
-    assert nps_from_counts(promoters=1, passives=7, detractors=0).value == 13
-    assert nps_from_counts(promoters=0, passives=7, detractors=1).value == -13
-    assert nps_from_counts(promoters=1, passives=1, detractors=1).value == 0
+def test_the_two_answer_trend_point_of_the_issue_has_no_margin():
+    # "0 ± 139, n = 2" on a −100..100 scale: now too few answers for a margin at all.
+    result = nps([10, 0])
+    assert result.value == 0 and result.margin is None and result.too_few
 
 
-def test_nps_margin_by_hand():
-    # 10, 9, 8, 3 → per-answer +1, +1, 0, −1: mean .25, variance (.5625*2 + .0625 + 1.5625)/4 = .6875.
-    result = nps([10, 9, 8, 3])
-    assert result.value == 25
-    assert result.margin == pytest.approx(100 * 1.96 * math.sqrt(0.6875 / 4))
-    assert result.margin == pytest.approx(81.26, abs=0.01)
+def test_nps_is_not_rounded_by_the_formula():
+    # 1 promoter in 8 answers is 12.5: rounding (to +13) is for display only (core.numbers).
+    assert nps_from_counts(promoters=1, passives=7, detractors=0).value == 12.5
+    assert nps_from_counts(promoters=0, passives=7, detractors=1).value == -12.5
 
 
-def test_csat_percent_margin_is_binomial_by_hand():
-    # p = .6, n = 5: 1.96 * sqrt(.6 * .4 / 5) = 1.96 * sqrt(.048) = 0.4294
-    assert csat_percent([5, 5, 4, 3, 1]).margin == pytest.approx(42.94, abs=0.01)
+def test_nps_adjusted_wald_by_hand():
+    # Rocks (2016): 10, 9, 8, 3, 2 → 2 promoters, 1 passive, 2 detractors; add 3/4, 3/2, 3/4: n = 8.
+    # p̃P = p̃D = 2.75 / 8 = .34375, NPS̃ = 0; variance (.6875 − 0) / 8 = .0859375; z·√ = 1.96 · .293151 = .574576.
+    result = nps([10, 9, 8, 3, 2])
+    assert result.value == 0
+    assert result.low == pytest.approx(-57.4576, abs=1e-3)
+    assert result.high == pytest.approx(57.4576, abs=1e-3)
 
 
-def test_mean_margin_uses_the_sample_standard_deviation_by_hand():
-    # 5,5,4,3,1: squared deviations from 3.6 sum to 11.2; sample variance 11.2/4 = 2.8.
-    result = mean([5, 5, 4, 3, 1])
-    assert result.margin == pytest.approx(1.96 * math.sqrt(2.8 / 5))
-    assert result.margin == pytest.approx(1.4667, abs=0.0001)
+def test_nps_adjusted_wald_is_clipped_to_the_scale_by_hand():
+    # 5 promoters: p̃P = 5.75 / 8 = .71875, p̃D = .09375, NPS̃ = .625;
+    # variance (.8125 − .390625) / 8 = .052734; 1.96 · .229640 = .450095 → .174905 .. 1.075 → clipped to 100.
+    result = nps([10] * 5)
+    assert result.low == pytest.approx(17.4905, abs=1e-3)
+    assert result.high == 100.0
+
+
+def test_wilson_interval_by_hand():
+    # 3 of 5 satisfied, z² = 3.8416: centre (.6 + .38416) / 1.76832 = .556504;
+    # half 1.96 · √(.048 + .038416) / 1.76832 = 1.96 · .293966 / 1.76832 = .325830 → 23.07% .. 88.23%.
+    result = csat_percent([5, 5, 4, 3, 1])
+    assert result.low == pytest.approx(23.067, abs=1e-2)
+    assert result.high == pytest.approx(88.234, abs=1e-2)
+
+
+def test_mean_interval_is_student_t_on_the_sample_standard_deviation_by_hand():
+    # 5,5,4,3,1: squared deviations from 3.6 sum to 11.2; sample variance 11.2/4 = 2.8;
+    # t(.975, 4) = 2.776 (tables; the expansion gives 2.7695): 2.7695 · √(2.8 / 5) = 2.0725.
+    result = csat_mean([5, 5, 4, 3, 1])
+    assert formulas.t_quantile_975(4) == pytest.approx(2.776, abs=0.01)
+    assert formulas.t_quantile_975(29) == pytest.approx(2.045, abs=0.001)
+    assert result.margin == pytest.approx((min(3.6 + 2.0725, 5) - (3.6 - 2.0725)) / 2, abs=1e-3)
+    assert (result.low, result.high) == (pytest.approx(1.5275, abs=1e-3), 5.0)  # clipped to the 1-5 scale
 
 
 def test_small_sample_is_under_30_answers():

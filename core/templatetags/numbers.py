@@ -1,0 +1,21 @@
+"""Template filters for shown figures, all through core.numbers (half away from zero)."""
+
+from django import template
+
+from core import numbers
+
+register = template.Library()
+
+
+def _or_dash(format_value):
+    def shown(value):
+        return "—" if value is None or value == "" else format_value(value)
+
+    shown.__doc__ = format_value.__doc__
+    return shown
+
+
+register.filter("whole", _or_dash(numbers.whole))
+register.filter("signed", _or_dash(numbers.signed))
+register.filter("percent", _or_dash(numbers.percent))
+register.filter("mean", _or_dash(numbers.mean))
