@@ -131,7 +131,8 @@
       data: {
         labels: series.labels,
         datasets: [{
-          label: "7-day mean",
+          label: series.label + ": 7-day mean",
+          kind: "7-day mean",
           data: series.means,
           borderColor: brand,
           borderWidth: 1.5,
@@ -140,7 +141,8 @@
           tension: 0,
           fill: false,
         }, {
-          label: "Daily",
+          label: series.label + ": daily",
+          kind: "Daily",
           data: series.values,
           borderColor: faint(brand, 0.25),
           borderWidth: 1,
@@ -164,7 +166,7 @@
             callbacks: {
               label: function (ctx) {
                 var value = Math.round(ctx.parsed.y * 10) / 10;
-                return ctx.dataset.label + ": " + value + unit;
+                return ctx.dataset.kind + " " + value + unit;
               },
             },
           },
