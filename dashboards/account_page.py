@@ -88,6 +88,11 @@ class MetricMove:
         return 100.0 * self.delta / abs(self.before)
 
     @property
+    def size(self) -> float | None:
+        """How far it moved, without the sign: the percentage, or the difference when `before` is 0."""
+        return None if self.delta is None else abs(self.delta if self.percent is None else self.percent)
+
+    @property
     def notable(self) -> bool:
         """A move of METRIC_NOTABLE_PERCENT or more, or any move away from zero."""
         if self.delta is None or self.delta == 0:

@@ -60,4 +60,21 @@ def test_the_morning_email_says_down(declining, alice, mailoutbox):
     User.objects.filter(pk=alice.pk).update(morning_email=True)
     assert morning_emails_send(MONDAY) == 1
     [line] = [line for line in mailoutbox[0].body.splitlines() if "Metric moves" in line]
-    assert "Active users down -" in line and "7-day mean" in line
+    assert re.search(r"Active users down \d+% \(7-day mean [\d.]+ -> [\d.]+\)", line), line
+    assert "Active users down" in mailoutbox[0].alternatives[0][0]
+
+
+def test_a_week_without_values_has_no_mean_to_compare_with(alice, alice_account, login):
+    with time_machine.travel(timezone.make_aware(datetime.datetime.combine(MONDAY, datetime.time(9))), tick=False):
+        metric = MetricDefinitionFactory(key="active_users", label="Active users", unit="users")
+        gap = [MONDAY - datetime.timedelta(days=offset) for offset in (40, 20, 0)]  # nothing in the week to the 30th
+        MetricValue.objects.bulk_create(
+            MetricValue(account=alice_account, metric=metric, date=day, value=100) for day in gap
+        )
+        CheckInFactory(account=alice_account, date=SATURDAY)
+        response = login(alice).get(f"/accounts/{alice_account.pk}/")
+    [move] = [move for move in response.context["since"].metric_moves if move.key == "active_users"]
+    [row] = [row for row in response.context["metrics"] if row.key == "active_users"]
+    assert (move.then, move.delta, row.change_30d.delta) == (None, None, None)
+    assert (row.headline.value, row.headline.n) == (100, 1)
+    assert "no values in the week to Feb 14" in response.text
