@@ -224,7 +224,7 @@ class MetricRow:
 
 
 def metric_row(*, key: str, label: str, unit: str, points: Points, start: datetime.date) -> MetricRow:
-    """The Metrics card's row from the points since MEAN_DAYS - 1 days before the window's first day, `start`."""
+    """The Metrics card's row for the sparkline window from `start`, from points read from metric_row_start(start)."""
     means = [mean for mean in rolling_means(points) if mean.end >= start]
     change = None
     if means:
@@ -233,6 +233,11 @@ def metric_row(*, key: str, label: str, unit: str, points: Points, start: dateti
         )
     window = [point for point in points if point[0] >= start]
     return MetricRow(key, label, unit, window, means, change)
+
+
+def metric_row_start(start: datetime.date) -> datetime.date:
+    """The first day of values a row reads: the 30-day change of a headline ending on `start` needs that far back."""
+    return metric_values_start(days_later(start, -METRIC_CHANGE_DAYS))
 
 
 def _metric_series(*, account: Account, start: datetime.date) -> list[tuple[str, str, str, list]]:
@@ -346,7 +351,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
             alerts.append(notification)
 
     sparkline_start = today - datetime.timedelta(days=METRIC_DAYS)
-    metric_start = min(metric_values_start(sparkline_start), metric_values_start(since_day))
+    metric_start = min(metric_row_start(sparkline_start), metric_values_start(since_day))
     metrics, moves = [], []
     for key, label, unit, points in _metric_series(account=account, start=metric_start):
         moves.append(metric_move(key=key, label=label, unit=unit, points=points, day=since_day))

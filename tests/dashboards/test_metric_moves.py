@@ -78,3 +78,16 @@ def test_a_week_without_values_has_no_mean_to_compare_with(alice, alice_account,
     assert (move.then, move.delta, row.change_30d.delta) == (None, None, None)
     assert (row.headline.value, row.headline.n) == (100, 1)
     assert "no values in the week to Feb 14" in response.text
+
+
+def test_an_old_headline_still_has_its_30_day_change(alice, alice_account, login):
+    """A feed that stopped 80 days ago: its 30-day change compares with the week to 110 days ago, which is read too."""
+    with time_machine.travel(timezone.make_aware(datetime.datetime.combine(MONDAY, datetime.time(9))), tick=False):
+        metric = MetricDefinitionFactory(key="active_users", label="Active users", unit="users")
+        MetricValue.objects.bulk_create(
+            MetricValue(account=alice_account, metric=metric, date=MONDAY - datetime.timedelta(days=days), value=value)
+            for days, value in ((110, 200), (80, 100))
+        )
+        response = login(alice).get(f"/accounts/{alice_account.pk}/")
+    [row] = [row for row in response.context["metrics"] if row.key == "active_users"]
+    assert (row.change_30d.before, row.change_30d.after, row.change_30d.direction) == (200, 100, "down")
