@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from accounts.metric_figures import MEAN_DAYS, Mean, Points, mean_ending, metric_headline, rolling_means
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
 from accounts.selectors import account_contacts
 from accounts.validators import days_later
@@ -20,14 +21,14 @@ from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import change_shown, component_rows, score_lines
 from scoring.models import Component, HealthSnapshot
-from scoring.trends import FLAT_BELOW
+from scoring.trends import ARROWS, FLAT_BELOW
 from surveys.models import Kind, Response
 from surveys.results import ACCOUNT_PERIOD
 from surveys.selectors import account_survey_figures
 
 TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
 METRIC_DAYS = 90  # the metric sparklines
-BASELINE_LOOKBACK_DAYS = 90  # how far before the comparison day a metric's "then" value may be
+METRIC_CHANGE_DAYS = 30  # the Metrics card's change: the headline against the 7-day mean this many days earlier
 NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
 CHECKIN_LOG = 20
 # Below this (score and every input), "no significant change": exactly when every arrow is flat.
@@ -52,19 +53,29 @@ def day_start(day: datetime.date) -> datetime.datetime:
 
 @dataclass
 class MetricMove:
-    """One metric's value on the comparison day (or the nearest earlier one) and its latest value."""
+    """A metric's 7-day mean ending on `day` (`then`) against its headline (`now`), both of accounts.metric_figures.
+
+    `now` ends on the metric's latest day with a value; a move needs values after `day` and in the week up to it.
+    """
 
     key: str
     label: str
     unit: str
-    before: float | None
-    before_date: datetime.date | None
-    after: float | None
-    after_date: datetime.date | None
+    day: datetime.date
+    then: Mean | None
+    now: Mean | None
+
+    @property
+    def before(self) -> float | None:
+        return None if self.then is None else self.then.value
+
+    @property
+    def after(self) -> float | None:
+        return None if self.now is None else self.now.value
 
     @property
     def has_new_values(self) -> bool:
-        return self.after_date is not None and (self.before_date is None or self.after_date > self.before_date)
+        return self.now is not None and self.now.end > self.day
 
     @property
     def delta(self) -> float | None:
@@ -79,6 +90,11 @@ class MetricMove:
         return 100.0 * self.delta / abs(self.before)
 
     @property
+    def size(self) -> float | None:
+        """How far it moved, without the sign: the percentage, or the difference when `before` is 0."""
+        return None if self.delta is None else abs(self.delta if self.percent is None else self.percent)
+
+    @property
     def notable(self) -> bool:
         """A move of METRIC_NOTABLE_PERCENT or more, or any move away from zero."""
         if self.delta is None or self.delta == 0:
@@ -90,6 +106,10 @@ class MetricMove:
         if not self.delta:
             return "flat"
         return "up" if self.delta > 0 else "down"
+
+    @property
+    def arrow(self) -> str:
+        return ARROWS[self.direction]
 
 
 @dataclass
@@ -128,12 +148,14 @@ class SinceSummary:
         return self.band_changed or score_delta >= SIGNIFICANT_MOVE or biggest >= SIGNIFICANT_MOVE
 
 
-def metric_move(*, key: str, label: str, unit: str, points: list[tuple[datetime.date, float]], day: datetime.date):
-    """The metric's move since `day` from its (date, value) points in date order."""
-    earlier = [point for point in points if point[0] <= day]
-    before = earlier[-1] if earlier else (None, None)
-    after = points[-1] if points else (None, None)
-    return MetricMove(key, label, unit, before[1], before[0], after[1], after[0])
+def metric_move(*, key: str, label: str, unit: str, points: Points, day: datetime.date) -> MetricMove:
+    """The metric's move since `day` from its (date, value) points in date order, read from metric_values_start(day)."""
+    return MetricMove(key, label, unit, day, mean_ending(points, day), metric_headline(points))
+
+
+def metric_values_start(day: datetime.date) -> datetime.date:
+    """The first day of values a move since `day` reads: the first day of the 7-day window ending on `day`."""
+    return days_later(day, -(MEAN_DAYS - 1))
 
 
 def since_summary(
@@ -173,17 +195,22 @@ def since_summary(
 
 @dataclass
 class MetricRow:
-    """One metric on the page: its 90-day series for the sparkline, and what the table says beside it."""
+    """One metric on the page: its sparkline window's daily values and 7-day means, and what the table says beside it.
+
+    The headline is the last 7-day mean (accounts.metric_figures), the 30-day change compares it with the
+    7-day mean ending 30 days earlier; the range is of the daily values.
+    """
 
     key: str
     label: str
     unit: str
-    points: list[tuple[datetime.date, float]]  # the sparkline window, date order
-    change_30d: float | None
+    points: Points  # the daily values in the sparkline window, date order
+    means: list[Mean]  # the 7-day mean ending on each of those days
+    change_30d: MetricMove | None
 
     @property
-    def latest(self) -> tuple[datetime.date, float] | None:
-        return self.points[-1] if self.points else None
+    def headline(self) -> Mean | None:
+        return self.means[-1] if self.means else None
 
     @property
     def low(self) -> float | None:
@@ -192,6 +219,23 @@ class MetricRow:
     @property
     def high(self) -> float | None:
         return max((value for _, value in self.points), default=None)
+
+
+def metric_row(*, key: str, label: str, unit: str, points: Points, start: datetime.date) -> MetricRow:
+    """The Metrics card's row for the sparkline window from `start`, from points read from metric_row_start(start)."""
+    means = [mean for mean in rolling_means(points) if mean.end >= start]
+    change = None
+    if means:
+        change = metric_move(
+            key=key, label=label, unit=unit, points=points, day=days_later(means[-1].end, -METRIC_CHANGE_DAYS)
+        )
+    window = [point for point in points if point[0] >= start]
+    return MetricRow(key, label, unit, window, means, change)
+
+
+def metric_row_start(start: datetime.date) -> datetime.date:
+    """The first day of values a row reads: the 30-day change of a headline ending on `start` needs that far back."""
+    return metric_values_start(days_later(start, -METRIC_CHANGE_DAYS))
 
 
 def _metric_series(*, account: Account, start: datetime.date) -> list[tuple[str, str, str, list]]:
@@ -212,16 +256,6 @@ def _metric_series(*, account: Account, start: datetime.date) -> list[tuple[str,
         if date is not None:
             entry[3].append((date, value))
     return list(series.values())
-
-
-def _change_30d(points: list[tuple[datetime.date, float]]) -> float | None:
-    """Latest value minus the value 30 days before it (or the nearest earlier one)."""
-    if not points:
-        return None
-    latest_date, latest_value = points[-1]
-    cutoff = days_later(latest_date, -30)
-    earlier = [value for date, value in points if date <= cutoff]
-    return latest_value - earlier[-1] if earlier else None
 
 
 def _snapshots(*, account: Account, start: datetime.date, since_day: datetime.date) -> list[HealthSnapshot]:
@@ -314,13 +348,12 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
             keys.add(notification.key)
             alerts.append(notification)
 
-    metric_start = min(today - datetime.timedelta(days=METRIC_DAYS), days_later(since_day, -BASELINE_LOOKBACK_DAYS))
     sparkline_start = today - datetime.timedelta(days=METRIC_DAYS)
+    metric_start = min(metric_row_start(sparkline_start), metric_values_start(since_day))
     metrics, moves = [], []
     for key, label, unit, points in _metric_series(account=account, start=metric_start):
         moves.append(metric_move(key=key, label=label, unit=unit, points=points, day=since_day))
-        window = [point for point in points if point[0] >= sparkline_start]
-        metrics.append(MetricRow(key, label, unit, window, _change_30d(window)))
+        metrics.append(metric_row(key=key, label=label, unit=unit, points=points, start=sparkline_start))
 
     summary = since_summary(
         day=since_day,
@@ -348,6 +381,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
                 "unit": row.unit,
                 "labels": [f"{date:%b} {date.day}" for date, _ in row.points],
                 "values": [value for _, value in row.points],
+                "means": [mean.value for mean in row.means],
             }
             for row in metrics
             if row.points

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 
 from accounts.models import Account, CheckIn, MetricValue, User
 from accounts.validators import days_later
-from dashboards.account_page import BASELINE_LOOKBACK_DAYS, SinceSummary, day_start, metric_move, since_summary
+from dashboards.account_page import SinceSummary, day_start, metric_move, metric_values_start, since_summary
 from scoring.models import Component, HealthSnapshot
 from surveys.models import Response
 
@@ -81,7 +81,7 @@ def since_summaries(*, accounts: list[Account], today: datetime.date) -> dict[in
 
     series: dict[int, dict[int, tuple]] = {}
     values = (
-        MetricValue.objects.filter(account__in=ids, date__gte=days_later(earliest, -BASELINE_LOOKBACK_DAYS))
+        MetricValue.objects.filter(account__in=ids, date__gte=metric_values_start(earliest))
         .select_related("metric")
         .order_by("metric__label", "metric_id", "date")
     )

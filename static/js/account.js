@@ -119,21 +119,35 @@
     });
   }
 
+  // The line is the 7-day mean ending on each day (its last point is the headline beside it); the daily
+  // values, which swing with the week, are drawn faint behind it.
   function sparkline(canvas, data) {
     var series = data.metrics[canvas.dataset.metric];
     if (!series) return null;
     var brand = cssVar("--brand", "#3454d1");
+    var unit = series.unit ? " " + series.unit : "";
     return new window.Chart(canvas, {
       type: "line",
       data: {
         labels: series.labels,
         datasets: [{
-          label: series.label,
-          data: series.values,
+          label: series.label + ": 7-day mean",
+          kind: "7-day mean",
+          data: series.means,
           borderColor: brand,
           borderWidth: 1.5,
           pointRadius: 0,
           pointHoverRadius: 3,
+          tension: 0,
+          fill: false,
+        }, {
+          label: series.label + ": daily",
+          kind: "Daily",
+          data: series.values,
+          borderColor: faint(brand, 0.25),
+          borderWidth: 1,
+          pointRadius: 0,
+          pointHoverRadius: 2,
           tension: 0,
           fill: false,
         }],
@@ -150,7 +164,10 @@
           tooltip: {
             displayColors: false,
             callbacks: {
-              label: function (ctx) { return ctx.parsed.y + (series.unit ? " " + series.unit : ""); },
+              label: function (ctx) {
+                var value = Math.round(ctx.parsed.y * 10) / 10;
+                return ctx.dataset.kind + " " + value + unit;
+              },
             },
           },
         },

@@ -78,7 +78,14 @@ def test_account_page_shows_metrics_with_30_day_change(alice, alice_account, log
     MetricValueFactory(account=alice_account, metric=metric, date=today - datetime.timedelta(days=31), value=40)
     MetricValueFactory(account=alice_account, metric=metric, date=today, value=52)
     html = login(alice).get(f"/accounts/{alice_account.pk}/").content.decode()
-    assert "Active users" in html and "52" in html and "+12" in html
+    # The 7-day mean to today (52) against the one to 30 days ago, whose window holds the value of day 31 (40).
+    assert (
+        "Active users" in html
+        and "52" in html
+        and "metric-move-up" in html
+        and "+30%" in html
+        and "vs 7-day mean to" in html
+    )
 
 
 def test_checkin_added_inline_returns_the_updated_log(alice, alice_account, login):

@@ -45,7 +45,7 @@ def test_payloads_are_shown_as_text_and_never_run(page, log_in, world):
     expect(page.locator(sparkline)).to_have_count(1)
     expect(page.locator(".chart.is-drawn canvas[data-chart=trend]")).to_have_count(1)
     drawn = page.evaluate(CHART_TEXT, sparkline)
-    assert drawn["datasets"] == [TEXT["metric_label"]]
+    assert drawn["datasets"] == [f"{TEXT['metric_label']}: 7-day mean", f"{TEXT['metric_label']}: daily"]
     assert drawn["tooltip"][-1].endswith(f" {TEXT['metric_unit']}")
 
     page.context.clear_cookies()  # signed out

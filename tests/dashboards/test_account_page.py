@@ -197,7 +197,8 @@ def test_since_the_last_checkin_numbers(history, alice, login):
     ) in page
     assert "Health score 72 55 ▼ -17" in page
     assert "New survey answers 2" in page and "1 with a comment." in page and "“Support is too slow.”" in page
-    assert "Active users notable 100 60 users -40%" in page and "Support tickets opened 10 11 tickets +10%" in page
+    assert "Active users notable 100 to Feb 16 60 users to Mar 15 ▼ -40%" in page
+    assert "Support tickets opened 10 to Feb 16 11 tickets to Mar 14 ▲ +10%" in page
     assert "New alerts 1" in page and "Old alert" not in page
 
 

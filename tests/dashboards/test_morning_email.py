@@ -83,7 +83,7 @@ def test_opted_in_csm_gets_one_email_listing_the_account_with_its_summary(alice,
     assert "Biggest input moves, in points of the score: NPS -16" in body
     assert "New survey answers: 2 (1 with a comment)" in body
     assert 'NPS 4 from Dana Fox: "Support is slow."' in body
-    assert "Metric moves of 20% or more: Active users -50% (120 -> 60)" in body
+    assert "Metric moves of 20% or more: Active users down 50% (7-day mean 120 -> 60)" in body
     assert "Not today" not in body
     html = mail.alternatives[0][0]
     assert "Acme Alpha" in html and "Support is slow." in html

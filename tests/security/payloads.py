@@ -95,8 +95,9 @@ def payload_world() -> SimpleNamespace:
     metric = MetricDefinitionFactory(
         key="logins", label=TEXT["metric_label"], unit=TEXT["metric_unit"], description=TEXT["metric_description"]
     )
+    # A value in the week before the last check-in (2 days ago), so the morning email has a metric move to show.
     MetricValue.objects.bulk_create(
-        [MetricValue(account=account, metric=metric, date=days_ago(days), value=100) for days in (40, 20, 10)]
+        [MetricValue(account=account, metric=metric, date=days_ago(days), value=100) for days in (40, 20, 10, 5)]
         + [MetricValue(account=account, metric=metric, date=days_ago(days), value=40) for days in (1, 0)]
     )
     # The default model (made by migration; a live-server test flushes it, so it may be made again here).
