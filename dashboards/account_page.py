@@ -380,8 +380,9 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
                 "label": row.label,
                 "unit": row.unit,
                 "labels": [f"{date:%b} {date.day}" for date, _ in row.points],
-                "values": [value for _, value in row.points],
-                "means": [mean.value for mean in row.means],
+                # Rounded here, as the table writes them (one decimal): the tooltips show these as they are.
+                "values": [rounded(value, 1) for _, value in row.points],
+                "means": [rounded(mean.value, 1) for mean in row.means],
             }
             for row in metrics
             if row.points

@@ -57,16 +57,29 @@ def anchor_text(component: Component | None, entry: dict) -> str:
     return format_raw({"raw": component.good, "input": entry.get("input")}, component, anchor=True)
 
 
-# How each survey input of health counts answers, which differs from the account's survey figures
-# (every answer of 12 months, surveys/selectors.py): the pages name it beside the input's n.
+# What each input reads, named beside its n where pages show it, because it differs from the figures
+# shown elsewhere: a survey input counts each contact's latest answer (the account's survey figures
+# count every answer of 12 months, surveys/selectors.py); a metric input reads its own window and
+# aggregate (the account page's metric headline is a 7-day mean, accounts/metric_figures.py).
 SURVEY_INPUT_RULE = "latest answer per contact, last {days} days"
+METRIC_INPUT_RULES = {
+    Reading.LATEST: "latest value",
+    Reading.MEAN: "mean of the last {days} days",
+    Reading.SUM: "sum of the last {days} days",
+    Reading.COUNT: "values in the last {days} days",
+}
 
 
 def input_rule(component: Component | None) -> str:
-    """For a survey input, which answers it reads ("latest answer per contact, last 90 days"); else ''."""
-    if component is None or component.input not in (Input.NPS, Input.CSAT, Input.CES):
+    """Which values a survey or metric input reads ("latest answer per contact, last 90 days",
+    "mean of the last 30 days"); '' for the other inputs."""
+    if component is None:
         return ""
-    return SURVEY_INPUT_RULE.format(days=component.window_days)
+    if component.input in (Input.NPS, Input.CSAT, Input.CES):
+        return SURVEY_INPUT_RULE.format(days=component.window_days)
+    if component.input == Input.METRIC:
+        return METRIC_INPUT_RULES[component.reading].format(days=component.window_days)
+    return ""
 
 
 def component_rows(explanation: engine.Explanation, components: dict[int, Component]) -> list[dict]:

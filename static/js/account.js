@@ -165,8 +165,8 @@
             displayColors: false,
             callbacks: {
               label: function (ctx) {
-                var value = Math.round(ctx.parsed.y * 10) / 10;
-                return ctx.dataset.kind + " " + value + unit;
+                // The server rounds the values as the table shows them.
+                return ctx.dataset.kind + " " + ctx.parsed.y.toLocaleString("en-US") + unit;
               },
             },
           },

@@ -93,10 +93,10 @@ def test_breakdown_shows_the_exact_contributions_and_statuses(alice, alice_accou
 
     # value, n, score 0-100, weight, points, status
     assert row("NPS") == ["+30", "10 latest answer per contact, last 180 days", "75", "20", "20.0", "ok"]
-    assert row("Seat usage") == ["45.0%", "30", "50", "20", "13.3", "ok"]
-    assert row("Billing") == ["0 days", "1", "100", "15", "20.0", "ok"]
+    assert row("Seat usage") == ["45.0%", "30 mean of the last 30 days", "50", "20", "13.3", "ok"]
+    assert row("Billing") == ["0 days", "1 latest value", "100", "15", "20.0", "ok"]
     assert row("Check-in sentiment") == ["4 of 5", "1", "75", "20", "20.0", "ok"]
-    assert row("Support tickets") == ["—", "—", "—", "15", "—", "missing no data"]
+    assert row("Support tickets") == ["—", "— sum of the last 30 days", "—", "15", "—", "missing no data"]
     assert row("CSAT") == [
         "—",
         "— latest answer per contact, last 180 days",
