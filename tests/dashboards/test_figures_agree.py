@@ -4,7 +4,8 @@ For one set of generated data (a year of answers from named and unnamed responde
 a metric with a weekly rhythm, health computed by the engine), the portfolio, the account page,
 the account's health page, Results filtered to the account and the team rollup are rendered, and
 what each page shows is read back from its HTML: the score and its band, the NPS with its n, the
-CSAT with its n. Each CSM owns one account, so the rollup's CSM row is that account's.
+CSAT with its n; and on the account page, a metric's headline, its sparkline's last point and its
+"since the last check-in" figure. Each CSM owns one account, so the rollup's CSM row is that account's.
 """
 
 import datetime
@@ -16,6 +17,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from core.numbers import plain
 from scoring.services import health_recompute
 from tests.factories import (
     AccountFactory,
@@ -87,7 +89,8 @@ def _portfolio(client, account) -> dict:
 
 
 def _account_page(client, account) -> dict:
-    page = client.get(f"/accounts/{account.pk}/").content.decode()
+    response = client.get(f"/accounts/{account.pk}/")
+    page = response.content.decode()
     health = one(r'class="health-number health-bg-(\w+)">(\d+)<', page, "score")
     figures = one(r'<dl class="health-facts survey-figures">(.*?)</dl>', page, "survey figures")[1]
     found = {"band": health[1], "score": health[2]}
@@ -96,6 +99,15 @@ def _account_page(client, account) -> dict:
         value = words(one(r"<a [^>]*>(.*?)</a>", block, label)[1])
         n = one(r"n = (\d+)", block, "n")[1]
         found[key] = f"{value} n = {n}"
+    # The seat-usage headline in the Metrics card, the sparkline's last point and "since"'s Now.
+    metrics = one(r'<table class="data compact account-metrics">(.*?)</table>', page, "metrics card")[1]
+    row = one(r"<th scope=\"row\">Seat usage</th>(.*?)</tr>", metrics, "seat usage row")[1]
+    found["seat_usage"] = one(r'data-label="7-day mean">([^<]*)<', row, "headline")[1].strip()
+    sparkline = response.context["chart_data"]["metrics"]["seat_usage"]["means"][-1]
+    found["seat_usage_sparkline"] = plain(sparkline)
+    moves = one(r'<table class="data compact since-metrics">(.*?)</table>', page, "since metrics")[1]
+    since_row = one(r"Seat usage(?:(?!</tr>).)*</th>(.*?)</tr>", moves, "since seat usage")[1]
+    found["seat_usage_since"] = words(re.findall(r'<td class="num">(.*?)</td>', since_row, re.S)[1]).split()[0]
     return found
 
 
@@ -150,3 +162,6 @@ def test_each_shared_figure_is_the_same_on_every_page(world, alice, bob, maria, 
             assert account_page["csat"] == results["csat"]
             assert rollup["nps"] == account_page["nps"] and rollup["csat"] == account_page["csat"]
             assert rollup["mean_health"] == f"{account_page['score']} n = 1"  # the mean of this one account
+            assert (
+                account_page["seat_usage"] == account_page["seat_usage_sparkline"] == account_page["seat_usage_since"]
+            )
