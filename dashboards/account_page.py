@@ -16,7 +16,7 @@ from accounts.metric_figures import MEAN_DAYS, Mean, Points, mean_ending, metric
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
 from accounts.selectors import account_contacts
 from accounts.validators import days_later
-from core.numbers import rounded, whole
+from core.numbers import round_half_away, rounded, whole
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import change_shown, component_rows, score_lines
@@ -95,17 +95,25 @@ class MetricMove:
         return None if self.delta is None else abs(self.delta if self.percent is None else self.percent)
 
     @property
+    def shown(self):
+        """The change as the page writes it: the percentage as a whole number, or the difference to one decimal
+        when `before` is 0. Direction and "notable" are decided on it, so "+0%" is never an arrow."""
+        if self.delta is None:
+            return None
+        return whole(self.percent) if self.percent is not None else round_half_away(self.delta, 1)
+
+    @property
     def notable(self) -> bool:
-        """A move of METRIC_NOTABLE_PERCENT or more, or any move away from zero."""
-        if self.delta is None or self.delta == 0:
+        """A move shown as METRIC_NOTABLE_PERCENT or more, or any shown move away from zero."""
+        if not self.shown:
             return False
-        return self.percent is None or abs(self.percent) >= METRIC_NOTABLE_PERCENT
+        return self.percent is None or abs(self.shown) >= METRIC_NOTABLE_PERCENT
 
     @property
     def direction(self) -> str:
-        if not self.delta:
+        if not self.shown:
             return "flat"
-        return "up" if self.delta > 0 else "down"
+        return "up" if self.shown > 0 else "down"
 
     @property
     def arrow(self) -> str:
@@ -135,6 +143,11 @@ class SinceSummary:
     @property
     def comments(self) -> list[Response]:
         return [answer for answer in self.answers if answer.comment.strip()]
+
+    @property
+    def input_moves(self) -> list[dict]:
+        """The lines of inputs, biggest first: the "biggest input move" is the first (a weights line is no input)."""
+        return [row for row in self.lines or [] if row["kind"] != engine.WEIGHTS]
 
     @property
     def notable_metrics(self) -> list[MetricMove]:

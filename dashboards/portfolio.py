@@ -183,7 +183,7 @@ def _open_feedback_by_account(account_ids: list[int]) -> dict[int, int]:
 
 def _nps_by_account(account_ids: list[int], today: datetime.date) -> dict[int, formulas.Result]:
     """Each account's NPS as the account page and Results show it (surveys/selectors.py); one query."""
-    figures = account_survey_figures(account_ids, today=today)
+    figures = account_survey_figures(account_ids, today=today, kinds=[Kind.NPS])
     return {account_id: kinds[Kind.NPS].headline.result for account_id, kinds in figures.items() if Kind.NPS in kinds}
 
 

@@ -15,7 +15,7 @@ from django_htmx.http import push_url
 from accounts.forms import PulseForm
 from accounts.models import Account, User
 from accounts.selectors import people_in_scope
-from core.numbers import signed, whole
+from core.numbers import fixed, signed, whole
 from dashboards.portfolio import (
     DEFAULT_SORT,
     RENEWAL_RISK_DAYS,
@@ -133,7 +133,7 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
         f'<span class="{chip_class}" title="{chip_title}">{chip}</span>{note_html}</span></td>'
         f'<td data-label="30-day trend"><span class="portfolio-cell">'
         f'<span class="{trend_class}" title="{trend_title}">{trend_text}</span></span></td>'
-        f'<td data-label="ARR" class="num"><span class="portfolio-cell">{account.arr:,.0f}</span></td>'
+        f'<td data-label="ARR" class="num"><span class="portfolio-cell">{fixed(account.arr, 0)}</span></td>'
         f'<td data-label="Renewal"><span class="portfolio-cell"><span class="{renewal_class}" title="{renewal_title}">'
         f'{renewal}</span> <span class="portfolio-sub">{_date(account.renewal_date)}</span></span></td>'
         f'<td data-label="Last check-in"><span class="portfolio-cell"><span class="{"nowrap" if last else "muted"}">'

@@ -309,7 +309,8 @@ def score_change(before: list[dict], after: list[dict]) -> list[ScoreLine]:
         return now[key]["weight"] / weight_after
 
     common_weight = sum(then[key]["weight"] for key in both)
-    level = sum(then[key]["normalised"] * then[key]["weight"] for key in both) / common_weight if both else 0.0
+    # With no common weight the entered and left shares each sum to 1, so any level cancels out.
+    level = sum(then[key]["normalised"] * then[key]["weight"] for key in both) / common_weight if common_weight else 0.0
     lines = [
         ScoreLine(key[0], MOVED, share_after(key) * (now[key]["normalised"] - then[key]["normalised"]),
                   then[key], now[key])
@@ -336,7 +337,8 @@ def apportion(values: list[float], total: int) -> list[int]:
     """Whole numbers, one per value, that sum to `total`: the largest-remainder (Hamilton) method.
 
     Each value is rounded down, then the units still needed go one each to the values with the
-    largest remainders (ties to the earlier value). `total` is the change as displayed (shown after
+    largest remainders (ties to the earlier value); units to take away come off the smallest
+    remainders first (ties to the later value). `total` is the change as displayed (shown after
     minus shown before), so the shown lines add up to the shown change even when rounding each line
     on its own would not. Should `total` be out of reach of one unit per value (only when the lines
     do not add up to the change, e.g. a stored score and breakdown disagree), the units go round again.

@@ -4,7 +4,7 @@ Shared by the account health page (scoring/health_views.py) and the dashboards' 
 so the same number reads the same everywhere.
 """
 
-from core.numbers import fixed, mean, plain, signed, whole
+from core.numbers import fixed, mean, percent, plain, signed, whole
 from scoring import engine
 from scoring.models import Component, HealthSnapshot, Input, Reading
 from scoring.trends import trend
@@ -29,7 +29,7 @@ def format_raw(entry: dict, component: Component | None, *, anchor: bool = False
     if kind == Input.NPS:
         return signed(raw)
     if kind == Input.CSAT:
-        return f"{whole(raw)}%"
+        return percent(raw)
     if kind == Input.CES:
         return f"{mean(raw)} of 7"
     if kind == Input.DAYS_SINCE_CHECKIN:
@@ -83,7 +83,15 @@ def input_rule(component: Component | None) -> str:
 
 
 def component_rows(explanation: engine.Explanation, components: dict[int, Component]) -> list[dict]:
-    """One row per input of a snapshot's breakdown, each number formatted as the pages show it."""
+    """One row per input of a snapshot's breakdown, each number formatted as the pages show it.
+
+    Points are whole numbers that add up to the score shown (the largest-remainder rule,
+    engine.apportion), so 19.75 + 19.74 shows 20 + 19 = 39, never 19.8 + 19.7 beside a 39.
+    """
+    counted = [entry for entry in explanation.components if entry.get("contribution") is not None]
+    score = explanation.snapshot.score
+    shares = engine.apportion([entry["contribution"] for entry in counted], whole(score)) if counted else []
+    points = {id(entry): share for entry, share in zip(counted, shares, strict=True)}
     rows = []
     for entry in explanation.components:
         component = components.get(entry.get("component"))
@@ -94,7 +102,8 @@ def component_rows(explanation: engine.Explanation, components: dict[int, Compon
                 "n": entry.get("n"),
                 "normalised": None if entry.get("normalised") is None else whole(entry["normalised"]),
                 "weight": plain(entry["weight"]),
-                "contribution": None if entry.get("contribution") is None else fixed(entry["contribution"]),
+                "contribution": points.get(id(entry)),
+                "contribution_exact": None if entry.get("contribution") is None else fixed(entry["contribution"], 2),
                 "status": entry["status"],
                 "status_text": STATUS_TEXT.get(entry["status"], ""),
                 "window_days": component.window_days if component is not None else None,

@@ -40,7 +40,8 @@ def _best_lever(explanation: engine.Explanation, components: dict[int, Component
     gain = lever["gain"]
     return {
         "label": lever["label"],
-        "points": str(whole(gain)) if gain >= 1 else fixed(gain),
+        # Decided on the figure as shown: 0.97 reads "1", like 1.2; only a gain that shows as 0 keeps a decimal.
+        "points": str(whole(gain)) if whole(gain) >= 1 else fixed(gain),
         "now": format_raw(lever, component),
         "good": anchor_text(component, lever),
     }

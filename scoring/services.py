@@ -112,9 +112,10 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
         scores = [(score, date) for date, score, _ in history if score is not None]
         if row.score is not None and scores:
             peak, peak_date = max(scores)
-            if peak - row.score >= drop:
-                # The difference of the two scores as shown, so the email's arithmetic adds up.
-                what = f"dropped {whole(peak) - whole(row.score)} points since {peak_date:%b %d}"
+            # The difference of the two scores as shown, so the email's arithmetic adds up.
+            shown_drop = whole(peak) - whole(row.score)
+            if shown_drop >= drop:
+                what = f"dropped {shown_drop} points since {peak_date:%b %d}"
                 # Keyed on the peak: recomputing, or a further slide from the same peak, alerts once.
                 events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what))
     return events

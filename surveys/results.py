@@ -240,7 +240,7 @@ class Results:
     sent: int
     answered: int
     # Empty when there are no answers (the page shows its empty state instead).
-    distribution: list[tuple[int, int]] = field(default_factory=list)
+    distribution: list[tuple[int, int, float]] = field(default_factory=list)  # (score, answers, percent)
     trend: list[Bucket] = field(default_factory=list)
     latest: list[Response] = field(default_factory=list)
     breakdown: list[GroupRow] = field(default_factory=list)
@@ -267,9 +267,9 @@ class Results:
                 "n": [bucket.figure.result.n for bucket in self.trend],
             },
             "distribution": {
-                "labels": [str(score) for score, _ in self.distribution],
-                "counts": [count for _, count in self.distribution],
-                "categories": [category(self.kind, score) for score, _ in self.distribution],
+                "labels": [str(score) for score, _, _ in self.distribution],
+                "counts": [count for _, count, _ in self.distribution],
+                "categories": [category(self.kind, score) for score, _, _ in self.distribution],
                 "scale": [low, high],
             },
         }
@@ -365,7 +365,9 @@ def compute_results(*, user: User, filters: ResultFilters, group: str | None = N
         .select_related("account__owner", "contact")
         .order_by("-answered_at", "-pk")[:LATEST_COMMENTS]
     )
-    results.distribution = [(score, per_score.get(score, 0)) for score in range(low, high + 1)]
+    results.distribution = [
+        (score, per_score.get(score, 0), 100 * per_score.get(score, 0) / n) for score in range(low, high + 1)
+    ]
     results.trend = trend
     results.latest = latest
     results.breakdown = result_breakdown(responses=responses, kind=kind, group=group) if group else []

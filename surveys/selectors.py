@@ -24,8 +24,10 @@ class AccountFigures:
     second: Figure | None
 
 
-def account_survey_figures(account_ids: list[int], *, today: datetime.date) -> dict[int, dict[str, AccountFigures]]:
-    """{account id: {kind: AccountFigures}} for the kinds each account has answers of; one query.
+def account_survey_figures(
+    account_ids: list[int], *, today: datetime.date, kinds: list[str] | None = None
+) -> dict[int, dict[str, AccountFigures]]:
+    """{account id: {kind: AccountFigures}} for the kinds (all by default) each account has answers of; one query.
 
     Every answer of the account answered from `period_start(ACCOUNT_PERIOD, today)` to the end of
     `today`, as the results page counts them with that period and the account filter.
@@ -36,6 +38,7 @@ def account_survey_figures(account_ids: list[int], *, today: datetime.date) -> d
             answered_at__gte=local_midnight(period_start(ACCOUNT_PERIOD, today)),
             answered_at__lt=local_midnight(today + datetime.timedelta(days=1)),
         )
+        .filter(**({"kind__in": kinds} if kinds else {}))
         .order_by()
         .values("account_id", "kind")
         .annotate(**score_aggregates())

@@ -20,3 +20,4 @@ register.filter("signed", _or_dash(numbers.signed))
 register.filter("percent", _or_dash(numbers.percent))
 register.filter("mean", _or_dash(numbers.mean))
 register.filter("plain", _or_dash(numbers.plain))
+register.filter("amount", _or_dash(lambda value: numbers.fixed(value, 0)))  # ARR and other money: "925,000"

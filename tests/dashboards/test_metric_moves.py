@@ -91,3 +91,21 @@ def test_an_old_headline_still_has_its_30_day_change(alice, alice_account, login
         response = login(alice).get(f"/accounts/{alice_account.pk}/")
     [row] = [row for row in response.context["metrics"] if row.key == "active_users"]
     assert (row.change_30d.before, row.change_30d.after, row.change_30d.direction) == (200, 100, "down")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "direction", "notable"),
+    [
+        (100.0, 80.4, "down", True),  # -19.6% shows -20%: a move of 20% or more, as written
+        (100.0, 80.6, "down", False),  # -19.4% shows -19%
+        (100.0, 100.3, "flat", False),  # +0.3% shows +0%: no arrow
+        (0.0, 0.04, "flat", False),  # from 0, +0.04 shows 0.0
+    ],
+)
+def test_direction_and_notable_are_decided_on_the_change_as_shown(before, after, direction, notable):
+    from accounts.metric_figures import Mean
+    from dashboards.account_page import MetricMove
+
+    day = datetime.date(2026, 3, 2)
+    move = MetricMove("usage", "Usage", "", day, Mean(day, before, 7), Mean(day + datetime.timedelta(days=7), after, 7))
+    assert (move.direction, move.notable) == (direction, notable)

@@ -3,6 +3,7 @@
 import datetime
 import html as html_lib
 import re
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -662,3 +663,10 @@ def test_query_count_does_not_grow_with_rows(alice, login):
 def test_inactive_csms_portfolio_is_not_found(adam, login):
     gone = UserFactory(name="Gone", role=User.Role.CSM, is_active=False)
     assert login(adam).get(f"/portfolio/{gone.pk}/").status_code == 404
+
+
+def test_arr_rounds_half_away_from_zero_on_the_portfolio_and_the_account_page(alice, login):
+    account = AccountFactory(name="Half", owner=alice, arr=Decimal("1234.50"))
+    client = login(alice)
+    assert "1,235" in row_text(client.get("/portfolio/"), account)  # f"{:,.0f}" gave 1,234 (half to even)
+    assert "<dd>1,235</dd>" in client.get(f"/accounts/{account.pk}/").content.decode()

@@ -91,11 +91,12 @@ def test_breakdown_shows_the_exact_contributions_and_statuses(alice, alice_accou
     def row(label):
         return [html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell))).strip() for cell in cells[label]]
 
-    # value, n, score 0-100, weight, points, status
-    assert row("NPS") == ["+30", "10 latest answer per contact, last 180 days", "75", "20", "20.0", "ok"]
-    assert row("Seat usage") == ["45.0%", "30 mean of the last 30 days", "50", "20", "13.3", "ok"]
-    assert row("Billing") == ["0 days", "1 latest value", "100", "15", "20.0", "ok"]
-    assert row("Check-in sentiment") == ["4 of 5", "1", "75", "20", "20.0", "ok"]
+    # value, n, score 0-100, weight, points (whole, adding up to the score shown), status
+    assert row("NPS") == ["+30", "10 latest answer per contact, last 180 days", "75", "20", "20", "ok"]
+    assert row("Seat usage") == ["45.0%", "30 mean of the last 30 days", "50", "20", "13", "ok"]
+    assert row("Billing") == ["0 days", "1 latest value", "100", "15", "20", "ok"]
+    assert row("Check-in sentiment") == ["4 of 5", "1", "75", "20", "20", "ok"]
+    assert 'title="13.33 points before rounding"' in html
     assert row("Support tickets") == ["—", "— sum of the last 30 days", "—", "15", "—", "missing no data"]
     assert row("CSAT") == [
         "—",
@@ -105,7 +106,7 @@ def test_breakdown_shows_the_exact_contributions_and_statuses(alice, alice_accou
         "—",
         "stale data older than the component's window (180 days)",
     ]
-    assert "Health score (the points added up, rounded to a whole number) 73" in page
+    assert "Health score (the points added up) 73" in page
     assert "Missing inputs: Support tickets." in page
     assert "Stale inputs: CSAT" in page
     assert "Raising Seat usage to its 'good' level would add 13 points (now 45.0%, good 70%)" in page
@@ -141,7 +142,7 @@ def test_date_picks_the_nearest_snapshot_on_or_before_it(alice, alice_account, l
     assert "No health score on or before" in text(client.get(url(alice_account, date=days_ago(25).isoformat())))
     # A malformed date is ignored, not an error: the latest score shows.
     response = client.get(url(alice_account, date="yesterday", compare="2025-13-45"))
-    assert response.status_code == 200 and "rounded to a whole number) 73" in text(response)
+    assert response.status_code == 200 and "the points added up) 73" in text(response)
 
 
 def test_comparison_defaults_to_the_last_checkin_and_shows_signed_coloured_deltas(alice, alice_account, login):
@@ -188,7 +189,7 @@ def test_page_reads_a_snapshot_computed_by_the_engine(alice, alice_account, logi
     snapshot = HealthSnapshot.objects.get(account=alice_account)
     page = text(login(alice).get(url(alice_account)))
     assert "62.0%" in page and "9 days" in page and "5 of 5" in page
-    assert f"rounded to a whole number) {whole(snapshot.score)}" in page
+    assert f"the points added up) {whole(snapshot.score)}" in page
     assert "Missing inputs: NPS, Support tickets, CSAT." in page
 
 

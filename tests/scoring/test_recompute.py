@@ -157,3 +157,18 @@ def test_dirty_accounts_are_recomputed_together_and_unmarked(sentiment_model, al
     assert not DirtyAccount.objects.exists()
     assert HealthSnapshot.objects.filter(date=day(0)).count() == 2
     assert health_recompute_dirty() == 0
+
+
+def test_a_drop_is_measured_between_the_scores_as_shown(alice, settings):
+    """50.6 → 41.4 reads 51 → 41, a drop of 10 points: it alerts, though the unrounded drop is 9.2."""
+    from scoring import engine
+    from scoring.services import _alert_events
+    from tests.factories import HealthSnapshotFactory, default_health_version
+
+    settings.HEALTH_ALERT_DROP_POINTS = 10
+    account = AccountFactory(owner=alice)
+    version = default_health_version()
+    HealthSnapshotFactory(account=account, date=day(-2), version=version, score=50.6, band="yellow")
+    scored = [engine.Scored(account.pk, version, 41.4, "yellow", 100.0, [])]
+    [(_, key, what)] = _alert_events(as_of=day(0), scored=scored)
+    assert key.startswith("health-drop") and what.startswith("dropped 10 points")

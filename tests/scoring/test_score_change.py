@@ -66,6 +66,14 @@ def test_versions_with_other_weights_and_components_get_a_weights_line_and_still
     assert sum(line.points for line in lines.values()) == pytest.approx(score_of(after) - score_of(before))
 
 
+def test_inputs_of_weight_zero_on_both_days_still_add_up():
+    """Old or hand-made breakdowns may hold inputs of weight 0: no division by their total weight."""
+    before = [entry("Zero", 40, weight=0), entry("Old", 80)]
+    after = [entry("Zero", 60, weight=0), entry("New", 30)]
+    lines = lines_by_label(before, after)
+    assert sum(line.points for line in lines.values()) == pytest.approx(score_of(after) - score_of(before))
+
+
 def test_no_score_on_one_day_gives_no_breakdown():
     before = HealthSnapshot(score=None, components=[entry("A", 50, weight=5), entry("B", None, status="missing")])
     after = snapshot([entry("A", 60), entry("B", 30)])

@@ -14,7 +14,7 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from scoring import engine, services
+from scoring import engine, formatting, services
 from scoring.models import Band, HealthSnapshot
 from tests.factories import HealthSnapshotFactory, OverrideFactory, default_health_version
 
@@ -62,7 +62,7 @@ def test_health_account_and_portfolio_pages_show_the_same_whole_number_and_band(
     for name, html in pages.items():
         assert f'<span class="health-number health-bg-{band}">{whole}</span>' in html, name
         assert f"{score}" not in html and f"{score:.1f}" not in html, name  # no "40.0" or "39.5" underneath
-    assert re.search(rf"rounded to a whole number\)</span></th>\s*<td[^>]*><strong>{whole}</strong>", pages["health"])
+    assert re.search(rf"the points added up\)</span></th>\s*<td[^>]*><strong>{whole}</strong>", pages["health"])
     portfolio = client.get(reverse("dashboards:portfolio")).content.decode()
     assert f"health-chip health-chip-{band}" in portfolio and f">{whole}<" in portfolio
 
@@ -95,3 +95,16 @@ def test_the_alert_email_writes_the_score_and_band_as_the_pages_do(alice_account
     for score, text in ((40.5, "Health 41 (yellow)"), (39.5, "Health 40 (yellow)"), (None, "Not enough data")):
         row = engine.Scored(alice_account.pk, version, score, version.band(score), 100.0, [])
         assert services._score_text(row) == text
+
+
+def test_the_points_shown_add_up_to_the_score_shown():
+    """19.75 + 19.74 = 39.49 shows 39: the points read 20 + 19, not 19.8 + 19.7 (which make 39.5)."""
+    entries = [
+        {"label": label, "input": "nps", "weight": 1, "raw": 0, "n": 5, "normalised": 0, "contribution": points,
+         "status": "ok"}
+        for label, points in (("A", 19.75), ("B", 19.74))
+    ]  # fmt: skip
+    snapshot = HealthSnapshot(score=39.49, band=Band.RED, coverage=100, components=entries)
+    rows = formatting.component_rows(engine.explain(snapshot), {})
+    assert [row["contribution"] for row in rows] == [20, 19]
+    assert [row["contribution_exact"] for row in rows] == ["19.75", "19.74"]

@@ -41,6 +41,9 @@ def test_csat_of_62_5_percent_and_mean_3_25_show_63_percent_and_3_3_everywhere(a
     table = re.search(r'<table class="data compact categories">.*?</table>', html, re.S).group(0)
     categories = re.findall(r'<td class="num muted">(\d+%)</td>', table)
     assert categories == ["63%", "0%", "38%"]  # 62.5%, 0%, 37.5%
+    distribution = re.search(r"<caption[^>]*>Answers per score</caption>.*?</table>", html, re.S).group(0)
+    shares = re.findall(r'<td class="num muted">(\d+%)</td>', distribution)
+    assert shares == ["0%", "38%", "0%", "63%", "0%"]  # 3 and 5 of 8: 37.5% and 62.5%, not 38% and 62%
     breakdown = response.context["results"].breakdown[0]
     assert (breakdown.figure.text, breakdown.second.text) == ("63%", "3.3")
 
