@@ -44,19 +44,24 @@ class OutboxEntry:
     name: str  # the file name without .eml
     to: str
     subject: str
-    sent_at: datetime
+
+    @property
+    def sent_at(self) -> datetime:
+        return _stamp_time(self.name)  # worked out for the rows shown only: a page lists 50 of thousands
 
     def as_line(self) -> str:
         return json.dumps({"name": self.name, "to": self.to, "subject": self.subject}) + "\n"
 
     @classmethod
     def from_line(cls, line: str) -> "OutboxEntry | None":
-        """None for a line that is not an entry (a write cut short by a crash)."""
+        """None for a line that is not an entry (a write cut short by a crash, a name not ours)."""
         try:
             row = json.loads(line)
-            return cls(name=row["name"], to=row["to"], subject=row["subject"], sent_at=_stamp_time(row["name"]))
+            entry = cls(name=row["name"], to=row["to"], subject=row["subject"])
         except (ValueError, KeyError, TypeError):
             return None
+        texts = all(isinstance(value, str) for value in (entry.name, entry.to, entry.subject))
+        return entry if texts and OUTBOX_FILE_NAME.match(f"{entry.name}.eml") else None
 
 
 def _stamp_time(name: str) -> datetime:
@@ -90,7 +95,7 @@ class OutboxBackend(BaseEmailBackend):
                     name = f"{datetime.now(UTC).strftime(STAMP_FORMAT)}-{uuid.uuid4().hex[:8]}"
                     (directory / f"{name}.eml").write_bytes(message.message().as_bytes())
                     to = ", ".join(str(address) for address in message.to)
-                    entry = OutboxEntry(name=name, to=to, subject=str(message.subject), sent_at=_stamp_time(name))
+                    entry = OutboxEntry(name=name, to=to, subject=str(message.subject))
                     index.write(entry.as_line())
         return len(email_messages)
 
@@ -116,14 +121,7 @@ def _ensure_index(directory: Path) -> None:
     for path in _message_files(directory):
         with open(path, "rb") as file:
             headers = parser.parse(file)
-        entries.append(
-            OutboxEntry(
-                name=path.stem,
-                to=str(headers["To"] or ""),
-                subject=str(headers["Subject"] or ""),
-                sent_at=_stamp_time(path.stem),
-            )
-        )
+        entries.append(OutboxEntry(name=path.stem, to=str(headers["To"] or ""), subject=str(headers["Subject"] or "")))
     _write_index(directory, entries)
 
 
