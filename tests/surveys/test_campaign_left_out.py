@@ -31,7 +31,7 @@ def _asked(contact, days_ago: int):
 
 def _rows(page: str) -> list[str]:
     """The left-out table's rows as text, tags and runs of spaces removed."""
-    table = page.split("<caption>Who is left out, and why</caption>", 1)[1].split("</table>", 1)[0]
+    table = page.split('aria-labelledby="left-out">', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)[1:]
     return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
 
@@ -100,6 +100,7 @@ def test_a_campaign_that_would_reach_no_one_says_so_and_why_before_sending(adam,
         "for 3: asked in the last 90 days (quiet period)."
     ) in page
     assert "No one is asked twice within SURVEY_QUIET_DAYS (90 days): wait, or lower that setting." in page
+    assert 'Or <a href="/campaigns/new/?name=' in page and ">ask all contacts</a> instead" in page
     assert "Send now" not in page
 
 
