@@ -1,4 +1,4 @@
-"""Data coming in: CSV imports, metric definitions, API tokens and the metrics API; and the outbox."""
+"""Data coming in: CSV imports, metric definitions, API tokens and the metrics API."""
 
 import functools
 import json
@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -18,7 +17,6 @@ from accounts.csvfiles import RowError, errors_csv
 from accounts.forms import AccountImportForm, ApiTokenForm, MetricDefinitionForm, MetricImportForm
 from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
-from accounts.outbox import outbox_enabled, outbox_get, outbox_list
 
 
 def admin_required(view):
@@ -171,30 +169,3 @@ def metrics_api(request):
             400, f"{len(plan.errors)} problem(s) found; nothing was stored", [e.as_dict() for e in plan.errors]
         )
     return JsonResponse(metric_values_upsert(plan=plan))
-
-
-@admin_required
-def outbox(request):
-    if not outbox_enabled():
-        raise Http404
-    return render(request, "accounts/outbox.html", {"messages_sent": outbox_list()})
-
-
-@admin_required
-def outbox_message(request, name):
-    message = outbox_get(name) if outbox_enabled() else None
-    if message is None:
-        raise Http404
-    return render(request, "accounts/outbox_message.html", {"message": message})
-
-
-@admin_required
-@xframe_options_sameorigin
-def outbox_message_html(request, name):
-    message = outbox_get(name) if outbox_enabled() else None
-    if message is None or message.html is None:
-        raise Http404
-    response = HttpResponse(message.html)
-    # The email's own HTML, shown in a frame: no script may run in it.
-    response["Content-Security-Policy"] = "script-src 'none'; frame-ancestors 'self'"
-    return response

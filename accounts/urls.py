@@ -1,7 +1,7 @@
 from django.urls import path
 
 import accounts.notification_views as notification_views
-from accounts import data_views, views
+from accounts import data_views, outbox_views, views
 
 app_name = "accounts"
 
@@ -21,9 +21,9 @@ urlpatterns = [
     path("settings/api-tokens/", data_views.token_list, name="tokens"),
     path("settings/api-tokens/<int:token_id>/revoke/", data_views.token_revoke, name="token_revoke"),
     path("api/v1/metrics", data_views.metrics_api, name="metrics_api"),
-    path("outbox/", data_views.outbox, name="outbox"),
-    path("outbox/<str:name>/", data_views.outbox_message, name="outbox_message"),
-    path("outbox/<str:name>/html/", data_views.outbox_message_html, name="outbox_message_html"),
+    path("outbox/", outbox_views.outbox, name="outbox"),
+    path("outbox/<str:name>/", outbox_views.outbox_message, name="outbox_message"),
+    path("outbox/<str:name>/html/", outbox_views.outbox_message_html, name="outbox_message_html"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

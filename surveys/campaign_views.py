@@ -5,6 +5,8 @@ import logging
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.data_views import admin_required
@@ -69,9 +71,15 @@ def campaign_list(request):
     return render(request, "surveys/campaign_list.html", {"rows": rows})
 
 
+# What a link to the new-campaign page may fill in (the page that explains who is left out offers
+# "the same, with all contacts"); the form checks it all again when it is sent.
+PREFILLED_FIELDS = ("name", "survey", "audience", "segment", "owner", "recipients", "reminder_after_days")
+
+
 @admin_required
 def campaign_create(request):
-    form = CampaignForm(request.POST if request.method == "POST" else None, user=request.user)
+    initial = {name: value for name, value in request.GET.items() if name in PREFILLED_FIELDS}
+    form = CampaignForm(request.POST if request.method == "POST" else None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         campaign = form.save(commit=False)
         campaign.created_by = request.user
@@ -89,12 +97,30 @@ def campaign_detail(request, campaign_id):
         "campaign": campaign,
         "totals": totals,
         "preview": services.campaign_preview(campaign) if campaign.status == Campaign.Status.DRAFT else None,
+        "with_all_contacts": _with_all_contacts(campaign),
         "failures": campaign.invitations.filter(status=Invitation.Status.FAILED).select_related("contact")[:20],
         "uncertain": campaign.invitations.filter(status=Invitation.Status.UNCERTAIN).select_related("contact")[:20],
         "live": campaign.status == Campaign.Status.SENDING,
     }
     template = "surveys/campaign_detail.html#progress" if request.htmx else "surveys/campaign_detail.html"
     return render(request, template, context)
+
+
+def _with_all_contacts(campaign: Campaign) -> str | None:
+    """The new-campaign page filled in as this campaign, asking all contacts (not for picked accounts,
+    whose list of CRM IDs may be too long for a link)."""
+    if campaign.audience == Campaign.Audience.ACCOUNTS or campaign.recipients == Campaign.Recipients.ALL:
+        return None
+    fields = {
+        "name": f"{campaign.name} (all contacts)",
+        "survey": campaign.survey_id,
+        "audience": campaign.audience,
+        "segment": campaign.segment,
+        "owner": campaign.owner_id or "",
+        "recipients": Campaign.Recipients.ALL,
+        "reminder_after_days": campaign.reminder_after_days or "",
+    }
+    return f"{reverse('surveys:campaign_create')}?{urlencode(fields)}"
 
 
 @admin_required

@@ -5,12 +5,13 @@ its sender stopped between handing the email over and recording the answer (surv
 sends each email at most once).
 """
 
+import datetime
 import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account, Contact
@@ -44,61 +45,166 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
     return contacts
 
 
-def _leave_out_reasons(campaign: Campaign) -> dict[str, Q]:
+@dataclass(frozen=True)
+class Reason:
+    """One rule that leaves a contact (or an account) out: the condition, what the page says, and how to
+    change it."""
+
+    name: str
+    condition: Q
+    label: str
+    remedy: str
+    # For a quiet period: when the contact (or its account) was last asked, and the period's length,
+    # so the page can say from when they can be asked again.
+    last_asked: Subquery | None = None
+    quiet_days: int = 0
+
+
+def _last_asked(cutoff, **match) -> Subquery:
+    return Subquery(asked_since(cutoff, **match).order_by("-claimed_at").values("claimed_at")[:1])
+
+
+def _leave_out_reasons(campaign: Campaign) -> list[Reason]:
     """Why a contact is left out, in order of precedence (each contact counts under the first)."""
-    reasons = {
-        "no_email": Q(email=""),
+    days = settings.SURVEY_QUIET_DAYS
+    contact_quiet = quiet_cutoff(days)
+    reasons = [
+        Reason("no_email", Q(email=""), "no email address", "Add their email addresses on the accounts' pages."),
         # The contact's own opt-out or bounce, or its address's on the suppression list (any account).
-        "erased": Q(suppressed("erased")),
-        "opted_out": Q(opted_out_at__isnull=False) | Q(suppressed("opted_out")),
-        "bounced": Q(bounced_at__isnull=False) | Q(suppressed("bounced")),
-        "quiet": Q(Exists(asked_since(quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact=OuterRef("pk")))),
-    }
-    if settings.SURVEY_ACCOUNT_QUIET_DAYS:
-        others = asked_since(quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account=OuterRef("account_id"))
+        Reason(
+            "erased",
+            Q(suppressed("erased")),
+            "personal data erased",
+            "Their data was erased on request: they are not asked again.",
+        ),
+        Reason(
+            "opted_out",
+            Q(opted_out_at__isnull=False) | Q(suppressed("opted_out")),
+            "opted out of surveys",
+            "They asked not to be surveyed: only they can change that.",
+        ),
+        Reason(
+            "bounced",
+            Q(bounced_at__isnull=False) | Q(suppressed("bounced")),
+            "address bounced",
+            "Their mail server refused the address: add the person with an address that works.",
+        ),
+        Reason(
+            "quiet",
+            Q(Exists(asked_since(contact_quiet, contact=OuterRef("pk")))),
+            f"asked in the last {days} days (quiet period)",
+            f"No one is asked twice within SURVEY_QUIET_DAYS ({days} days): wait, or lower that setting.",
+            last_asked=_last_asked(contact_quiet, contact=OuterRef("pk")),
+            quiet_days=days,
+        ),
+    ]
+    if account_days := settings.SURVEY_ACCOUNT_QUIET_DAYS:
+        others = asked_since(quiet_cutoff(account_days), account=OuterRef("account_id"))
         if campaign.pk:
             others = others.exclude(campaign=campaign)
-        reasons["account_quiet"] = Q(Exists(others))
+        reasons.append(
+            Reason(
+                "account_quiet",
+                Q(Exists(others)),
+                f"account asked by another campaign in the last {account_days} days",
+                f"SURVEY_ACCOUNT_QUIET_DAYS ({account_days} days) keeps a second campaign away from an account: "
+                "wait, or set it to 0.",
+                last_asked=Subquery(others.order_by("-claimed_at").values("claimed_at")[:1]),
+                quiet_days=account_days,
+            )
+        )
     return reasons
 
 
-def _leave_out_label(name: str) -> str:
-    return {
-        "no_email": "have no email address",
-        "erased": "have an address whose personal data was erased",
-        "opted_out": "opted out of surveys",
-        "bounced": "have an address that bounced",
-        "quiet": f"were asked in the last {settings.SURVEY_QUIET_DAYS} days (quiet period)",
-        "account_quiet": f"belong to an account another campaign asked in the last "
-        f"{settings.SURVEY_ACCOUNT_QUIET_DAYS} days",
-    }[name]
+@dataclass
+class LeftOut:
+    name: str
+    label: str
+    count: int
+    remedy: str
+    askable_from: datetime.datetime | None = None  # for a quiet period: when the first of them may be asked
+    all_askable_by: datetime.datetime | None = None  # and the last
 
 
 @dataclass
 class Preview:
-    audience: int
+    audience: int  # the contacts the audience names
     will_ask: int
-    left_out: list[tuple[str, int]]  # (label, count) for each reason with a count
+    left_out: list[LeftOut]  # contacts, for each reason with a count, in order of precedence
+    accounts: int  # the active accounts the audience names
+    accounts_left_out: list[LeftOut]  # accounts that add no contact to the audience, and why
+
+    @property
+    def main_reason(self) -> LeftOut | None:
+        """What keeps the most people out; for an audience that names no contact, its accounts' reason."""
+        return max(
+            self.left_out if self.audience else self.accounts_left_out, key=lambda item: item.count, default=None
+        )
 
 
 def campaign_preview(campaign: Campaign) -> Preview:
-    """How many contacts this campaign would ask now, and how many are left out and why: one query."""
+    """How many contacts this campaign would ask now, and who is left out, why, until when and what to do:
+    two queries (the contacts, and the accounts that add no one)."""
     reasons = _leave_out_reasons(campaign)
     counts, earlier = {}, Q()
-    for name, condition in reasons.items():
-        counts[name] = Count("pk", filter=condition & ~earlier)
-        earlier |= condition
-    counts["will_ask"] = Count("pk", filter=~earlier)
-    counts["audience"] = Count("pk")
-    row = campaign_contacts(campaign).aggregate(**counts)
-    left_out = [(_leave_out_label(name), row[name]) for name in reasons if row[name]]
-    return Preview(audience=row["audience"], will_ask=row["will_ask"], left_out=left_out)
+    for reason in reasons:
+        first_here = reason.condition & ~earlier
+        counts[reason.name] = Count("pk", filter=first_here)
+        if reason.last_asked is not None:
+            counts[f"{reason.name}_first"] = Min(reason.last_asked, filter=first_here)
+            counts[f"{reason.name}_last"] = Max(reason.last_asked, filter=first_here)
+        earlier |= reason.condition
+    row = campaign_contacts(campaign).aggregate(**counts, will_ask=Count("pk", filter=~earlier), audience=Count("pk"))
+    accounts, accounts_left_out = _accounts_adding_no_one(campaign)
+    return Preview(
+        audience=row["audience"],
+        will_ask=row["will_ask"],
+        left_out=[_left_out(reason, row) for reason in reasons if row[reason.name]],
+        accounts=accounts,
+        accounts_left_out=accounts_left_out,
+    )
+
+
+def _left_out(reason: Reason, row: dict) -> LeftOut:
+    item = LeftOut(name=reason.name, label=reason.label, count=row[reason.name], remedy=reason.remedy)
+    if reason.last_asked is not None:
+        period = datetime.timedelta(days=reason.quiet_days)
+        item.askable_from = row[f"{reason.name}_first"] + period
+        item.all_askable_by = row[f"{reason.name}_last"] + period
+    return item
+
+
+def _accounts_adding_no_one(campaign: Campaign) -> tuple[int, list[LeftOut]]:
+    """How many accounts the audience names, and those that add no contact to it: none at all, or (when
+    only primary contacts are asked) none marked primary."""
+    active = Contact.objects.active().filter(account=OuterRef("pk"))
+    has_contacts, has_primary = Exists(active), Exists(active.filter(is_primary=True))
+    reasons = [
+        Reason(
+            "no_contacts",
+            ~has_contacts,
+            "no contact",
+            "Add contacts on the accounts' pages, or import them from a CSV file.",
+        )
+    ]
+    if campaign.recipients == Campaign.Recipients.PRIMARY:
+        reasons.append(
+            Reason(
+                "no_primary",
+                Q(has_contacts, ~has_primary),
+                "contacts, but none primary",
+                "Mark a primary contact on each, or ask all contacts.",
+            )
+        )
+    counts = {reason.name: Count("pk", filter=reason.condition) for reason in reasons}
+    row = campaign_accounts(campaign).aggregate(**counts, accounts=Count("pk"))
+    return row["accounts"], [_left_out(reason, row) for reason in reasons if row[reason.name]]
 
 
 def _eligible_contacts(campaign: Campaign) -> QuerySet:
     excluded = Q()
-    for condition in _leave_out_reasons(campaign).values():
-        excluded |= condition
+    for reason in _leave_out_reasons(campaign):
+        excluded |= reason.condition
     return campaign_contacts(campaign).exclude(excluded)
 
 

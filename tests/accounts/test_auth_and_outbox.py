@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from accounts.outbox import outbox_list
+from accounts.outbox import outbox_entries, outbox_get
 
 
 def test_login_by_email_in_any_case(client, alice, alice_account, password):
@@ -30,7 +30,8 @@ def test_password_reset_mail_lands_in_outbox_and_works(client, alice, settings):
     settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
     settings.SITE_URL = "https://pulse.example.com"
     client.post("/password-reset/", {"email": "alice@pulse.test"})
-    [message] = outbox_list()
+    [entry] = outbox_entries()
+    message = outbox_get(entry.name)
     assert message.to == "alice@pulse.test" and "Reset your password" in message.subject
     link = re.search(r"https://pulse\.example\.com(/password-reset/\S+/)", message.text).group(1)
     form_page = client.get(link, follow=True)
@@ -53,11 +54,12 @@ def test_outbox_lists_and_shows_messages_to_admins(adam, login, settings):
     client = login(adam)
     listing = client.get("/outbox/").content.decode()
     assert "How are we doing?" in listing and "c@customer.test" in listing
-    name = outbox_list()[0].name
+    name = outbox_entries()[0].name
     detail = client.get(f"/outbox/{name}/").content.decode()
     assert "Plain part" in detail and f"/outbox/{name}/html/" in detail
     html = client.get(f"/outbox/{name}/html/")
-    assert html.content.strip() == b"<p>HTML <b>part</b></p>" and "script-src 'none'" in html["Content-Security-Policy"]
+    assert html.content.strip() == b'<base target="_blank"><p>HTML <b>part</b></p>'
+    assert "default-src 'none'" in html["Content-Security-Policy"]
 
 
 def test_outbox_is_404_when_smtp_is_configured(adam, login, settings):

@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.outbox import outbox_list
+from accounts.outbox import INDEX_NAME, LOCK_NAME, outbox_entries
 from accounts.tasks import outbox_prune_task, sessions_clear_task
 
 MOMENT = datetime.datetime(2026, 12, 1, 3, 15, tzinfo=datetime.UTC)
@@ -34,9 +34,12 @@ def test_outbox_prune_deletes_only_its_own_messages_past_the_keep_days(tmp_path)
         with time_machine.travel(MOMENT, tick=False):
             outbox_prune_task.delay()
 
-        remaining = {message.subject for message in outbox_list()}
-        assert remaining == {"Recent", ""}  # "" is the operator's README.eml, not a message the outbox wrote
-        others = sorted(path.name for path in tmp_path.iterdir() if path.suffix != ".eml")
+        assert [entry.subject for entry in outbox_entries()] == ["Recent"]  # the index lost the old one too
+        others = sorted(
+            path.name
+            for path in tmp_path.iterdir()
+            if path.suffix != ".eml" and path.name not in (INDEX_NAME, LOCK_NAME)
+        )
         assert others == ["20200101T000000000000-0badc0de.eml.bak", "notes.txt"]
         assert (tmp_path / "README.eml").exists()
 

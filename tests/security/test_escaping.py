@@ -14,7 +14,7 @@ import re
 import pytest
 from django.utils.html import escape
 
-from accounts.outbox import OutboxBackend, outbox_list
+from accounts.outbox import OutboxBackend, outbox_entries, outbox_get
 from surveys.emails import invitation_message
 from tests.security.payloads import TEXT, payload_world
 
@@ -172,7 +172,7 @@ def test_outbox_shows_the_emails_escaped(client, settings, world):
     OutboxBackend().send_messages(list(world.emails.values()))
     client.force_login(world.cast["adam"])
     assert_escaped(client.get("/outbox/").content.decode(), ["account"])
-    for message in outbox_list():
+    for message in map(outbox_get, (entry.name for entry in outbox_entries())):
         page = client.get(f"/outbox/{message.name}/").content.decode()
         assert_escaped(page, ["account"] if message.html is None else [])
         if message.html is not None:

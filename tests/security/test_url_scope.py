@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.email_address import address_hash
 from accounts.models import ContactErasure, ImportJob, SuppressedAddress, User
-from accounts.outbox import outbox_list
+from accounts.outbox import outbox_entries
 from accounts.services import api_token_create
 from scoring.models import HealthModel
 from surveys.models import Campaign, Invitation, Kind, Survey
@@ -143,7 +143,7 @@ def outbox_message_name(world) -> str:
     message = EmailMultiAlternatives("Your survey", "Text", to=[world.contact.email])
     message.attach_alternative("<p>HTML</p>", "text/html")
     message.send()
-    return outbox_list()[0].name
+    return outbox_entries()[0].name
 
 
 def csv_upload(name: str, text: str) -> SimpleUploadedFile:
