@@ -14,12 +14,20 @@ CACHE_SECONDS = 60  # a process with its own local cache sees a change within a 
 
 
 def company_name() -> str:
-    name = cache.get(CACHE_KEY)
+    name = _cache_call(cache.get, CACHE_KEY)
     if name is None:
         stored = CompanySettings.objects.values_list("company_name", flat=True).first()
         name = stored or settings.COMPANY_NAME
-        cache.set(CACHE_KEY, name, CACHE_SECONDS)
+        _cache_call(cache.set, CACHE_KEY, name, CACHE_SECONDS)
     return name
+
+
+def _cache_call(method, *args):
+    """The cache is a shortcut here: when it is down, the database answers."""
+    try:
+        return method(*args)
+    except Exception:  # any cache backend error: redis, network
+        return None
 
 
 def company_settings() -> CompanySettings:
@@ -29,4 +37,4 @@ def company_settings() -> CompanySettings:
 
 
 def company_name_forget() -> None:
-    cache.delete(CACHE_KEY)
+    _cache_call(cache.delete, CACHE_KEY)

@@ -279,7 +279,7 @@ def company_name_set(*, by: User, name: str) -> bool:
         audit_record(
             actor=by,
             action=AuditEntry.Action.COMPANY_RENAMED,
-            summary=f"Company name {before or settings.COMPANY_NAME} → {name or settings.COMPANY_NAME}",
+            summary=f"{before or settings.COMPANY_NAME} → {name or settings.COMPANY_NAME}",
             before={"company_name": before},
             after={"company_name": name},
         )

@@ -1,6 +1,7 @@
 """Forms of the people and teams pages (accounts/people_views.py)."""
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 
 from accounts.email_address import normalise_email
@@ -107,3 +108,7 @@ class CompanyForm(PulseForm, forms.ModelForm):
     class Meta:
         model = CompanySettings
         fields = ["company_name"]
+
+
+class FirstPasswordForm(PulseForm, SetPasswordForm):
+    """The invitation's password form, labelled like the rest of the app."""

@@ -18,7 +18,7 @@ from accounts import people
 from accounts.company import company_name, company_settings
 from accounts.data_views import admin_required
 from accounts.models import AuditEntry, Team, User
-from accounts.people_forms import CompanyForm, InviteForm, PersonForm, ReassignForm, TeamForm
+from accounts.people_forms import CompanyForm, FirstPasswordForm, InviteForm, PersonForm, ReassignForm, TeamForm
 from accounts.selectors import people_list, teams_in_scope
 
 AUDIT_SHOWN = 50
@@ -233,6 +233,7 @@ def company(request):
 class InviteAcceptView(auth_views.PasswordResetConfirmView):
     """The invitation's set-password page: Django's reset confirmation, worded for a first password."""
 
+    form_class = FirstPasswordForm
     template_name = "accounts/people/invite_accept.html"
     success_url = reverse_lazy("login")
 
