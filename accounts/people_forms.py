@@ -80,6 +80,7 @@ class TeamForm(PulseForm, forms.ModelForm):
     class Meta:
         model = Team
         fields = ["name"]
+        error_messages = {"name": {"unique": "A team with this name already exists (archived teams count too)."}}
 
 
 class ReassignForm(PulseForm, forms.Form):
@@ -100,7 +101,7 @@ class ReassignForm(PulseForm, forms.Form):
             .order_by("team__name", "name")
         )
         self.fields["targets"].label_from_instance = lambda user: (
-            f"{user} ({user.team.name})" if user.team_id else str(user)
+            f"{user} (manager)" if user.is_manager else f"{user} ({user.team.name if user.team_id else 'no team'})"
         )
 
 
