@@ -31,14 +31,30 @@ SECTIONS = [
     ("dashboards:rollup", "team"),
 ]
 
+# The sections under the Setup menu (admins only).
+SETUP_SECTIONS = {
+    "people",
+    "teams",
+    "company",
+    "campaigns",
+    "surveys",
+    "models",
+    "import",
+    "metrics",
+    "tokens",
+    "outbox",
+}
+
 
 def product(request):
     """The product name lives in one setting so it can change in one place; the company name is the admins'."""
     match = getattr(request, "resolver_match", None)
     view_name = match.view_name if match else ""
+    nav = next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), "")
     return {
         "PRODUCT_NAME": settings.PRODUCT_NAME,
         "COMPANY_NAME": lazy(company_name, str)(),  # read only by the pages that show it
         "outbox_enabled": outbox_enabled(),
-        "nav": next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), ""),
+        "nav": nav,
+        "nav_in_setup": nav in SETUP_SECTIONS,
     }

@@ -424,3 +424,9 @@ def test_setup_menu_links_to_people_teams_and_company_for_admins(login, cast):
         and 'href="/settings/company/"' in page
     )
     assert 'href="/people/"' in login(cast["maria"]).get("/portfolio/").content.decode()
+
+
+def test_the_setup_menu_is_marked_current_on_setup_pages_only(login, cast):
+    client = login(cast["adam"])
+    assert "<summary aria-current" in client.get("/teams/").content.decode()
+    assert "<summary aria-current" not in client.get("/team/").content.decode()  # the rollup, not Setup
