@@ -156,7 +156,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 @admin.register(LoginSession)
 class LoginSessionAdmin(ReadOnlyAdmin):
-    list_display = ["user", "created_at"]
+    # Never the session key: whoever reads it could use the session.
+    fields = list_display = ["user", "created_at"]
     list_select_related = ["user"]
 
 
