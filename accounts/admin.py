@@ -5,10 +5,13 @@ from accounts.forms import AdminLoginForm, CheckedModelForm, TextChecks
 from accounts.models import (
     Account,
     ApiToken,
+    AuditEntry,
     CheckIn,
+    CompanySettings,
     Contact,
     ContactErasure,
     ImportJob,
+    LoginSession,
     MetricDefinition,
     MetricValue,
     Notification,
@@ -142,6 +145,25 @@ class SuppressedAddressAdmin(ReadOnlyAdmin):
 class ContactErasureAdmin(ReadOnlyAdmin):
     list_display = ["contact", "account", "erased_by", "erased_at", "comments_cleared"]
     list_select_related = ["contact", "account", "erased_by"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor", "action", "user", "team", "summary"]
+    list_filter = ["action"]
+    list_select_related = ["actor", "user", "team"]
+
+
+@admin.register(LoginSession)
+class LoginSessionAdmin(ReadOnlyAdmin):
+    # Never the session key: whoever reads it could use the session.
+    fields = list_display = ["user", "created_at"]
+    list_select_related = ["user"]
+
+
+@admin.register(CompanySettings)
+class CompanySettingsAdmin(PulseAdmin):
+    list_display = ["company_name", "updated_at"]
 
 
 @admin.register(CheckIn)

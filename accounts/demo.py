@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.account_import import account_import_validate
+from accounts.demo_setup import seed_setup
 from accounts.email_address import address_hash
 from accounts.models import (
     Account,
@@ -190,6 +191,7 @@ def seed_accounts(*, accounts: int, rng: random.Random, today: datetime.date, st
         "users": _people_seed(),
         "metric definitions": _metric_definitions_seed(),
         "rejected imports": _rejected_import_seed(),
+        **seed_setup(),
     }
     plans = _accounts_seed(count=accounts, account_seed=account_seed, today=today)
     counts |= {"accounts": len(plans), "contacts": 0, "check-ins": 0, "metric values": 0}

@@ -15,14 +15,28 @@ from accounts.email_address import address_hash, normalise_email
 from accounts.validators import validate_date, validate_past_date
 
 
+class TeamQuerySet(models.QuerySet):
+    def active(self):
+        """Teams not archived: the ones people can be put in."""
+        return self.filter(archived_at__isnull=True)
+
+
 class Team(models.Model):
+    """A group of CSMs. Archiving one keeps its members and history; nothing deletes a team in the app."""
+
     name = models.CharField(max_length=100, unique=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TeamQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("accounts:team_detail", args=[self.pk])
 
 
 class UserManager(BaseUserManager):
@@ -66,6 +80,8 @@ class User(AbstractBaseUser):
     # The day the morning email last went out: claiming it with a conditional UPDATE sends it once a day.
     morning_email_sent_on = models.DateField(null=True, blank=True, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # When the last invitation went out; its set-password link expires PASSWORD_RESET_TIMEOUT later.
+    invited_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -84,6 +100,9 @@ class User(AbstractBaseUser):
         # AbstractBaseUser.clean() applies it, so every model form (the Django admin's too) stores
         # the address normalised, and checks uniqueness on that form.
         return normalise_email(username) if isinstance(username, str) else username
+
+    def get_absolute_url(self):
+        return reverse("accounts:person_detail", args=[self.pk])
 
     def get_full_name(self):
         return self.name
@@ -501,3 +520,64 @@ class Notification(models.Model):
         """The URL to open, only when it is a path in Pulse: `url` is editable in the Django admin,
         and a notification's link must never run script (javascript:) or lead off the site."""
         return self.url if url_has_allowed_host_and_scheme(self.url, allowed_hosts=None) else ""
+
+
+class LoginSession(models.Model):
+    """Which session a login opened, so ending a user's sessions is one DELETE (the session table
+    stores the user only inside its encoded data)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Session of {self.user_id}"
+
+
+class AuditEntry(models.Model):
+    """One change to people or teams (or the company name): who made it, when, and what it was before and after."""
+
+    class Action(models.TextChoices):
+        INVITED = "invited", "Invited"
+        INVITE_RESENT = "invite_resent", "Invitation sent again"
+        CHANGED = "changed", "Changed"
+        DEACTIVATED = "deactivated", "Deactivated"
+        REACTIVATED = "reactivated", "Reactivated"
+        ACCOUNTS_REASSIGNED = "accounts_reassigned", "Accounts reassigned"
+        TEAM_CREATED = "team_created", "Team created"
+        TEAM_RENAMED = "team_renamed", "Team renamed"
+        TEAM_ARCHIVED = "team_archived", "Team archived"
+        TEAM_RESTORED = "team_restored", "Team restored"
+        COMPANY_RENAMED = "company_renamed", "Company name changed"
+
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    # SET_NULL: deleting someone in the Django admin keeps the record of what was done (the summary names them).
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries")
+    summary = models.CharField(max_length=500, help_text="What changed, in words.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor} on {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CompanySettings(models.Model):
+    """The one row of settings admins edit in the app; an empty field falls back to its environment default."""
+
+    company_name = models.CharField(
+        max_length=100, blank=True, help_text="The company surveys ask about, e.g. 'How likely are you to recommend …'."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "company settings"
+
+    def __str__(self):
+        return self.company_name or "Company settings"

@@ -1,8 +1,8 @@
 """Reads that views share: lists and pages of accounts, always scoped to the user."""
 
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
 
-from accounts.models import Account, Contact, SuppressedAddress, User
+from accounts.models import Account, Contact, SuppressedAddress, Team, User
 
 ACCOUNT_SORTS = {
     "name": "name",
@@ -81,3 +81,33 @@ def account_archived_contacts(account: Account):
         .select_related("archived_by")
         .order_by("-archived_at")
     )
+
+
+def people_list(*, user: User, status: str = "active"):
+    """The people an admin manages (everyone) or a manager sees (their teams' members), with how many
+    accounts each owns and their ARR; one query plus one for the teams managed."""
+    people = (
+        User.objects.select_related("team")
+        .prefetch_related("managed_teams")
+        .annotate(account_count=Count("accounts", distinct=True), account_arr=Sum("accounts__arr"))
+        .order_by("name", "pk")
+    )
+    if status == "active":
+        people = people.filter(is_active=True)
+    elif status == "inactive":
+        people = people.filter(is_active=False)
+    if user.is_admin:
+        return people
+    if user.is_manager:
+        return people.filter(team__in=user.managed_teams.all())
+    return people.none()
+
+
+def teams_in_scope(user: User):
+    """The teams an admin manages (all) or a manager sees (theirs), each with its active member count."""
+    teams = Team.objects.annotate(member_count=Count("members", filter=Q(members__is_active=True)))
+    if user.is_admin:
+        return teams
+    if user.is_manager:
+        return teams.filter(pk__in=user.managed_teams.values("pk"))
+    return teams.none()

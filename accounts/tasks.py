@@ -7,6 +7,7 @@ from django.core.management import call_command
 from accounts.notification_emails import notification_emails_retry
 from accounts.outbox import outbox_prune
 from accounts.services import import_job_run, import_jobs_prune, import_jobs_stalled
+from accounts.sessions import login_sessions_prune
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ def notification_emails_retry_task() -> None:
 
 @shared_task
 def sessions_clear_task() -> None:
-    """Delete expired sessions (Django keeps them in the database until told to)."""
+    """Delete expired sessions (Django keeps them in the database until told to), and their login records."""
     call_command("clearsessions")
+    login_sessions_prune()
 
 
 @shared_task

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import accounts.notification_views as notification_views
-from accounts import data_views, outbox_views, views
+from accounts import data_views, outbox_views, people_views, views
 
 app_name = "accounts"
 
@@ -24,6 +24,18 @@ urlpatterns = [
     path("outbox/", outbox_views.outbox, name="outbox"),
     path("outbox/<str:name>/", outbox_views.outbox_message, name="outbox_message"),
     path("outbox/<str:name>/html/", outbox_views.outbox_message_html, name="outbox_message_html"),
+    path("people/", people_views.person_list, name="people"),
+    path("people/invite/", people_views.person_invite, name="person_invite"),
+    path("people/<int:person_id>/", people_views.person_detail, name="person_detail"),
+    path("people/<int:person_id>/resend-invitation/", people_views.invite_resend, name="invite_resend"),
+    path("people/<int:person_id>/deactivate/", people_views.person_deactivate, name="person_deactivate"),
+    path("people/<int:person_id>/reactivate/", people_views.person_reactivate, name="person_reactivate"),
+    path("people/<int:person_id>/reassign/", people_views.accounts_reassign, name="accounts_reassign"),
+    path("teams/", people_views.team_list, name="teams"),
+    path("teams/<int:team_id>/", people_views.team_detail, name="team_detail"),
+    path("teams/<int:team_id>/archive/", people_views.team_archive, name="team_archive"),
+    path("settings/company/", people_views.company, name="company"),
+    path("invitation/<uidb64>/<token>/", people_views.InviteAcceptView.as_view(), name="invite_accept"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
 ]

@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.utils.functional import lazy
 
+from accounts.company import company_name
 from accounts.outbox import outbox_enabled
 
 # Which navigation entry a page belongs to, by URL name; the first matching prefix wins.
@@ -10,6 +12,12 @@ SECTIONS = [
     ("accounts:token", "tokens"),
     ("accounts:outbox", "outbox"),
     ("accounts:notifications", "notifications"),
+    ("accounts:people", "people"),
+    ("accounts:person", "people"),
+    ("accounts:invite", "people"),
+    ("accounts:accounts_reassign", "people"),
+    ("accounts:team", "teams"),
+    ("accounts:company", "company"),
     ("accounts:", "accounts"),
     ("scoring:account_health", "accounts"),
     ("scoring:override", "overrides"),
@@ -23,13 +31,30 @@ SECTIONS = [
     ("dashboards:rollup", "team"),
 ]
 
+# The sections under the Setup menu (admins only).
+SETUP_SECTIONS = {
+    "people",
+    "teams",
+    "company",
+    "campaigns",
+    "surveys",
+    "models",
+    "import",
+    "metrics",
+    "tokens",
+    "outbox",
+}
+
 
 def product(request):
-    """The product name lives in one setting so it can change in one place."""
+    """The product name lives in one setting so it can change in one place; the company name is the admins'."""
     match = getattr(request, "resolver_match", None)
     view_name = match.view_name if match else ""
+    nav = next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), "")
     return {
         "PRODUCT_NAME": settings.PRODUCT_NAME,
+        "COMPANY_NAME": lazy(company_name, str)(),  # read only by the pages that show it
         "outbox_enabled": outbox_enabled(),
-        "nav": next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), ""),
+        "nav": nav,
+        "nav_in_setup": nav in SETUP_SECTIONS,
     }

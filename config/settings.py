@@ -19,6 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 PRODUCT_NAME = env_str("PRODUCT_NAME", "Pulse")
+# The company whose customers the surveys ask ("How likely are you to recommend {company}"); admins can
+# change it in the app (Setup → Company), which takes precedence over this default.
+COMPANY_NAME = env_str("COMPANY_NAME", "our company")
 
 DEBUG = env_bool("DEBUG", True)
 

@@ -1,10 +1,10 @@
 """The survey email: an HTML part with the scale as one-click buttons, a plain-text part,
 and the one-click unsubscribe headers (RFC 8058)."""
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from accounts.company import company_name
 from accounts.validators import one_line
 from surveys.models import Invitation
 
@@ -15,7 +15,7 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
     low_label, high_label = survey.scale_labels
     answer_url = invitation.answer_url
     context = {
-        "product": settings.PRODUCT_NAME,
+        "company": company_name(),
         "contact": contact,
         "first_name": contact.name.split(" ")[0] if contact.name else "",
         "survey": survey,

@@ -20,8 +20,9 @@ class SurveyForm(PulseForm, forms.ModelForm):
         if self.instance.pk:
             # The scale belongs to the answers already given: a survey never changes kind.
             self.fields["kind"].disabled = True
-        self.fields["question"].help_text = "Use {company} for the product name. Defaults: " + " / ".join(
-            DEFAULT_QUESTIONS.values()
+        self.fields["question"].help_text = (
+            "Use {company} for your company's name (Setup → Company). Defaults: "
+            + " / ".join(DEFAULT_QUESTIONS.values())
         )
 
 

@@ -11,6 +11,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.company import company_name
 from accounts.models import Account, Contact, User
 from accounts.validators import validate_date
 
@@ -67,7 +68,7 @@ class Survey(models.Model):
 
     @property
     def question_text(self) -> str:
-        return self.question.replace("{company}", settings.PRODUCT_NAME)
+        return self.question.replace("{company}", company_name())
 
 
 class Campaign(models.Model):

@@ -14,8 +14,9 @@ def test_every_model_is_registered():
     assert missing == []
 
 
-# Records Pulse alone writes: the suppression list (only the person lifts an opt-out) and erasures.
-READ_ONLY = {"SuppressedAddress", "ContactErasure"}
+# Records Pulse alone writes: the suppression list (only the person lifts an opt-out), erasures, the
+# audit log of changes to people and teams, and which session each login opened.
+READ_ONLY = {"SuppressedAddress", "ContactErasure", "AuditEntry", "LoginSession"}
 
 
 @pytest.mark.parametrize("model", _our_models(), ids=lambda model: model.__name__)

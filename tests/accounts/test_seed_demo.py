@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Avg, Count, Max, Min, Q
 from django.utils import timezone
 
+from accounts.company import company_name
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from scoring.demo import history_days
 from surveys.inbox import POSITIVE, inbox_annotate, inbox_comments
@@ -65,10 +66,14 @@ def test_manager_manages_the_team_of_the_demo_csm():
     assert Account.objects.visible_to(manager).filter(owner=csm).count() == csm.accounts.count()
 
 
-def test_cast_is_three_teams_of_four_csms_and_a_manager_each():
+def test_cast_is_three_teams_of_four_csms_and_a_manager_each(settings):
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
     seed()
+    invited = User.objects.get(invited_at__isnull=False)  # Setup → People shows one invitation not yet accepted
+    assert not invited.has_usable_password() and invited.team.name == "EMEA"
+    assert company_name() == "Northwind Cloud"  # surveys ask about the demo's company, not the app
     teams = Team.objects.annotate(
-        csms=Count("members", filter=Q(members__role=User.Role.CSM), distinct=True),
+        csms=Count("members", filter=Q(members__role=User.Role.CSM, members__invited_at=None), distinct=True),
         managers_count=Count("managers", distinct=True),
     )
     assert [(team.csms, team.managers_count) for team in teams] == [(4, 1)] * 3

@@ -26,7 +26,15 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.email_address import address_hash
-from accounts.models import ContactErasure, ImportJob, SuppressedAddress, User
+from accounts.models import (
+    AuditEntry,
+    CompanySettings,
+    ContactErasure,
+    ImportJob,
+    LoginSession,
+    SuppressedAddress,
+    User,
+)
 from accounts.outbox import outbox_entries
 from accounts.services import api_token_create
 from scoring.models import HealthModel
@@ -92,6 +100,8 @@ def world(module_db):
         campaign=CampaignFactory(survey=survey, status=Campaign.Status.SENT), contact=contact
     )
     token, secret = api_token_create(name="Usage sync", created_by=adam)
+    invited = UserFactory(email="invited@pulse.test", name="Ivy Invited", password="!", invited_at=timezone.now())
+    departed = UserFactory(email="departed@pulse.test", name="Dee Departed", is_active=False)
     metric = MetricDefinitionFactory(key="active_users", label="Active users")
     admin_objects = {
         # A user who owns no account: deleting an owner is refused (Account.owner is PROTECT).
@@ -113,10 +123,18 @@ def world(module_db):
             account=account,
             erased_by=adam,
         ),
+        "accounts.auditentry": AuditEntry.objects.create(
+            actor=adam, action=AuditEntry.Action.INVITED, user=invited, summary="Invited invited@pulse.test"
+        ),
+        "accounts.loginsession": LoginSession.objects.create(user=alice, session_key="k" * 32),
+        "accounts.companysettings": CompanySettings.objects.create(company_name="Northwind Cloud"),
         "auth.group": Group.objects.create(name="Auditors"),
     }
     return SimpleNamespace(
         cast={"alice": alice, "bob": bob, "carol": carol, "maria": maria, "adam": adam},
+        team_a=team_a,
+        invited=invited,
+        departed=departed,
         account=account,
         contact=contact,
         override=override,
@@ -265,6 +283,10 @@ RULES: dict[str, Rule] = {
         "one-click opt-out from an email: the token is the credential",
         kwargs=lambda w: {"token": w.invitation.token},
     ),
+    "accounts:invite_accept": public(
+        "the emailed invitation link is the credential (an invalid one shows a friendly page)",
+        kwargs=lambda w: {"uidb64": "MQ", "token": "not-a-token"},
+    ),
     "accounts:metrics_api": Rule(
         TOKEN, "integrations send metrics with a bearer token, never a session (see test_metrics_api_*)"
     ),
@@ -334,6 +356,58 @@ RULES: dict[str, Rule] = {
     "scoring:override_list": Rule(
         ROLE, "managers and admins review overrides; a CSM gets 404", allowed="maria", denied=("alice", "carol")
     ),
+    "accounts:people": Rule(
+        ROLE,
+        "admins see everyone, managers their teams' members; a CSM gets 404",
+        allowed="maria",
+        denied=("alice", "carol"),
+    ),
+    "accounts:teams": Rule(
+        ROLE,
+        "admins create teams, managers read theirs; a CSM gets 404",
+        allowed="adam",
+        denied=("alice", "carol"),
+        methods=("GET", "POST"),
+        post=lambda w: {"name": "Team C"},
+    ),
+    "accounts:team_detail": Rule(
+        ROLE,
+        "admins rename, managers read their own teams (another team's is 404); a CSM gets 404",
+        allowed="adam",
+        denied=("alice", "carol"),
+        kwargs=lambda w: {"team_id": w.team_a.pk},
+        methods=("GET", "POST"),
+        post=lambda w: {"name": "Team A renamed"},
+    ),
+    "accounts:person_detail": Rule(
+        ROLE,
+        "admins edit, managers read their teams' members (others are 404); a CSM gets 404",
+        allowed="adam",
+        denied=("alice", "carol"),
+        kwargs=lambda w: {"person_id": w.cast["bob"].pk},
+        methods=("GET", "POST"),
+        post=lambda w: {"name": "Bob Renamed", "role": "csm", "team": w.team_a.pk},
+    ),
+    "accounts:person_invite": admins(
+        methods=("GET", "POST"),
+        post=lambda w: {"email": "new@pulse.test", "name": "Nia New", "role": "csm", "team": w.team_a.pk},
+    ),
+    "accounts:invite_resend": admins(
+        kwargs=lambda w: {"person_id": w.invited.pk}, methods=("POST",), post=lambda w: {}
+    ),
+    "accounts:person_deactivate": admins(
+        kwargs=lambda w: {"person_id": w.cast["bob"].pk}, methods=("POST",), post=lambda w: {}
+    ),
+    "accounts:person_reactivate": admins(
+        kwargs=lambda w: {"person_id": w.departed.pk}, methods=("POST",), post=lambda w: {}
+    ),
+    "accounts:accounts_reassign": admins(
+        kwargs=lambda w: {"person_id": w.cast["alice"].pk},
+        methods=("GET", "POST"),
+        post=lambda w: {"targets": [w.cast["bob"].pk], "confirm": "1"},
+    ),
+    "accounts:team_archive": admins(kwargs=lambda w: {"team_id": w.team_a.pk}, methods=("POST",), post=lambda w: {}),
+    "accounts:company": admins(methods=("GET", "POST"), post=lambda w: {"company_name": "Kite Analytics"}),
     "accounts:import": admins(
         methods=("GET", "POST"),
         post=lambda w: {"accounts_file": csv_upload("accounts.csv", "external_id,name\nNEW-1,New Co\n")},
@@ -415,8 +489,12 @@ RULES: dict[str, Rule] = {
 
 
 # Admin pages that even a Pulse admin is refused: a contact is archived, never deleted (its survey
-# history stays), and the suppression list and erasure records are written by Pulse alone.
+# history stays), and the suppression list, erasure records, audit log and login records are written by Pulse alone.
 ADMIN_REFUSED = {
+    "admin:accounts_auditentry_add",
+    "admin:accounts_auditentry_delete",
+    "admin:accounts_loginsession_add",
+    "admin:accounts_loginsession_delete",
     "admin:accounts_contact_delete",
     "admin:accounts_suppressedaddress_add",
     "admin:accounts_suppressedaddress_delete",

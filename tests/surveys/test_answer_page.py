@@ -55,7 +55,7 @@ def test_get_never_records_an_answer(client, invitation):
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "How likely are you to recommend Pulse to a friend or colleague?" in html
+    assert "How likely are you to recommend our company to a friend or colleague?" in html
     assert checked_scores(html) == ["9"]
     assert re.findall(r'name="score" value="(\d+)"', html) == [str(n) for n in range(11)]
     assert "0 = Not at all likely" in html and "10 = Extremely likely" in html
@@ -94,7 +94,7 @@ def test_get_without_a_valid_score_shows_the_question_with_nothing_selected(clie
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "How likely are you to recommend Pulse" in html
+    assert "How likely are you to recommend our company" in html
     assert checked_scores(html) == []
     assert "data-autosubmit" not in html
     assert_nothing_stored(invitation)

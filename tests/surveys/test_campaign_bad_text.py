@@ -40,7 +40,7 @@ def test_a_question_with_a_line_break_is_sent_and_the_campaign_finishes(contacts
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.SENT and campaign.finished_at == NOW
     assert set(campaign.invitations.values_list("status", flat=True)) == {Invitation.Status.SENT}
-    assert {message["Subject"] for message in smtp_server.messages} == {"How likely are you to recommend Pulse?"}
+    assert {message["Subject"] for message in smtp_server.messages} == {"How likely are you to recommend our company?"}
     assert len(smtp_server.messages) == 3
 
 

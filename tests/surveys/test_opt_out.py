@@ -44,7 +44,7 @@ def test_get_shows_a_confirm_button_and_changes_nothing(client, invitation):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Stop survey emails?" in html
-    assert "nina@customer.test will no longer receive survey emails from Pulse" in html
+    assert "nina@customer.test will no longer receive survey emails from our company" in html
     assert f'<form method="post" action="{opt_out_url(invitation)}">' in html
     assert "Yes, stop survey emails</button>" in html
     assert opted_out_at(invitation) is None
