@@ -3,8 +3,9 @@ and beat of its own, in threads, on the in-process broker (memory://).
 
 Tasks are then queued as in production, not run inside the request: "Send now" or an import returns at
 once and its page shows progress; countdowns, eta and retries wait as they would with Redis; beat sends
-every CELERY_BEAT_SCHEDULE job at its time. What is queued lives in this process only: a restart loses it,
-and the sweeps (sends-recover, import-jobs-resume, …) pick up from the database what it owed.
+every CELERY_BEAT_SCHEDULE job at its time. What is queued lives in this process only: a restart loses it.
+The sweeps (sends-recover, responses-follow-up-sweep, …) pick up from the database what it owed; an import
+that was waiting or running is queued again as the worker starts.
 """
 
 import contextlib
@@ -18,7 +19,10 @@ from celery.fixups.django import FixupWarning
 from celery.platforms import EX_OK
 from celery.worker import state
 from django.conf import settings
+from django.db import DatabaseError
 
+from accounts.services import import_jobs_unfinished
+from accounts.tasks import import_job_run_task
 from config.celery import app
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,7 @@ def embedded_celery(*, beat_thread: bool = True):
     worker_thread = threading.Thread(target=embedded.start, name="celery-worker", daemon=True)
     worker_thread.start()
     embedded.consuming.wait(STOP_TIMEOUT)
+    _imports_resume()
     scheduler = None
     if beat_thread:
         schedule_file = Path(settings.EMBEDDED_BEAT_SCHEDULE_FILE)
@@ -83,3 +88,14 @@ def embedded_celery(*, beat_thread: bool = True):
         state.should_stop = None
         app.control.purge()  # what was still queued (or waiting for its eta) ends with the block, as with the process
         app.conf.task_always_eager = eager
+
+
+def _imports_resume() -> None:
+    """Queue again the imports a stopped serving process left unfinished (running one twice is safe)."""
+    try:
+        unfinished = import_jobs_unfinished()
+    except DatabaseError:  # not migrated yet: runserver says so
+        logger.warning("embedded Celery: unfinished imports not looked for (the database is not ready)")
+        return
+    for job_id in unfinished:
+        import_job_run_task.delay(job_id)

@@ -13,8 +13,11 @@ import time
 import pytest
 import time_machine
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 
+from accounts import tasks as account_tasks
+from accounts.models import Account, ImportJob
 from config.celery import app as celery_app
 from config.embedded import embedded_celery
 from surveys import sending, services
@@ -126,3 +129,45 @@ def test_send_now_returns_before_the_sends_and_the_page_follows_them_to_done(
     wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, "the send")
     progress = client.get(f"/campaigns/{campaign.pk}/", headers={"HX-Request": "true"}).content.decode()
     assert "hx-trigger" not in progress and len(mail.outbox) == 3
+
+
+ACCOUNTS_CSV = "external_id,name,owner_email\nCRM-700,Northwind,alice@pulse.test\nCRM-701,Globex,alice@pulse.test\n"
+
+
+def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(embedded, adam, alice, login, monkeypatch):
+    answered = threading.Event()
+    run = account_tasks.import_job_run
+
+    def run_once_answered(**kwargs):
+        answered.wait(WAIT_SECONDS)
+        return run(**kwargs)
+
+    monkeypatch.setattr(account_tasks, "import_job_run", run_once_answered)
+    client = login(adam)
+    upload = SimpleUploadedFile("accounts.csv", ACCOUNTS_CSV.encode(), content_type="text/csv")
+
+    response = client.post("/accounts/import/", {"accounts_file": upload})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and job.status == ImportJob.Status.PENDING
+    page = client.get(response["Location"]).content.decode()
+    assert 'hx-trigger="load delay:1s"' in page  # the page polls
+    answered.set()
+
+    wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, "the import")
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE
+    assert sorted(Account.objects.values_list("external_id", flat=True)) == ["CRM-700", "CRM-701"]
+    assert "hx-trigger" not in client.get(response["Location"]).content.decode()
+
+
+def test_an_import_a_stopped_server_left_running_runs_again_when_the_worker_starts(
+    settings, tmp_path, alice, adam, clock
+):
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.ACCOUNTS, files={"accounts": ACCOUNTS_CSV}, filenames="accounts.csv", created_by=adam
+    )
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING, rows_done=1)
+    settings.EMBEDDED_BEAT_SCHEDULE_FILE = tmp_path / "beat"
+    with embedded_celery():
+        wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, "the interrupted import")
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE
+    assert Account.objects.count() == 2
