@@ -22,6 +22,7 @@ from config.celery import app as celery_app
 from config.embedded import embedded_celery
 from surveys import sending, services
 from surveys.models import Campaign, Invitation
+from tests.brokers import drop_connection_pools
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +64,20 @@ def django_db_setup(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
+def in_process_broker(settings):
+    """The embedded settings, also where REDIS_URL is set (CI): the in-process broker, the embedded worker on."""
+    saved = {name: celery_app.conf[name] for name in ("broker_url", "broker_transport_options")}
+    settings.EMBEDDED_WORKER = True
+    celery_app.conf.broker_url = "memory://localhost/"
+    celery_app.conf.broker_transport_options = {"polling_interval": 0.1}
+    drop_connection_pools()
+    yield
+    for name, value in saved.items():
+        celery_app.conf[name] = value
+    drop_connection_pools()
+
+
+@pytest.fixture
 def clock():
     with time_machine.travel(START, tick=True) as traveller:
         yield traveller
@@ -75,7 +90,7 @@ def contacts(alice):
 
 
 @pytest.fixture
-def embedded(settings, tmp_path, mailoutbox, clock):
+def embedded(in_process_broker, settings, tmp_path, mailoutbox, clock):
     settings.EMBEDDED_BEAT_SCHEDULE_FILE = tmp_path / "beat" / "schedule"
     with embedded_celery() as worker:
         assert not celery_app.conf.task_always_eager
@@ -160,7 +175,7 @@ def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(embedd
 
 
 def test_an_import_a_stopped_server_left_running_runs_again_when_the_worker_starts(
-    settings, tmp_path, alice, adam, clock
+    in_process_broker, settings, tmp_path, alice, adam, clock
 ):
     job = ImportJob.objects.create(
         kind=ImportJob.Kind.ACCOUNTS, files={"accounts": ACCOUNTS_CSV}, filenames="accounts.csv", created_by=adam
