@@ -11,11 +11,9 @@ that was waiting or running is queued again as the worker starts.
 import contextlib
 import logging
 import threading
-import warnings
 from pathlib import Path
 
 from celery import beat, worker
-from celery.fixups.django import FixupWarning
 from celery.platforms import EX_OK
 from celery.worker import state
 from django.conf import settings
@@ -45,44 +43,37 @@ class _Worker(worker.WorkController):
 
 
 @contextlib.contextmanager
-def embedded_celery(*, beat_thread: bool = True):
-    """Run a worker (and, with beat_thread, beat) in this process for the duration of the block; tasks
-    are queued, not run eagerly, meanwhile. A test may leave beat out and tick a scheduler itself."""
+def embedded_celery():
+    """Run a worker and beat in this process for the duration of the block; meanwhile tasks are queued,
+    not run eagerly."""
     if not settings.EMBEDDED_WORKER:
         raise RuntimeError("the embedded worker runs only on the in-process broker (REDIS_URL unset)")
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     app.finalize()
     app.set_current()
-    with warnings.catch_warnings():
-        # Celery warns that DEBUG keeps every query in memory; Django keeps at most 9,000 per connection.
-        warnings.filterwarnings("ignore", message="Using settings.DEBUG", category=UserWarning)
-        warnings.filterwarnings("ignore", category=FixupWarning)
-        embedded = _Worker(
-            app=app,
-            hostname="embedded@pulse",
-            pool="threads",
-            concurrency=CONCURRENCY,
-            without_heartbeat=True,
-            without_mingle=True,
-            without_gossip=True,
-        )
+    embedded = _Worker(
+        app=app,
+        hostname="embedded@pulse",
+        pool="threads",
+        concurrency=CONCURRENCY,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+    )
     worker_thread = threading.Thread(target=embedded.start, name="celery-worker", daemon=True)
     worker_thread.start()
     embedded.consuming.wait(STOP_TIMEOUT)
     _imports_resume()
-    scheduler = None
-    if beat_thread:
-        schedule_file = Path(settings.EMBEDDED_BEAT_SCHEDULE_FILE)
-        schedule_file.parent.mkdir(parents=True, exist_ok=True)
-        scheduler = beat.EmbeddedService(app, thread=True, schedule_filename=str(schedule_file))
-        scheduler.start()
-    logger.info("embedded Celery: worker (%s threads)%s", CONCURRENCY, " and beat" if beat_thread else "")
+    schedule_file = Path(settings.EMBEDDED_BEAT_SCHEDULE_FILE)
+    schedule_file.parent.mkdir(parents=True, exist_ok=True)
+    scheduler = beat.EmbeddedService(app, thread=True, schedule_filename=str(schedule_file))
+    scheduler.start()
+    logger.info("embedded Celery: worker (%s threads) and beat", CONCURRENCY)
     try:
         yield embedded
     finally:
-        if scheduler is not None:
-            scheduler.stop()
+        scheduler.stop()
         state.should_stop = EX_OK  # the worker's own loop shuts it down warm: running tasks finish first
         worker_thread.join(STOP_TIMEOUT)
         state.should_stop = None
