@@ -73,8 +73,8 @@ def embedded_celery():
     try:
         yield embedded
     finally:
-        scheduler.stop()
         state.should_stop = EX_OK  # the worker's own loop shuts it down warm: running tasks finish first
+        scheduler.stop()  # meanwhile
         worker_thread.join(STOP_TIMEOUT)
         state.should_stop = None
         app.control.purge()  # what was still queued (or waiting for its eta) ends with the block, as with the process
