@@ -13,7 +13,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py serve 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -27,7 +27,8 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Production-like processes against REDIS_URL, for local trials.
+# Production-like processes against REDIS_URL, for local trials (without REDIS_URL, `make run` has both
+# in its own process).
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A config worker --loglevel=INFO
 

@@ -180,6 +180,16 @@ def import_jobs_stalled(*, now: datetime.datetime | None = None) -> list[int]:
     )
 
 
+def import_jobs_unfinished() -> list[int]:
+    """Jobs waiting or running. When the embedded worker starts, each was queued in a process that has
+    stopped, and its task went with that process's in-memory queue."""
+    return list(
+        ImportJob.objects.filter(status__in=[ImportJob.Status.PENDING, ImportJob.Status.RUNNING]).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 # A queued import starts within seconds; one still waiting after this was never queued (broker down).
 IMPORT_STALLED_AFTER = datetime.timedelta(minutes=2)
 

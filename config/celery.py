@@ -53,8 +53,12 @@ app.autodiscover_tasks()
 @celeryd_init.connect
 @beat_init.connect
 def _widen_publish_budget(sender=None, **kwargs):
-    """Workers and beat are not answering anyone: a longer publish retry, no breaker."""
+    """Workers and beat are not answering anyone: a longer publish retry, no breaker. The embedded ones
+    (config/embedded.py) share their process with the web requests, and their broker is in memory: nothing
+    to widen."""
     conf = app.conf
+    if conf.broker_url.startswith("memory://"):
+        return
     conf.task_publish_retry_policy = WORKER_PUBLISH_RETRY_POLICY
     options = {
         **conf.broker_transport_options,

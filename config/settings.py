@@ -1,9 +1,10 @@
 """Pulse settings: one module, every switch an environment variable (see .env.example).
 
-With nothing set, Pulse runs as a zero-setup demo: SQLite file, Celery tasks run
-in-process, local-memory cache, email written to a local outbox you can open in
-the app. Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL,
-REDIS_URL, EMAIL_HOST and SITE_URL.
+With nothing set, Pulse runs as a zero-setup demo: SQLite file, an in-process
+Celery broker that `manage.py serve` works off with a worker and beat of its own
+(config/embedded.py; other commands run tasks eagerly), local-memory cache, email
+written to a local outbox you can open in the app. Production sets DEBUG=false,
+SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, EMAIL_HOST and SITE_URL.
 """
 
 from pathlib import Path
@@ -118,6 +119,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Covering indexes (Index.include) serve PostgreSQL; on the embedded demo database they are
     # plain indexes, which is all a demo needs.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+    # The embedded worker writes from its threads while requests do: a writer takes the lock when its
+    # transaction begins (IMMEDIATE) and the others wait up to 20 s for it instead of failing "database is
+    # locked"; with WAL, readers never wait for a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -149,7 +158,7 @@ STORAGES = {
 }
 
 # Redis: when REDIS_URL is set it is the Celery broker and the Django cache;
-# unset, tasks run in-process (eagerly) and the cache is local memory.
+# unset, the broker is in-process (memory://) and the cache is local memory.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
@@ -169,14 +178,18 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # One queue name per installation, so two installations (or test runs) can share a Redis.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "pulse")
 # Sending (campaign fan-out and batches) has its own queue, "<CELERY_QUEUE>.send"; all else, the beat jobs
 # among it, is on the default queue (config/queues.py). A worker started without -Q consumes both.
 CELERY_TASK_QUEUES = queues_for(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_ROUTES = ["config.queues.route_task"]
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Without Redis, `manage.py serve` runs a Celery worker and beat in its own process on the in-process broker
+# (config/embedded.py) and turns eager mode off there; every other process (a command, a shell, the tests)
+# has no worker, so it runs its tasks eagerly, in the caller.
+EMBEDDED_WORKER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_WORKER
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -200,6 +213,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Connecting is tried once: the publish retry policy below is the only retry.
     "max_retries": 0,
 }
+if EMBEDDED_WORKER:
+    # The in-process broker is polled: an idle worker looks for a new task ten times a second.
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
+# Where the embedded beat records when each job last ran, so a restart neither repeats nor forgets one.
+EMBEDDED_BEAT_SCHEDULE_FILE = VAR_DIR / "celerybeat-schedule"
 # Publishing from a request: one retry after 50 ms, so about 0.35 s at most with the timeouts above.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0, "interval_max": 0.05}
 CELERY_TIMEZONE = TIME_ZONE

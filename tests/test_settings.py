@@ -72,10 +72,10 @@ def test_check_deploy_warns_when_email_would_go_to_the_outbox():
     assert result.returncode != 0 and "pulse.W001" in result.stderr
 
 
-def test_redis_url_switches_broker_and_cache():
+def test_redis_url_switches_broker_and_cache_and_leaves_the_embedded_worker_out():
     script = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.CACHES['default']['BACKEND'])"
+        "print(s.CELERY_BROKER_URL, s.CELERY_TASK_ALWAYS_EAGER, s.EMBEDDED_WORKER, s.CACHES['default']['BACKEND'])"
     )
     clean = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | {"DJANGO_SETTINGS_MODULE": "config.settings"}
 
@@ -83,8 +83,9 @@ def test_redis_url_switches_broker_and_cache():
         return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True).stdout
 
     with_redis = read({**clean, "REDIS_URL": "redis://127.0.0.1:6379/3"}).split()
-    assert with_redis == ["redis://127.0.0.1:6379/3", "False", "django.core.cache.backends.redis.RedisCache"]
-    assert read(clean).split() == ["memory://", "True", "django.core.cache.backends.locmem.LocMemCache"]
+    assert with_redis == ["redis://127.0.0.1:6379/3", "False", "False", "django.core.cache.backends.redis.RedisCache"]
+    embedded = ["memory://localhost/", "True", "True", "django.core.cache.backends.locmem.LocMemCache"]
+    assert read(clean).split() == embedded
 
 
 def test_collectstatic_succeeds_in_production_mode(tmp_path):

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
-from config.circuit_breaker import redis_breaker
 from config.queues import send_queue_name
+from tests.brokers import drop_connection_pools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER_START_TIMEOUT = 30
@@ -321,7 +321,7 @@ def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, work
     celery_app.conf.task_always_eager = False
     celery_app.conf.broker_url = broker_url
     celery_app.conf.task_default_queue = queue
-    _drop_connection_pools()
+    drop_connection_pools()
 
     def start(**extra_env: str) -> Worker:
         number = len(workers) + 1
@@ -359,7 +359,7 @@ def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, work
                 print(f"\n----- celery worker log ({worker.log_path.name}) -----\n{worker.log()}----- end -----")
         for name, value in saved.items():
             celery_app.conf[name] = value
-        _drop_connection_pools()
+        drop_connection_pools()
         for name in (queue, send_queue_name(queue)):
             _delete_queue(broker_url, name)
 
@@ -368,15 +368,6 @@ def start_worker(_tasks_in_process, transactional_db, postgres, broker_url, work
 def celery_worker(start_worker):
     """One real Celery worker for the test (see `start_worker`)."""
     return start_worker()
-
-
-def _drop_connection_pools() -> None:
-    # The app caches its broker connection pool; forget it so the next publish uses the broker_url set now.
-    # (Not closed: kombu keeps one pool per URL and hands the same one out again.)
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    # And the breaker that remembers the old server's failures: the next use tries the server again.
-    redis_breaker.reset()
 
 
 def _wait_until_ready(worker: Worker, hostname: str) -> None:

@@ -23,8 +23,9 @@ from scoring.tasks import health_recompute_dirty_task
 from surveys.follow_up import SWEEP_AFTER
 from surveys.models import Response
 from surveys.tasks import responses_follow_up_sweep_task
+from tests.brokers import drop_connection_pools
 from tests.factories import AccountFactory, ContactFactory, InvitationFactory, MetricDefinitionFactory
-from tests.integration.conftest import _drop_connection_pools, wait_until
+from tests.integration.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +82,7 @@ def test_answer_is_recorded_with_redis_down_and_followed_up_once_it_is_back(
     assert not Notification.objects.filter(user=alice).exists()
 
     redis_server.start()
-    _drop_connection_pools()  # the test process's broker connections died with the server
+    drop_connection_pools()  # the test process's broker connections died with the server
     # As the beat schedule would, minutes later: the sweep takes answers its task never followed up.
     Response.objects.filter(pk=answer.pk).update(
         updated_at=timezone.now() - SWEEP_AFTER - datetime.timedelta(seconds=1)
@@ -122,7 +123,7 @@ def test_metric_values_are_stored_with_redis_down_and_recomputed_once_it_is_back
     assert DirtyAccount.objects.filter(account=account).exists()  # the recompute is owed, in the database
 
     redis_server.start()
-    _drop_connection_pools()
+    drop_connection_pools()
     # As the beat schedule would: the periodic run recomputes what is still marked.
     celery_worker.wait_for_task(health_recompute_dirty_task.delay().id)
     assert HealthSnapshot.objects.filter(account=account, date=timezone.localdate()).exists()
@@ -139,7 +140,7 @@ def test_import_uploaded_with_redis_down_runs_once_it_is_back(celery_worker, red
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.PENDING  # stored, waiting
 
     redis_server.start()
-    _drop_connection_pools()
+    drop_connection_pools()
     # As the beat schedule would, minutes later: the sweep queues the import that never got queued.
     ImportJob.objects.filter(pk=job.pk).update(
         created_at=timezone.now() - IMPORT_STALLED_AFTER - datetime.timedelta(seconds=1)

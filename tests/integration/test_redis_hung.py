@@ -19,8 +19,9 @@ from django.utils import timezone
 from surveys.follow_up import SWEEP_AFTER
 from surveys.models import Response
 from surveys.tasks import responses_follow_up_sweep_task
+from tests.brokers import drop_connection_pools
 from tests.factories import InvitationFactory
-from tests.integration.conftest import _drop_connection_pools, http_request
+from tests.integration.conftest import http_request
 
 pytestmark = pytest.mark.integration
 
@@ -118,7 +119,7 @@ def test_stopped_redis_costs_an_answer_under_150_ms_and_the_sweep_follows_up(web
     assert _healthz(port)[2]["broker"] == "unavailable"
 
     redis_server.start()
-    _drop_connection_pools()  # the test process's broker connections died with the server
+    drop_connection_pools()  # the test process's broker connections died with the server
     # As the beat schedule would, minutes later: the sweep follows up what the requests could not queue.
     Response.objects.filter(invitation__in=invitations).update(
         updated_at=timezone.now() - SWEEP_AFTER - datetime.timedelta(seconds=1)
