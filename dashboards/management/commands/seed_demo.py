@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
+        counts |= surveys_demo.outbox_campaign_seed()
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")
