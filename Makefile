@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test lint bench worker beat
+.PHONY: run test lint bench bench-fresh-clone worker beat
 
 # Two stamps: `make run` installs only what running needs; `make test` (and lint, bench) add the test
 # tools on top, so after `make run` only the rest is installed. pip shows its progress as it goes.
@@ -23,13 +23,26 @@ run: $(VENV)/.installed-run
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# The suite in TEST_WORKERS parallel processes (pytest-xdist: a test database and a Redis database
+# each), then tests/integration on its own: its real workers, servers and fault injection share
+# queues and time budgets, so it runs serially. Skip reasons are printed (-rs).
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest
+	status=0; \
+	$(PY) -m pytest -rs -n $(TEST_WORKERS) --ignore=tests/integration || status=$$?; \
+	$(PY) -m pytest -rs tests/integration || status=$$?; \
+	exit $$status
 
 # Builds the benchmark data set once in PostgreSQL (BENCH_DATABASE_URL, default pulse_bench on
 # 127.0.0.1) and Redis (BENCH_REDIS_URL), measures, and writes BENCHMARKS.md. Not part of `make test`.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
+
+# A newcomer's wait: clone the committed tree to a temporary folder, time `make run` until its first
+# page answers and then `make test` (with this shell's DATABASE_URL / REDIS_URL), record both in BENCHMARKS.md.
+bench-fresh-clone:
+	python3 bench/fresh_clone.py
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
