@@ -510,21 +510,18 @@ def _metric_values_insert(rows: list[MetricRow], *, now: datetime.datetime) -> N
 
     PostgreSQL takes them by COPY; other databases by one prepared INSERT run for every row.
     """
-    table = MetricValue._meta.db_table
-    updated_at = MetricValue._meta.get_field("updated_at").get_db_prep_save(now, connection)
-    day_values = {}  # each day adapted for the database once, not once per row
+    table, columns = MetricValue._meta.db_table, ", ".join(METRIC_VALUE_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(METRIC_VALUE_COLUMNS)}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row((*row, now))
             return
+        updated_at = MetricValue._meta.get_field("updated_at").get_db_prep_save(now, connection)
+        days = {day: connection.ops.adapt_datefield_value(day) for day in {row[2] for row in rows}}
+        insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(METRIC_VALUE_COLUMNS))})"
         for start in range(0, len(rows), BATCH_SIZE):
-            batch = []
-            for account_id, metric_id, day, value in rows[start : start + BATCH_SIZE]:
-                if day not in day_values:
-                    day_values[day] = connection.ops.adapt_datefield_value(day)
-                batch.append((account_id, metric_id, day_values[day], value, updated_at))
+            batch = rows[start : start + BATCH_SIZE]
             cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(METRIC_VALUE_COLUMNS)}) VALUES ({', '.join(['%s'] * 5)})", batch
+                insert, [(account, metric, days[day], value, updated_at) for account, metric, day, value in batch]
             )
