@@ -190,6 +190,13 @@ def test_output_names_the_three_logins():
     assert "20 accounts" in output
 
 
+def test_output_points_at_the_outbox_when_email_stays_local(settings):
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    output = seed()
+    assert "Survey emails to answer are in the outbox: http://127.0.0.1:8000/outbox/ (admin)." in output
+    assert list(settings.OUTBOX_DIR.iterdir())
+
+
 def test_if_empty_leaves_a_database_with_accounts_alone(db, capsys):
     from tests.factories import AccountFactory
 

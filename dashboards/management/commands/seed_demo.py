@@ -66,3 +66,7 @@ class Command(BaseCommand):
         others = len(accounts_demo.PEOPLE) - len(accounts_demo.LOGINS)
         example = accounts_demo.PEOPLE[len(accounts_demo.LOGINS)].email
         self.stdout.write(f"  … and {others} more demo users such as {example}, same password.")
+        if settings.EMAIL_BACKEND == "accounts.outbox.OutboxBackend":
+            self.stdout.write(
+                f"Survey emails to answer are in the outbox: {settings.SITE_URL}{reverse('accounts:outbox')} (admin)."
+            )
