@@ -90,7 +90,7 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}:{round(seconds % 60):02d}"
 
 
-def report(*, run_seconds: float, test_seconds: float, test_status: int, summary: str) -> str:
+def report(*, run_seconds: float, test_seconds: float, test_status: int, summary: str, loads: list[float]) -> str:
     database = os.environ.get("DATABASE_URL", "").split("://")[0] or "sqlite"
     database = "PostgreSQL" if database.startswith("postgres") else "SQLite"
     redis = "Redis" if os.environ.get("REDIS_URL") else "no Redis"
@@ -101,7 +101,8 @@ def report(*, run_seconds: float, test_seconds: float, test_status: int, summary
             HEADING,
             "",
             f"Written by `make bench-fresh-clone` (bench/fresh_clone.py) on {datetime.date.today():%Y-%m-%d}, "
-            f"{os.cpu_count()} cores, on a machine others were using too.",
+            f"{os.cpu_count()} cores; load average (1 min) at the start, after `make run` and at the end: "
+            f"{', '.join(f'{load:.1f}' for load in loads)} (above the number of cores, others were busy too).",
             "A clone of the committed tree in a temporary folder, nothing installed: `make run` (its own virtualenv,"
             " requirements.txt, migrate, the default 300-account demo, the server) until the login page answers,"
             f" then `make test` (the test tools, then the suite on {database}, {redis}).",
@@ -137,14 +138,19 @@ def main() -> None:
         clone = Path(folder) / "pulse"
         logs = Path(folder)
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        loads = [os.getloadavg()[0]]
         say(f"Cloned into {clone}; timing make run")
         run_seconds = time_make_run(clone, logs / "run.log")
+        loads.append(os.getloadavg()[0])
         say(f"  make run answered in {run_seconds:.0f} s; timing make test")
         test_seconds, test_status, summary = time_make_test(clone, logs / "test.log")
+        loads.append(os.getloadavg()[0])
         say(f"  make test took {minutes(test_seconds)} (status {test_status}): {summary}")
         if test_status:
             say((logs / "test.log").read_text()[-5000:])
-    section = report(run_seconds=run_seconds, test_seconds=test_seconds, test_status=test_status, summary=summary)
+    section = report(
+        run_seconds=run_seconds, test_seconds=test_seconds, test_status=test_status, summary=summary, loads=loads
+    )
     REPORT.write_text(section)
     benchmarks_update(section)
     say(f"Written to {REPORT.relative_to(ROOT)} and BENCHMARKS.md.")
