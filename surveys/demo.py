@@ -3,9 +3,13 @@
 Scores follow each account's check-in sentiment at the time, so sliding accounts turn
 into detractors and recovering ones into promoters. Campaigns alternate between halves
 of the audience, which keeps every contact outside the 90-day quiet period and leaves
-half of the primary contacts free for a new campaign in the demo. Contacts that already
-have demo invitations are left alone, so seeding again adds nothing. Every reminder whose
-time has come is seeded as sent then, so the first reminder run of a demo install sends none.
+half of the primary contacts (those of odd-numbered accounts, last asked 100 days ago) free
+for the first campaign someone makes in the demo. Contacts that already have demo
+invitations are left alone, so seeding again adds nothing. Every reminder whose time has
+come is seeded as sent then, so the first reminder run of a demo install sends none.
+
+One more campaign goes out at seeding time through the real sending path
+(`outbox_campaign_seed`), so the outbox holds survey emails whose scores can be clicked.
 """
 
 import bisect
@@ -16,12 +20,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.demo import external_id
-from accounts.models import Account, CheckIn, Contact
+from accounts.models import Account, CheckIn, Contact, User
 from accounts.suppression import address_suppress
 from surveys.formulas import category
 from surveys.inbox import POSITIVE, praise_sla_days
 from surveys.models import Campaign, Invitation, Response, Survey
 from surveys.sending import UNCERTAIN_REASON
+from surveys.services import CampaignError, campaign_send
 
 BATCH_SIZE = 2000
 ANSWER_RATE = 0.45
@@ -36,7 +41,7 @@ CAMPAIGNS = (
     ("CSAT, support experience", "csat", 200, False, 1),
     ("NPS, third quarter", "nps", 170, True, 0),
     ("CES, support requests", "ces", 105, False, 1),
-    ("NPS, fourth quarter", "nps", 80, True, 1),
+    ("NPS, fourth quarter", "nps", 100, True, 1),
     ("CSAT, support experience (autumn)", "csat", 45, False, 0),
     ("NPS, November pulse", "nps", 12, True, 0),
 )
@@ -170,6 +175,36 @@ def _removed_contacts_seed(*, today: datetime.date) -> dict:
         bounced.save(update_fields=["bounced_at"])
         address_suppress(email_hash=bounced.email_hash, reason="bounced", at=bounced.bounced_at)
     return {"archived contacts": len(archived), "bounced addresses": int(bounced is not None)}
+
+
+OUTBOX_CAMPAIGN = "CSAT, Alex Morgan's accounts"
+OUTBOX_CAMPAIGN_OWNER = "csm@example.com"
+
+
+def outbox_campaign_seed() -> dict:
+    """Send a CSAT campaign to the demo CSM's askable contacts now, as pressing "Send now" would (once).
+
+    Outside the seeding transaction: sending is queued on commit, and in the embedded mode its emails
+    are in the outbox when this returns.
+    """
+    owner = User.objects.filter(email=OUTBOX_CAMPAIGN_OWNER).first()
+    if owner is None or Campaign.objects.filter(name=OUTBOX_CAMPAIGN).exists():
+        return {}
+    campaign = Campaign.objects.create(
+        name=OUTBOX_CAMPAIGN,
+        survey=Survey.objects.filter(kind="csat").order_by("pk").first(),
+        audience=Campaign.Audience.OWNER,
+        owner=owner,
+        recipients=Campaign.Recipients.ALL,
+        reminder_after_days=REMINDER_AFTER_DAYS,
+        created_by=owner,
+    )
+    try:
+        sent = campaign_send(campaign=campaign)
+    except CampaignError:  # nobody askable (a tiny demo): no campaign rather than an empty one
+        campaign.delete()
+        return {}
+    return {"survey emails in the outbox": sent}
 
 
 def _campaigns_seed(*, surveys: dict, today: datetime.date) -> dict[str, Campaign]:

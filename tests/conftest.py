@@ -14,6 +14,7 @@ import datetime
 import os
 import socket
 import zoneinfo
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import time_machine
@@ -27,6 +28,25 @@ from scoring.services import model_version_create
 from tests.factories import PASSWORD, AccountFactory, TeamFactory, UserFactory
 
 _skipped: list[str] = []
+
+
+def _redis_database_per_worker() -> None:
+    """With parallel workers (`make test`, pytest-xdist), worker gwN uses Redis database REDIS_URL's + N.
+
+    Every test clears the cache, which empties its whole Redis database: a worker sharing it with
+    another would lose that one's cache entries and queued tasks in the middle of a test.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not django_settings.REDIS_URL:
+        return
+    parts = urlsplit(django_settings.REDIS_URL)
+    url = urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + int(worker[2:])}"))
+    os.environ["REDIS_URL"] = django_settings.REDIS_URL = django_settings.CELERY_BROKER_URL = url
+    django_settings.CACHES["default"]["LOCATION"] = url
+    celery_app.conf.broker_url = url
+
+
+_redis_database_per_worker()
 
 FROZEN_AT = datetime.time(12, 0)  # noon: far from midnight in every time zone a test may set
 _session_travel: list = []

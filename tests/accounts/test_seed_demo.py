@@ -5,13 +5,16 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Avg, Count, Max, Min, Q
+from django.test import TestCase
 from django.utils import timezone
 
 from accounts.company import company_name
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from scoring.demo import history_days
+from surveys.demo import OUTBOX_CAMPAIGN
 from surveys.inbox import POSITIVE, inbox_annotate, inbox_comments
-from surveys.models import Invitation, Response
+from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.services import campaign_preview
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +31,10 @@ def _demo_mode(settings, request, monkeypatch):
 
 
 def seed(accounts=20, **options) -> str:
+    """Run seed_demo; what it queues on commit (the outbox campaign's sending) runs too, as outside a test."""
     out = StringIO()
-    call_command("seed_demo", accounts=accounts, stdout=out, **options)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("seed_demo", accounts=accounts, stdout=out, **options)
     return out.getvalue()
 
 
@@ -190,6 +195,13 @@ def test_output_names_the_three_logins():
     assert "20 accounts" in output
 
 
+def test_output_points_at_the_outbox_when_email_stays_local(settings):
+    settings.EMAIL_BACKEND = "accounts.outbox.OutboxBackend"
+    output = seed()
+    assert "Survey emails to answer are in the outbox: http://127.0.0.1:8000/outbox/ (admin)." in output
+    assert list(settings.OUTBOX_DIR.iterdir())
+
+
 def test_if_empty_leaves_a_database_with_accounts_alone(db, capsys):
     from tests.factories import AccountFactory
 
@@ -210,7 +222,7 @@ def test_refuses_to_seed_production_without_force(db, settings):
 def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     from surveys.models import Invitation, Response
 
-    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    seed(accounts=40)
     answers = Response.objects.all()
     assert answers.filter(kind="nps").exists() and answers.filter(kind="csat").exists()
     oldest = answers.order_by("answered_at").first().answered_at
@@ -224,7 +236,7 @@ def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     assert all(i.sent_at == i.send_started_at is not None for i in uncertain)
     assert Invitation.objects.filter(status="responded").count() == answers.count()
     before = (Invitation.objects.count(), answers.count())
-    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    seed(accounts=40)
     assert (Invitation.objects.count(), Response.objects.count()) == before
 
 
@@ -232,7 +244,7 @@ def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
 def test_demo_surveys_respect_the_quiet_period(db):
     from surveys.models import Invitation
 
-    call_command("seed_demo", "--accounts", "30", stdout=StringIO())
+    seed(accounts=30)
     by_contact: dict[int, list] = {}
     for contact_id, sent_at in Invitation.objects.values_list("contact_id", "sent_at"):
         by_contact.setdefault(contact_id, []).append(sent_at)
@@ -289,3 +301,28 @@ def test_the_demo_inbox_flags_only_what_needs_a_reply():
     assert overdue and len(overdue) < len(open_items)
     for item in overdue:
         assert item.alerts_owner or (item.category not in POSITIVE and item.feedback_status == "new")
+
+
+@pytest.mark.dates
+def test_the_outbox_holds_a_campaign_sent_through_the_sending_path(mailoutbox):
+    seed(accounts=40)
+    campaign = Campaign.objects.get(name=OUTBOX_CAMPAIGN)
+    invitations = campaign.invitations.all()
+    assert campaign.status == Campaign.Status.SENT and campaign.audience == Campaign.Audience.OWNER
+    assert invitations and {invitation.status for invitation in invitations} == {Invitation.Status.SENT}
+    assert sorted(message.to[0] for message in mailoutbox) == sorted(i.contact.email for i in invitations)
+    # Each email's scores are links to the answer page of its own invitation.
+    first = invitations.order_by("pk").first()
+    body = next(message.body for message in mailoutbox if message.to == [first.contact.email])
+    assert f"/s/{first.token}/" in body
+    seed(accounts=40)
+    assert Campaign.objects.filter(name=OUTBOX_CAMPAIGN).count() == 1 and len(mailoutbox) == invitations.count()
+
+
+@pytest.mark.dates
+def test_a_newcomers_first_campaign_to_every_primary_contact_reaches_people():
+    seed(accounts=40)
+    first = Campaign(name="First try", survey=Survey.objects.get(kind="nps"), recipients=Campaign.Recipients.PRIMARY)
+    preview = campaign_preview(first)
+    # The demo CSM's campaign took some; the other CSMs' odd-numbered accounts were last asked 100 days ago.
+    assert preview.will_ask >= preview.audience // 4

@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
+        counts |= surveys_demo.outbox_campaign_seed()
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready in {time.monotonic() - started:.1f} s. Created: {created}.")
@@ -65,3 +66,7 @@ class Command(BaseCommand):
         others = len(accounts_demo.PEOPLE) - len(accounts_demo.LOGINS)
         example = accounts_demo.PEOPLE[len(accounts_demo.LOGINS)].email
         self.stdout.write(f"  … and {others} more demo users such as {example}, same password.")
+        if settings.EMAIL_BACKEND == "accounts.outbox.OutboxBackend":
+            self.stdout.write(
+                f"Survey emails to answer are in the outbox: {settings.SITE_URL}{reverse('accounts:outbox')} (admin)."
+            )
