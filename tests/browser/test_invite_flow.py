@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import AuditEntry, User
-from accounts.outbox import outbox_list
+from accounts.outbox import outbox_entries, outbox_get
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,8 @@ def test_an_invited_person_sets_a_password_and_logs_in(page, browser, live_serve
     expect(page.get_by_role("status")).to_contain_text("Invitation sent to nia.new@pulse.test")
     expect(page.locator("main")).to_contain_text("Invited")
 
-    [message] = outbox_list()
+    [entry] = outbox_entries()
+    message = outbox_get(entry.name)
     assert message.to == "nia.new@pulse.test"
     path = re.search(r"https?://[^/\s]+(/invitation/\S+/)", message.text).group(1)
 
