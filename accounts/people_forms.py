@@ -8,6 +8,25 @@ from accounts.email_address import normalise_email
 from accounts.forms import PulseForm
 from accounts.models import CompanySettings, Team, User
 
+MAX_ID = 2**63 - 1  # the largest primary key any supported database stores
+
+
+class ChoicesById(forms.ModelMultipleChoiceField):
+    """Refuses ids no database can hold before looking them up: SQLite raises OverflowError on an `__in`
+    of a 30-digit number instead of finding nothing."""
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                in_range = 0 < int(str(pk)) <= MAX_ID
+            except ValueError:
+                in_range = True  # not a number: Django's own check names it
+            if not in_range:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
 
 class TeamChoices:
     """Team fields offer the active teams, plus those the person is already in (so saving keeps them)."""
@@ -40,7 +59,7 @@ class PersonFields(forms.Form):
     team = forms.ModelChoiceField(
         queryset=Team.objects.none(), required=False, empty_label="No team", help_text="A CSM's team."
     )
-    managed_teams = forms.ModelMultipleChoiceField(
+    managed_teams = ChoicesById(
         queryset=Team.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -84,7 +103,7 @@ class TeamForm(PulseForm, forms.ModelForm):
 
 
 class ReassignForm(PulseForm, forms.Form):
-    targets = forms.ModelMultipleChoiceField(
+    targets = ChoicesById(
         queryset=User.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         label="Give the accounts to",
