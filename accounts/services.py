@@ -13,6 +13,7 @@ from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
 from accounts.validators import one_line
+from surveys.answer_import import answers_csv_validate, answers_import_apply
 
 API_TOKEN_PREFIX = "pulse_"
 
@@ -224,7 +225,9 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         errors = account_plan.errors
         row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
     else:
-        return job  # answers are imported on their page; only their rejections are recorded here
+        answer_plan = answers_csv_validate(job.files["answers"], progress=progress)
+        errors = answer_plan.errors
+        row_count, apply = answer_plan.rows_read, lambda: answers_import_apply(plan=answer_plan)
     ImportJob.objects.filter(pk=job_id).update(rows_total=row_count, rows_done=row_count)
 
     try:

@@ -116,11 +116,11 @@ def _who(row: dict, contacts, accounts) -> tuple[int | None, int]:
     return matches[0]
 
 
-def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> AnswerPlan:
-    """Read and check every row; nothing is written."""
+def answers_csv_validate(text: str, *, today: datetime.date | None = None, progress=None) -> AnswerPlan:
+    """Read and check every row; nothing is written. `progress(rows checked)` is called every 500 rows."""
     plan = AnswerPlan()
     today = today or timezone.localdate()
-    # Checked and imported within the request, so the cap here is lower than IMPORT_MAX_ROWS.
+    progress = progress or (lambda done: None)
     max_rows = min(MAX_ROWS, settings.IMPORT_MAX_ROWS)
     rows, plan.errors = read_rows(text, file=FILE, required=REQUIRED, optional=OPTIONAL, max_rows=max_rows)
     if rows and not {"contact_email", "account_external_id"} & set(rows.columns):
@@ -131,6 +131,8 @@ def answers_csv_validate(text: str, *, today: datetime.date | None = None) -> An
     occurrences: dict[str, int] = {}
     for line, row in rows:
         plan.rows_read += 1
+        if plan.rows_read % 500 == 0:
+            progress(plan.rows_read)
         problems = RowProblems()
         problems.single_line(row, "contact_email", "account_external_id")
         names_nobody = bool(problems.messages)  # a name with a control character matches nothing anyway
@@ -180,9 +182,20 @@ def _noon(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
 
 
+def _imported_period(plan: AnswerPlan) -> dict[str, str]:
+    """{'kind', 'from', 'to'}: the kind most imported and the dates a file spans, for a link to its results."""
+    dates = [answer["date"] for answer in plan.answers]
+    kinds = [answer["kind"] for answer in plan.answers]
+    return {
+        "kind": max(Kind.values, key=kinds.count),
+        "from": min(dates).isoformat(),
+        "to": max(dates).isoformat(),
+    }
+
+
 @transaction.atomic
 def answers_import_apply(*, plan: AnswerPlan) -> dict:
-    """Write a plan with no errors; returns {'created': n, 'already_present': m}.
+    """Write a plan with no errors; returns {'created': n, 'already_present': m, 'period': {kind, from, to}}.
 
     The accounts that got answers are marked for the debounced health recompute in the same
     transaction. Only today's score is recomputed: past days' snapshots stay as they were shown
@@ -218,4 +231,4 @@ def answers_import_apply(*, plan: AnswerPlan) -> dict:
     # ignore_conflicts: an import running at the same moment cannot make a duplicate either.
     Response.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
     health_inputs_changed.send(sender=Response, account_ids={answer.account_id for answer in new})
-    return {"created": len(new), "already_present": len(present)}
+    return {"created": len(new), "already_present": len(present), "period": _imported_period(plan)}

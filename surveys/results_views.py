@@ -2,12 +2,11 @@
 and the admins' CSV import of answers collected before Pulse."""
 
 import datetime
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.csvfiles import csv_lines
@@ -15,9 +14,8 @@ from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, ImportJob, Team, User
 from accounts.selectors import people_in_scope
-from accounts.services import import_job_record_rejection
+from accounts.services import import_job_create
 from accounts.validators import validate_date
-from surveys.answer_import import answers_csv_validate, answers_import_apply
 from surveys.models import Kind, Survey
 from surveys.results import DEFAULT_PERIOD, GROUPS, ResultFilters, compute_results, export_rows, period_start
 
@@ -180,37 +178,13 @@ class AnswerImportForm(PulseForm, forms.Form):
 
 @admin_required
 def answers_import(request):
-    """Synchronous: a file of a few thousand rows validates and imports well within a request."""
+    """The upload queues an import job and goes to its page, which follows the checking and the import."""
     form = AnswerImportForm(request.POST, request.FILES) if request.method == "POST" else AnswerImportForm()
-    context = {"form": form}
-    status = 200
-    if request.method == "POST":
-        if not form.is_valid():
-            status = 422
-        else:
-            filename, text = form.cleaned_data["answers_file"]
-            plan = answers_csv_validate(text)
-            context.update(filename=filename, rows_read=plan.rows_read)
-            if plan.errors:
-                # Recorded like a rejected account import, so every problem can be downloaded.
-                job = import_job_record_rejection(
-                    kind=ImportJob.Kind.ANSWERS, errors=plan.errors, filenames=filename, created_by=request.user
-                )
-                context.update(errors=plan.errors[: ImportJob.ERRORS_SHOWN], error_count=job.error_count, job=job)
-                status = 422
-            else:
-                context["result"] = answers_import_apply(plan=plan)
-                dates = [answer["date"] for answer in plan.answers]
-                kinds = [answer["kind"] for answer in plan.answers]
-                context["imported_from"] = min(dates)  # how far back a history rewrite would start
-                # A link to the results over exactly the imported period, on the kind most imported.
-                context["results_query"] = urlencode(
-                    {
-                        "kind": max(Kind.values, key=kinds.count),
-                        "period": "custom",
-                        "from": min(dates).isoformat(),
-                        "to": max(dates).isoformat(),
-                    }
-                )
-                form = context["form"] = AnswerImportForm()
-    return render(request, "surveys/answers_import.html", context, status=status)
+    if request.method == "POST" and form.is_valid():
+        filename, text = form.cleaned_data["answers_file"]
+        job = import_job_create(
+            kind=ImportJob.Kind.ANSWERS, files={"answers": text}, filenames=filename, created_by=request.user
+        )
+        return redirect(job)
+    status = 422 if form.errors else 200
+    return render(request, "surveys/answers_import.html", {"form": form}, status=status)

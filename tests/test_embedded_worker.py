@@ -21,7 +21,7 @@ from accounts.models import Account, ImportJob
 from config.celery import app as celery_app
 from config.embedded import embedded_celery
 from surveys import sending, services
-from surveys.models import Campaign, Invitation
+from surveys.models import Campaign, Invitation, Response
 from tests.brokers import drop_connection_pools
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
 
@@ -147,9 +147,30 @@ def test_send_now_returns_before_the_sends_and_the_page_follows_them_to_done(
 
 
 ACCOUNTS_CSV = "external_id,name,owner_email\nCRM-700,Northwind,alice@pulse.test\nCRM-701,Globex,alice@pulse.test\n"
+ANSWERS_CSV = "date,account_external_id,kind,score\n2026-02-27,CRM-700,nps,9\n2026-02-28,CRM-700,nps,10\n"
+# Each import page: (its URL, its file field, a good file, what the import leaves behind).
+IMPORTS = {
+    "accounts": (
+        "/accounts/import/",
+        "accounts_file",
+        ACCOUNTS_CSV,
+        lambda: sorted(Account.objects.values_list("external_id", flat=True)) == ["CRM-700", "CRM-701"],
+    ),
+    "answers": (
+        "/results/import/",
+        "answers_file",
+        ANSWERS_CSV,
+        lambda: sorted(Response.objects.values_list("score", flat=True)) == [9, 10],
+    ),
+}
 
 
-def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(embedded, adam, alice, login, monkeypatch):
+@pytest.mark.parametrize("kind", IMPORTS)
+def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(
+    embedded, adam, alice, login, monkeypatch, kind
+):
+    url, field, text, imported = IMPORTS[kind]
+    AccountFactory(external_id="CRM-700", owner=alice)  # an answer's account; the accounts import updates it
     answered = threading.Event()
     run = account_tasks.import_job_run
 
@@ -159,18 +180,18 @@ def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(embedd
 
     monkeypatch.setattr(account_tasks, "import_job_run", run_once_answered)
     client = login(adam)
-    upload = SimpleUploadedFile("accounts.csv", ACCOUNTS_CSV.encode(), content_type="text/csv")
+    upload = SimpleUploadedFile(f"{kind}.csv", text.encode(), content_type="text/csv")
 
-    response = client.post("/accounts/import/", {"accounts_file": upload})
+    response = client.post(url, {field: upload})
     job = ImportJob.objects.get()
-    assert response.status_code == 302 and job.status == ImportJob.Status.PENDING
+    assert response.status_code == 302 and (job.kind, job.status) == (kind, ImportJob.Status.PENDING)
     page = client.get(response["Location"]).content.decode()
     assert 'hx-trigger="load delay:1s"' in page  # the page polls
     answered.set()
 
     wait_for(lambda: ImportJob.objects.get(pk=job.pk).is_finished, "the import")
     assert ImportJob.objects.get(pk=job.pk).status == ImportJob.Status.DONE
-    assert sorted(Account.objects.values_list("external_id", flat=True)) == ["CRM-700", "CRM-701"]
+    assert imported()
     assert "hx-trigger" not in client.get(response["Location"]).content.decode()
 
 

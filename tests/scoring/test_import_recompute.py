@@ -64,7 +64,7 @@ def test_imported_past_answers_give_the_account_a_health_score(nps_model, adam, 
     def upload():
         return client.post("/results/import/", {"answers_file": SimpleUploadedFile("a.csv", csv.encode())})
 
-    response = run_on_commit(upload)
+    response = client.get(run_on_commit(upload)["Location"])  # the job page, the import having run
     assert response.status_code == 200
     assert "recompute_health --from 2026-10-02" in response.content.decode()
     assert HealthSnapshot.objects.get(account=acme, date=TODAY).score == 100

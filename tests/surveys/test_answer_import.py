@@ -1,13 +1,16 @@
-"""CSV import of past answers (/results/import/): admins only, validated whole, atomic, idempotent."""
+"""CSV import of past answers (/results/import/): admins only, a background job, validated whole, atomic, idempotent."""
 
 import datetime
 
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import ImportJob
+from accounts.services import import_job_run
 from surveys.answer_import import answers_csv_validate
 from surveys.models import Kind, Response
 from tests.factories import AccountFactory, ContactFactory
@@ -37,8 +40,28 @@ def jane(acme):
     return ContactFactory(account=acme, email="jane@acme.test", name="Jane Doe")
 
 
-def upload(client, text: str, name: str = "answers.csv"):
+def post(client, text: str, name: str = "answers.csv"):
     return client.post(URL, {"answers_file": SimpleUploadedFile(name, text.encode(), content_type="text/csv")})
+
+
+def upload(client, text: str, name: str = "answers.csv"):
+    """Post the file, let the import it queues run, and return the job's page (or the form, refused)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = post(client, text, name)
+    return client.get(response["Location"]) if response.status_code == 302 else response
+
+
+def last_job() -> ImportJob:
+    return ImportJob.objects.latest("pk")
+
+
+def counts(job: ImportJob) -> tuple[int, int]:
+    return job.result["created"], job.result["already_present"]
+
+
+def problems(job: ImportJob) -> list[tuple[int, str]]:
+    assert job.status == ImportJob.Status.FAILED
+    return [(error["line"], error["message"]) for error in job.errors]
 
 
 GOOD = (
@@ -53,7 +76,7 @@ GOOD = (
 def test_good_file_imports_every_answer(adam, login, acme, globex, jane):
     response = upload(login(adam), GOOD)
     assert response.status_code == 200
-    assert response.context["result"] == {"created": 4, "already_present": 0}
+    assert (last_job().kind, counts(last_job())) == (ImportJob.Kind.ANSWERS, (4, 0))
     assert "<strong>4</strong> answers added" in response.text
 
     nps = Response.objects.get(kind=Kind.NPS)
@@ -80,18 +103,21 @@ def test_reimport_duplicates_nothing(adam, login, acme, globex, jane):
     upload(client, GOOD)
     response = upload(client, GOOD)
     assert response.status_code == 200
-    assert response.context["result"] == {"created": 0, "already_present": 4}
+    assert counts(last_job()) == (0, 4)
+    assert "<strong>4</strong> already present" in response.text
+    assert "recompute_health" not in response.text  # nothing new: no history to rewrite
     assert Response.objects.count() == 4
 
     # A file overlapping the first adds only what is new.
-    response = upload(client, GOOD + "2025-05-02,,CRM-1,nps,10,\n")
-    assert response.context["result"] == {"created": 1, "already_present": 4}
+    upload(client, GOOD + "2025-05-02,,CRM-1,nps,10,\n")
+    assert counts(last_job()) == (1, 4)
     assert Response.objects.count() == 5
 
 
 def test_import_links_to_the_results_of_the_imported_dates(adam, login, acme, globex, jane):
     response = upload(login(adam), GOOD)
     assert "?kind=ces&amp;period=custom&amp;from=2025-03-14&amp;to=2025-04-01" in response.text
+    assert "recompute_health --from 2025-03-14" in response.text
 
 
 BAD_ROWS = [
@@ -122,8 +148,7 @@ BAD_ROWS = [
 def test_each_bad_row_is_listed_and_nothing_is_stored(adam, login, acme, globex, jane, row, message):
     text = HEADER + "2025-03-14,jane@acme.test,,nps,9,fine\n" + row + "\n"
     response = upload(login(adam), text)
-    assert response.status_code == 422
-    assert [(e.line, e.message) for e in response.context["errors"]] == [(3, message)]
+    assert problems(last_job()) == [(3, message)]
     assert "Nothing was imported" in response.text
     assert Response.objects.count() == 0  # the good row on line 2 was not stored either
 
@@ -131,8 +156,7 @@ def test_each_bad_row_is_listed_and_nothing_is_stored(adam, login, acme, globex,
 def test_every_bad_row_is_listed_at_once(adam, login, acme, globex, jane):
     text = HEADER + "\n".join(row for row, _ in BAD_ROWS) + "\n"
     response = upload(login(adam), text)
-    assert response.status_code == 422
-    assert [e.line for e in response.context["errors"]] == list(range(2, 2 + len(BAD_ROWS)))
+    assert [line for line, _ in problems(last_job())] == list(range(2, 2 + len(BAD_ROWS)))
     for _, message in BAD_ROWS:
         assert message.replace("'", "&#x27;") in response.text
     assert Response.objects.count() == 0
@@ -149,10 +173,10 @@ def test_all_problems_of_one_row_are_listed_together(adam, acme):
 def test_an_email_at_two_accounts_needs_the_account(adam, login, acme, globex, jane):
     ContactFactory(account=globex, email="Jane@acme.test")
     ambiguous = upload(login(adam), HEADER + "2025-03-01,jane@acme.test,,nps,9,\n")
-    assert ambiguous.status_code == 422
+    assert last_job().status == ImportJob.Status.FAILED
     assert "is a contact of 2 accounts; add account_external_id" in ambiguous.text
-    named = upload(login(adam), HEADER + "2025-03-01,jane@acme.test,CRM-2,nps,9,\n")
-    assert named.status_code == 200
+    upload(login(adam), HEADER + "2025-03-01,jane@acme.test,CRM-2,nps,9,\n")
+    assert last_job().status == ImportJob.Status.DONE
     assert Response.objects.get().account == globex
 
 
@@ -161,7 +185,8 @@ def test_an_address_added_again_after_archiving_gets_the_answer(adam, login, acm
     jane.save()
     again = ContactFactory(account=acme, email="jane@acme.test", name="Jane Doe")
     for row in ("2025-03-01,jane@acme.test,,nps,9,\n", "2025-03-02,jane@acme.test,CRM-1,nps,8,\n"):
-        assert upload(login(adam), HEADER + row).status_code == 200
+        upload(login(adam), HEADER + row)
+        assert last_job().status == ImportJob.Status.DONE
     assert list(Response.objects.values_list("contact_id", flat=True)) == [again.pk, again.pk]
 
 
@@ -175,16 +200,16 @@ def test_an_address_added_again_after_archiving_gets_the_answer(adam, login, acm
     ],
 )
 def test_header_problems_are_reported_on_line_1(adam, login, acme, text, message):
-    response = upload(login(adam), text)
-    assert response.status_code == 422
-    errors = response.context.get("errors") or []
-    assert errors and errors[0].line == 1 and message in errors[0].message
+    upload(login(adam), text)
+    errors = problems(last_job())
+    assert errors and errors[0][0] == 1 and message in errors[0][1]
 
 
 def test_an_empty_file_is_refused(adam, login):
     response = upload(login(adam), "")
     assert response.status_code == 422
     assert "The submitted file is empty." in response.text
+    assert not ImportJob.objects.exists()
 
 
 def test_not_utf8_is_refused_with_a_clear_message(adam, login):
@@ -193,12 +218,13 @@ def test_not_utf8_is_refused_with_a_clear_message(adam, login):
     )
     assert response.status_code == 422
     assert "save it as &#x27;CSV UTF-8&#x27;" in response.text
+    assert not ImportJob.objects.exists()
 
 
 def test_a_header_with_spaces_and_capitals_and_a_byte_order_mark_is_read(adam, login, acme):
     text = "\ufeffDate,Account External ID,Kind,Score\n2025-03-01,CRM-1,NPS,10\n"
-    response = upload(login(adam), text)
-    assert response.status_code == 200
+    upload(login(adam), text)
+    assert last_job().status == ImportJob.Status.DONE
     assert Response.objects.get().kind == "nps"
 
 
@@ -220,7 +246,7 @@ def test_non_admins_get_404(cast, login, who, acme):
     client = login(cast[who])
     assert client.get(URL).status_code == 404
     assert upload(client, HEADER + "2025-03-01,,CRM-1,nps,9,\n").status_code == 404
-    assert Response.objects.count() == 0
+    assert not ImportJob.objects.exists() and Response.objects.count() == 0
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -240,3 +266,51 @@ def test_no_file_is_a_form_error(adam, login):
     response = login(adam).post(URL, {})
     assert response.status_code == 422
     assert "This field is required." in response.text
+    assert not ImportJob.objects.exists()
+
+
+# -- In the background: the upload returns before the import runs --
+
+
+def test_the_upload_returns_before_the_import_runs(adam, login, acme, globex, jane, django_capture_on_commit_callbacks):
+    client = login(adam)
+    with django_capture_on_commit_callbacks() as queued:
+        response = post(client, GOOD)
+    job = last_job()
+    assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
+    assert len(queued) == 1  # the import task, queued once the upload is committed
+    assert (job.kind, job.status, job.filenames, Response.objects.count()) == (
+        ImportJob.Kind.ANSWERS,
+        ImportJob.Status.PENDING,
+        "answers.csv",
+        0,
+    )
+    waiting = client.get(job.get_absolute_url())
+    assert "Waiting to start" in waiting.text and 'hx-trigger="load delay:1s"' in waiting.text
+
+    queued[0]()  # the worker picks the task up
+    done = client.get(job.get_absolute_url(), headers={"HX-Request": "true"})
+    assert "<strong>4</strong> answers added" in done.text and "hx-get" not in done.text
+    assert Response.objects.count() == 4
+
+
+def test_the_rows_checked_are_reported_as_the_check_goes(acme):
+    checked = []
+    plan = answers_csv_validate(HEADER + "2025-03-01,,CRM-1,nps,9,\n" * 1200, progress=checked.append)
+    assert (checked, plan.rows_read, plan.errors) == ([500, 1000], 1200, [])
+
+
+def test_a_redelivered_job_imports_nothing_twice(adam, login, acme, globex, jane):
+    upload(login(adam), GOOD)
+    job = last_job()
+    assert import_job_run(job_id=job.pk) is None  # already finished: the second delivery does nothing
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)  # died after importing
+    import_job_run(job_id=job.pk)
+    assert Response.objects.count() == 4
+
+
+def test_a_large_file_is_checked_and_imported_in_one_job(adam, login, acme):
+    rows = "".join(f"2025-{month:02d}-01,,CRM-1,nps,{score},\n" for month in range(1, 6) for score in range(11))
+    response = upload(login(adam), HEADER + rows * 2)
+    assert counts(last_job()) == (110, 0)
+    assert "?kind=nps&amp;period=custom&amp;from=2025-01-01&amp;to=2025-05-01" in response.text
