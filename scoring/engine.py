@@ -110,18 +110,32 @@ def compute(
     else:
         plan = list(plan)
         segment_versions = {segment: version for version, _, segment in plan if segment is not None}
+    scopes = [
+        list(_scored_accounts(accounts, segment_versions, segment).values_list("pk", flat=True)) for *_, segment in plan
+    ]
+    scored_ids = [account_id for scope in scopes for account_id in scope]
+    if not scored_ids:
+        return []
+    # Segment models are mostly copies of the default: an input the versions share is read once for all.
+    readings = {}
+    for _, components, _ in plan:
+        for component in components:
+            key = _input_key(component)
+            if key not in readings:
+                readings[key] = read_input(component, accounts, as_of, scored_ids)
     results = []
-    for version, components, segment in plan:
-        scope = _scored_accounts(accounts, segment_versions, segment)
-        account_ids = list(scope.values_list("pk", flat=True))
-        if not account_ids:
-            continue
-        readings = [read_input(component, scope, as_of, account_ids) for component in components]
+    for (version, components, _), account_ids in zip(plan, scopes, strict=True):
+        component_readings = [readings[_input_key(component)] for component in components]
         for account_id in account_ids:
-            values = [reading.get(account_id) for reading in readings]
+            values = [reading.get(account_id) for reading in component_readings]
             score, band, coverage, breakdown = score_components(version, components, values)
             results.append(Scored(account_id, version, score, band, coverage, breakdown))
     return results
+
+
+def _input_key(component: Component) -> tuple:
+    """What decides a component's reading; two components with the same key read the same values."""
+    return component.input, component.metric_id, component.reading, component.window_days
 
 
 SNAPSHOT_COLUMNS = ["account_id", "date", "version_id", "score", "band", "coverage", "components", "computed_at"]
