@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable
 
 from scoring.models import HealthModel
-from scoring.services import health_recompute, model_segment_create
+from scoring.services import health_history_write, model_segment_create
 
 # segment -> (model name, support tickets per 30 days at "poor", at "good")
 SEGMENT_MODELS = {
@@ -26,10 +26,12 @@ def seed_scoring(*, today: datetime.date, new_accounts: int, progress: Callable[
     """Create the segment models once; compute history when this run added accounts."""
     models = _segment_models_seed()
     days = history_days(today) if new_accounts else []
-    for index, day in enumerate(days, start=1):
-        health_recompute(as_of=day, alert=False)
-        if progress is not None and (index % 20 == 0 or index == len(days)):
-            progress(f"  health history {index}/{len(days)} days")
+
+    def history_progress(done: int, total: int) -> None:
+        if progress is not None and (done % 20 == 0 or done == total):
+            progress(f"  health history {done}/{total} days")
+
+    health_history_write(days=days, progress=history_progress)
     return {"health models": models, "days of health history": len(days)}
 
 

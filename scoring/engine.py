@@ -8,7 +8,7 @@ model's minimum coverage the score is "not enough data", never a guess.
 import datetime
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -100,6 +100,19 @@ def compute(
     current versions of the stored models. A draft (unsaved version and components)
     can be passed to preview it.
     """
+    return next(compute_days(days=[as_of], accounts=accounts, plan=plan))[1]
+
+
+def compute_days(
+    *,
+    days: Iterable[datetime.date],
+    accounts: QuerySet | None = None,
+    plan: Iterable[tuple[HealthModelVersion, list[Component], str | None]] | None = None,
+) -> Iterator[tuple[datetime.date, list[Scored]]]:
+    """(day, scores) for each day in turn, each on the data of that day, as `compute` gives it.
+
+    The models and the accounts each scores are read once for all the days (a history or a backfill).
+    """
     accounts = Account.objects.filter(status=Account.Status.ACTIVE) if accounts is None else accounts
     if plan is None:
         default, segments = versions_by_segment()
@@ -114,23 +127,21 @@ def compute(
         list(_scored_accounts(accounts, segment_versions, segment).values_list("pk", flat=True)) for *_, segment in plan
     ]
     scored_ids = [account_id for scope in scopes for account_id in scope]
-    if not scored_ids:
-        return []
     # Segment models are mostly copies of the default: an input the versions share is read once for all.
-    readings = {}
-    for _, components, _ in plan:
-        for component in components:
-            key = _input_key(component)
-            if key not in readings:
-                readings[key] = read_input(component, accounts, as_of, scored_ids)
-    results = []
-    for (version, components, _), account_ids in zip(plan, scopes, strict=True):
-        component_readings = [readings[_input_key(component)] for component in components]
-        for account_id in account_ids:
-            values = [reading.get(account_id) for reading in component_readings]
-            score, band, coverage, breakdown = score_components(version, components, values)
-            results.append(Scored(account_id, version, score, band, coverage, breakdown))
-    return results
+    inputs = {_input_key(component): component for _, components, _ in plan for component in components}
+    for day in days:
+        if not scored_ids:
+            yield day, []
+            continue
+        readings = {key: read_input(component, accounts, day, scored_ids) for key, component in inputs.items()}
+        results = []
+        for (version, components, _), account_ids in zip(plan, scopes, strict=True):
+            component_readings = [readings[_input_key(component)] for component in components]
+            for account_id in account_ids:
+                values = [reading.get(account_id) for reading in component_readings]
+                score, band, coverage, breakdown = score_components(version, components, values)
+                results.append(Scored(account_id, version, score, band, coverage, breakdown))
+        yield day, results
 
 
 def _input_key(component: Component) -> tuple:

@@ -37,12 +37,18 @@ def health_backfill(
     *, start: datetime.date, end: datetime.date, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Recompute every day from start to end (inclusive) on the data of that day; no alerts."""
-    days = (end - start).days + 1
+    days = [start + datetime.timedelta(days=offset) for offset in range((end - start).days + 1)]
+    return health_history_write(days=days, progress=progress)
+
+
+def health_history_write(*, days: list[datetime.date], progress: Callable[[int, int], None] | None = None) -> int:
+    """Score and store each of these days on the data of that day, reading the models once; no alerts."""
     written = 0
-    for offset in range(days):
-        written += health_recompute(as_of=start + datetime.timedelta(days=offset), alert=False)
+    for index, (day, scored) in enumerate(engine.compute_days(days=days), start=1):
+        with transaction.atomic():
+            written += engine.snapshots_write(scored=scored, as_of=day)
         if progress is not None:
-            progress(offset + 1, days)
+            progress(index, len(days))
     return written
 
 
