@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -48,10 +48,23 @@ def is_invited(user: User) -> bool:
     return user.invited_at is not None and not user.has_usable_password()
 
 
+class InvitationTokenGenerator(PasswordResetTokenGenerator):
+    """Django's reset token, so a link works once and expires after PASSWORD_RESET_TIMEOUT; it also
+    hashes when the invitation was sent, so resending one makes the earlier links stop working."""
+
+    key_salt = "accounts.people.InvitationTokenGenerator"
+
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
+        return f"{super()._make_hash_value(user, timestamp)}{user.invited_at}"
+
+
+invitation_tokens = InvitationTokenGenerator()
+
+
 def invite_link(user: User) -> str:
-    """The set-password link: Django's reset token, so it works once and expires after PASSWORD_RESET_TIMEOUT."""
+    """The set-password link of the invitation just sent."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = invitation_tokens.make_token(user)
     return settings.SITE_URL + reverse("accounts:invite_accept", kwargs={"uidb64": uid, "token": token})
 
 

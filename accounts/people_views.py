@@ -235,6 +235,7 @@ class InviteAcceptView(auth_views.PasswordResetConfirmView):
 
     form_class = FirstPasswordForm
     template_name = "accounts/people/invite_accept.html"
+    token_generator = people.invitation_tokens
     success_url = reverse_lazy("login")
 
     def get_user(self, uidb64):

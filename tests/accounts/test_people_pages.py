@@ -181,9 +181,15 @@ def test_resending_an_invitation_sends_a_new_link_and_is_recorded(login, cast, t
     client = login(cast["adam"])
     client.post("/people/invite/", {"email": "n@pulse.test", "name": "N", "role": "csm", "team": team_a.pk})
     person = User.objects.get(email="n@pulse.test")
-    assert client.post(f"/people/{person.pk}/resend-invitation/").status_code == 302
-    assert len(mail.outbox) == 2
-    assert AuditEntry.objects.filter(user=person, action=AuditEntry.Action.INVITE_RESENT, actor=cast["adam"]).exists()
+    with time_machine.travel(MOMENT + datetime.timedelta(minutes=5), tick=False):
+        assert client.post(f"/people/{person.pk}/resend-invitation/").status_code == 302
+        assert len(mail.outbox) == 2
+        assert AuditEntry.objects.filter(
+            user=person, action=AuditEntry.Action.INVITE_RESENT, actor=cast["adam"]
+        ).exists()
+        first, second = (invite_link_in(message) for message in mail.outbox)
+        assert b"This invitation no longer works" in Client().get(first, follow=True).content
+        assert b"Choose a password for n@pulse.test" in Client().get(second, follow=True).content
 
 
 def test_someone_with_a_password_gets_no_invitation(login, cast):
