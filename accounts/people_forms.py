@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from accounts.email_address import normalise_email
 from accounts.forms import PulseForm
 from accounts.models import CompanySettings, Team, User
+from accounts.people import is_invited
 
 MAX_ID = 2**63 - 1  # the largest primary key any supported database stores
 
@@ -119,9 +120,14 @@ class ReassignForm(PulseForm, forms.Form):
             .select_related("team")
             .order_by("team__name", "name")
         )
-        self.fields["targets"].label_from_instance = lambda user: (
-            f"{user} (manager)" if user.is_manager else f"{user} ({user.team.name if user.team_id else 'no team'})"
-        )
+        self.fields["targets"].label_from_instance = _target_label
+
+
+def _target_label(user: User) -> str:
+    """Who they are, with a note when they have not yet logged in: their accounts wait for them meanwhile."""
+    where = "manager" if user.is_manager else (user.team.name if user.team_id else "no team")
+    invited = ", invited, not yet logged in" if is_invited(user) else ""
+    return f"{user} ({where}{invited})"
 
 
 class CompanyForm(PulseForm, forms.ModelForm):

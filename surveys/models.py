@@ -43,7 +43,8 @@ class Survey(models.Model):
     kind = models.CharField(max_length=4, choices=Kind.choices)
     name = models.CharField(max_length=120)
     question = models.CharField(
-        max_length=300, help_text="{company} is replaced by the product name, e.g. 'How likely are you to recommend…'."
+        max_length=300,
+        help_text="{company} is replaced by the company name (Setup → Company).",
     )
     follow_up_question = models.CharField(
         max_length=300, blank=True, default=DEFAULT_FOLLOW_UP, help_text="Optional open question after the score."

@@ -340,6 +340,14 @@ def test_the_reassign_page_previews_what_moves_before_anything_moves(login, cast
     assert Account.objects.filter(owner=cast["alice"]).count() == 4
 
 
+def test_the_reassign_page_says_who_has_not_yet_logged_in(login, cast, team_a, leaver_accounts):
+    client = login(cast["adam"])
+    client.post("/people/invite/", {"email": "new@pulse.test", "name": "Nia New", "role": "csm", "team": team_a.pk})
+    page = client.get(f"/people/{cast['alice'].pk}/reassign/").content.decode()
+    assert f"Nia New ({team_a.name}, invited, not yet logged in)" in page
+    assert f"{cast['bob']} ({team_a.name})" in page
+
+
 def test_reassigning_to_one_person_moves_every_account_in_one_action(
     login, cast, leaver_accounts, django_assert_max_num_queries
 ):
