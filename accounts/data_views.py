@@ -17,6 +17,7 @@ from accounts.csvfiles import RowError, errors_csv
 from accounts.forms import AccountImportForm, ApiTokenForm, MetricDefinitionForm, MetricImportForm
 from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
+from accounts.selectors import recent_imports
 
 
 def admin_required(view):
@@ -48,7 +49,7 @@ def account_import(request):
             created_by=request.user,
         )
         return redirect(job)
-    recent = ImportJob.objects.filter(kind=ImportJob.Kind.ACCOUNTS).select_related("created_by")[:10]
+    recent = recent_imports(ImportJob.Kind.ACCOUNTS)
     return render(request, "accounts/import.html", {"form": form, "recent": recent})
 
 
@@ -83,7 +84,7 @@ def metric_list(request):
         "form": form,
         "metrics": MetricDefinition.objects.all(),
         "upload_form": MetricImportForm(),
-        "recent": ImportJob.objects.filter(kind=ImportJob.Kind.METRICS).select_related("created_by")[:10],
+        "recent": recent_imports(ImportJob.Kind.METRICS),
     }
     return render(request, "accounts/metrics.html", context, status=422 if form.errors else 200)
 
@@ -97,7 +98,7 @@ def metric_import(request):
             "form": MetricDefinitionForm(),
             "metrics": MetricDefinition.objects.all(),
             "upload_form": form,
-            "recent": ImportJob.objects.filter(kind=ImportJob.Kind.METRICS)[:10],
+            "recent": recent_imports(ImportJob.Kind.METRICS),
         }
         return render(request, "accounts/metrics.html", context, status=422)
     name, text = form.cleaned_data["metrics_file"]

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum
 
-from accounts.models import Account, Contact, SuppressedAddress, Team, User
+from accounts.models import Account, Contact, ImportJob, SuppressedAddress, Team, User
 
 ACCOUNT_SORTS = {
     "name": "name",
@@ -111,3 +111,8 @@ def teams_in_scope(user: User):
     if user.is_manager:
         return teams.filter(pk__in=user.managed_teams.values("pk"))
     return teams.none()
+
+
+def recent_imports(kind: str, *, limit: int = 10):
+    """The latest import jobs of one kind, with who started them, for the import pages."""
+    return ImportJob.objects.filter(kind=kind).defer("files", "errors_csv").select_related("created_by")[:limit]

@@ -13,7 +13,7 @@ from accounts.csvfiles import csv_lines
 from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, ImportJob, Team, User
-from accounts.selectors import people_in_scope
+from accounts.selectors import people_in_scope, recent_imports
 from accounts.services import import_job_create
 from accounts.validators import validate_date
 from surveys.models import Kind, Survey
@@ -187,4 +187,5 @@ def answers_import(request):
         )
         return redirect(job)
     status = 422 if form.errors else 200
-    return render(request, "surveys/answers_import.html", {"form": form}, status=status)
+    context = {"form": form, "recent": recent_imports(ImportJob.Kind.ANSWERS)}
+    return render(request, "surveys/answers_import.html", context, status=status)

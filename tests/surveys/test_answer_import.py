@@ -98,6 +98,20 @@ def test_good_file_imports_every_answer(adam, login, acme, globex, jane):
     assert set(Response.objects.values_list("feedback_status", flat=True)) == {"closed"}
 
 
+def test_the_import_page_lists_recent_answer_imports_only(
+    adam, login, acme, globex, jane, django_assert_max_num_queries
+):
+    client = login(adam)
+    upload(client, GOOD, name="from-old-tool.csv")
+    ImportJob.objects.create(kind=ImportJob.Kind.ACCOUNTS, files={}, filenames="accounts.csv", created_by=adam)
+    with django_assert_max_num_queries(8):
+        page = client.get(URL).text
+    assert "Recent imports" in page
+    assert f"#{last_job().pk - 1} from-old-tool.csv</a>" in page
+    assert '<span class="pill pill-job-done">Imported</span>' in page
+    assert f"{adam}, " in page and "accounts.csv" not in page
+
+
 def test_reimport_duplicates_nothing(adam, login, acme, globex, jane):
     client = login(adam)
     upload(client, GOOD)
