@@ -21,11 +21,16 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core.cache import cache
 
-from accounts.models import User
-from config.celery import app as celery_app
-from scoring.models import HealthModel
-from scoring.services import model_version_create
-from tests.factories import PASSWORD, AccountFactory, TeamFactory, UserFactory
+# The production hasher spends about half a second on each password by design, and the suite logs in,
+# fails to log in and invites people thousands of times. Only this process uses the fast one: the
+# servers and workers tests start hash as production does (none of them checks a test user's password).
+django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+from accounts.models import User  # noqa: E402
+from config.celery import app as celery_app  # noqa: E402
+from scoring.models import HealthModel  # noqa: E402
+from scoring.services import model_version_create  # noqa: E402
+from tests.factories import PASSWORD, AccountFactory, TeamFactory, UserFactory  # noqa: E402
 
 _skipped: list[str] = []
 

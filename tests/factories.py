@@ -8,7 +8,7 @@ from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricV
 from surveys.models import DEFAULT_FOLLOW_UP, DEFAULT_QUESTIONS, Campaign, Invitation, Kind, Response, Survey
 
 PASSWORD = "correct horse battery staple"
-_PASSWORD_HASH = make_password(PASSWORD)  # hashing once keeps the suite fast
+_PASSWORD_HASH = make_password(PASSWORD)  # hashed once, with the suite's hasher (tests/conftest.py)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
