@@ -132,10 +132,6 @@ class PortfolioRow:
         return (BAND_RANK[self.band], shown if shown is not None else -1.0)
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _score_on_or_before(day: datetime.date | None = None) -> QuerySet:
     snapshots = HealthSnapshot.objects.filter(account=OuterRef("pk"))
     if day is not None:

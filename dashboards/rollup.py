@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
+from core.dates import day_start
 from scoring.models import Band, HealthModel, HealthModelVersion, HealthSnapshot
 from scoring.selectors import active_overrides, override_band
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
@@ -246,10 +247,6 @@ def renewal_window(today: datetime.date, days: int = RENEWAL_DAYS) -> Q:
     return Q(renewal_date__gte=today, renewal_date__lte=today + datetime.timedelta(days=days))
 
 
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _owner_label(name: str | None, email: str | None) -> str:
     return name or email or "Unassigned"
 
@@ -389,7 +386,7 @@ def survey_cells(
     cached = _cache_get(key)
     if cached is not None:
         return cached
-    in_period = {"gte": _local_midnight(start), "lt": _local_midnight(today + datetime.timedelta(days=1))}
+    in_period = {"gte": day_start(start), "lt": day_start(today + datetime.timedelta(days=1))}
     # One plain COUNT per group costs much less than score_aggregates' 27 filtered aggregates, and the
     # same sums (n, categories, total, total of squares) follow exactly from the counts.
     answer_counts = list(
