@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account, User
+from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW
 from surveys.models import Invitation, Kind
 from tests.factories import (
     AccountFactory,
@@ -31,7 +32,7 @@ URL = "/team/"
 HTMX = {"HX-Request": "true"}
 TODAY = datetime.date(2025, 3, 19)  # a Wednesday
 NOW = datetime.datetime(2025, 3, 19, 12, 0, tzinfo=datetime.UTC)
-RED_BELOW, GREEN_FROM = 40, 70  # the default model's bands (PRODUCT.md)
+RED_BELOW, GREEN_FROM = DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM  # the default model's bands (PRODUCT.md)
 
 
 @pytest.fixture(autouse=True)
