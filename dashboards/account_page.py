@@ -13,7 +13,7 @@ from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet,
 
 from accounts.metric_figures import MEAN_DAYS, Mean, Points, mean_ending, metric_headline, rolling_means
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
-from accounts.selectors import account_contacts
+from accounts.sections import checkin_log
 from accounts.validators import days_later
 from core.dates import day_start, long_date, short_date
 from core.numbers import round_half_away, rounded, whole
@@ -30,7 +30,6 @@ TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
 METRIC_DAYS = 90  # the metric sparklines
 METRIC_CHANGE_DAYS = 30  # the Metrics card's change: the headline against the 7-day mean this many days earlier
 NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
-CHECKIN_LOG = 20
 # Below this (score and every input), "no significant change": exactly when every arrow is flat.
 SIGNIFICANT_MOVE = FLAT_BELOW
 METRIC_NOTABLE_PERCENT = 20
@@ -323,7 +322,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
 
     `since` is "" (compare with the last check-in; 30 days ago when there is none) or a key of SINCE_CHOICES.
     """
-    checkins = list(account.checkins.select_related("csm")[:CHECKIN_LOG])
+    checkins = checkin_log(account)
     last_checkin = next((checkin for checkin in checkins if checkin.date <= today), None)
     if since in SINCE_CHOICES:
         since_day, compared_with = today - datetime.timedelta(days=SINCE_CHOICES[since]), since
@@ -403,7 +402,6 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
         "checkins": checkins,
         "last_checkin": last_checkin,
         "next_checkin": _next_checkin(checkins[0] if checkins else None, today),
-        "contacts": list(account_contacts(account)),
         "since": summary,
         "compared_with": compared_with,
         "since_days_ago": (today - since_day).days,
