@@ -1,13 +1,11 @@
 """Data coming in: CSV imports, metric definitions, API tokens and the metrics API."""
 
-import functools
 import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -17,20 +15,8 @@ from accounts.csvfiles import RowError, errors_csv
 from accounts.forms import AccountImportForm, ApiTokenForm, MetricDefinitionForm, MetricImportForm
 from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
+from accounts.permissions import admin_required
 from accounts.selectors import recent_imports
-
-
-def admin_required(view):
-    """Admin pages answer 404 to everyone else, like any object outside a user's scope."""
-
-    @functools.wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_admin:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @admin_required

@@ -160,6 +160,8 @@ ACTIVE_ACCOUNT_NEEDS_OWNER = "An active account needs a CSM."
 
 
 class Account(models.Model):
+    """A customer account. Its page (get_absolute_url) is set in settings.ABSOLUTE_URL_OVERRIDES."""
+
     class Segment(models.TextChoices):
         SMB = "smb", "SMB"
         MID_MARKET = "mid_market", "Mid-market"
@@ -207,10 +209,6 @@ class Account(models.Model):
 
     def __str__(self):
         return self.name
-
-    def get_absolute_url(self):
-        # The account page is the dashboards app's (check-in prep); the URL is still /accounts/<id>/.
-        return reverse("dashboards:account", args=[self.pk])
 
     def clean(self):
         # Scope follows the owner's team: an active account without one is out of everyone's sight

@@ -7,8 +7,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from accounts.data_views import admin_required
 from accounts.outbox import outbox_enabled, outbox_entries, outbox_get
+from accounts.permissions import admin_required
 
 PAGE_SIZE = 50
 QUERY_MAX_LENGTH = 200

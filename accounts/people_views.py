@@ -1,7 +1,7 @@
 """People and teams pages (Setup → People, Teams, Company).
 
 Admins change everything here; managers read their teams' members; CSMs see none of it. A page
-outside someone's scope answers 404, like every admin page (data_views.admin_required).
+outside someone's scope answers 404, like every admin page (permissions.admin_required).
 """
 
 from django.conf import settings
@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 
 from accounts import people
 from accounts.company import company_name, company_settings
-from accounts.data_views import admin_required
 from accounts.models import AuditEntry, Team, User
 from accounts.people_forms import CompanyForm, FirstPasswordForm, InviteForm, PersonForm, ReassignForm, TeamForm
+from accounts.permissions import admin_required
 from accounts.selectors import people_list, teams_in_scope
 
 AUDIT_SHOWN = 50

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
 from accounts.models import Account, Contact
-from accounts.selectors import ACCOUNT_SORTS, account_archived_contacts, account_contacts, account_list, people_in_scope
+from accounts.sections import sections_context
+from accounts.selectors import ACCOUNT_SORTS, account_list, people_in_scope
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -109,12 +110,8 @@ def _account_section(request, account: Account, section: str, status: int = 200,
     context = {
         "account": account,
         "can_edit": True,
-        "contacts": account_contacts(account),
-        "checkins": account.checkins.select_related("csm")[:20],
-        "contact_form": ContactForm(account=account),
-        "checkin_form": CheckInForm(),
+        **sections_context(account=account, user=request.user),
         "section_template": SECTIONS[section],
-        "archived_contacts": list(account_archived_contacts(account)) if request.user.is_admin else [],
         **overrides,
     }
     template = SECTIONS[section] if request.htmx else "accounts/section_page.html"

@@ -12,6 +12,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.queues import queues_for
@@ -130,6 +131,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# An account's page is the dashboards app's (check-in prep): wired here, above the apps, so accounts
+# (below dashboards) never names a dashboards URL, yet redirect(account) and get_absolute_url work everywhere.
+ABSOLUTE_URL_OVERRIDES = {"accounts.account": lambda account: reverse("dashboards:account", args=[account.pk])}
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -10,12 +10,12 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from accounts.metric_figures import MEAN_DAYS, Mean, Points, mean_ending, metric_headline, rolling_means
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
-from accounts.selectors import account_contacts
+from accounts.sections import checkin_log
 from accounts.validators import days_later
+from core.dates import day_start, long_date, short_date
 from core.numbers import round_half_away, rounded, whole
 from scoring import engine
 from scoring import selectors as health
@@ -30,7 +30,6 @@ TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
 METRIC_DAYS = 90  # the metric sparklines
 METRIC_CHANGE_DAYS = 30  # the Metrics card's change: the headline against the 7-day mean this many days earlier
 NO_CHECKIN_DAYS = 30  # without a check-in, "since" compares with this many days ago
-CHECKIN_LOG = 20
 # Below this (score and every input), "no significant change": exactly when every arrow is flat.
 SIGNIFICANT_MOVE = FLAT_BELOW
 METRIC_NOTABLE_PERCENT = 20
@@ -41,11 +40,6 @@ def accounts_for(user: User) -> QuerySet:
     """The accounts the user may open, each with `can_edit` (one query with the account)."""
     editable = Account.objects.editable_by(user).filter(pk=OuterRef("pk"))
     return Account.objects.visible_to(user).select_related("owner__team").annotate(can_edit=Exists(editable))
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    """The first instant of a local day, for comparing with stored timestamps."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 # ---- Since the last check-in -------------------------------------------------------------
@@ -294,7 +288,7 @@ def _trend(snapshots: list[HealthSnapshot], thresholds, start: datetime.date) ->
         "start": start.isoformat(),
         "span": (snapshots[-1].date - start).days if snapshots else 0,
         "days": [(s.date - start).days for s in snapshots],
-        "labels": [f"{s.date:%b} {s.date.day}, {s.date.year}" for s in snapshots],
+        "labels": [long_date(s.date) for s in snapshots],
         "scores": [rounded(s.score) for s in snapshots],  # whole numbers, as shown everywhere
         "bands": [s.band for s in snapshots],
         "red_below": thresholds.red_below if thresholds else None,
@@ -328,7 +322,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
 
     `since` is "" (compare with the last check-in; 30 days ago when there is none) or a key of SINCE_CHOICES.
     """
-    checkins = list(account.checkins.select_related("csm")[:CHECKIN_LOG])
+    checkins = checkin_log(account)
     last_checkin = next((checkin for checkin in checkins if checkin.date <= today), None)
     if since in SINCE_CHOICES:
         since_day, compared_with = today - datetime.timedelta(days=SINCE_CHOICES[since]), since
@@ -392,7 +386,7 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
             row.key: {
                 "label": row.label,
                 "unit": row.unit,
-                "labels": [f"{date:%b} {date.day}" for date, _ in row.points],
+                "labels": [short_date(date) for date, _ in row.points],
                 # Rounded here, as the table writes them (one decimal): the tooltips show these as they are.
                 "values": [rounded(value, 1) for _, value in row.points],
                 "means": [rounded(mean.value, 1) for mean in row.means],
@@ -408,7 +402,6 @@ def account_page_context(*, account: Account, today: datetime.date, since: str =
         "checkins": checkins,
         "last_checkin": last_checkin,
         "next_checkin": _next_checkin(checkins[0] if checkins else None, today),
-        "contacts": list(account_contacts(account)),
         "since": summary,
         "compared_with": compared_with,
         "since_days_ago": (today - since_day).days,

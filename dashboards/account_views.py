@@ -9,8 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from accounts.forms import CheckInForm, ContactForm
-from accounts.selectors import account_archived_contacts
+from accounts.sections import sections_context
 from dashboards import account_page as page_data
 
 PARTIALS = {"since"}
@@ -23,9 +22,7 @@ def account_page(request, account_id):
     context = page_data.account_page_context(
         account=account, today=timezone.localdate(), since=since if since in page_data.SINCE_CHOICES else ""
     )
-    context |= {"nav": "accounts", "checkin_form": CheckInForm(), "contact_form": ContactForm(account=account)}
-    if request.user.is_admin:  # admins erase personal data, also of contacts already archived
-        context["archived_contacts"] = list(account_archived_contacts(account))
+    context |= {"nav": "accounts", **sections_context(account=account, user=request.user, checkins=context["checkins"])}
     template = "dashboards/account.html"
     if request.htmx and not request.htmx.boosted:
         template += "#" + (request.htmx.target if request.htmx.target in PARTIALS else "content")

@@ -17,7 +17,8 @@ from django.template.loader import render_to_string
 
 from accounts.models import Account, CheckIn, MetricValue, User
 from accounts.validators import days_later
-from dashboards.account_page import SinceSummary, day_start, metric_move, metric_values_start, since_summary
+from core.dates import day_start
+from dashboards.account_page import SinceSummary, metric_move, metric_values_start, since_summary
 from scoring.models import Component, HealthSnapshot
 from surveys.models import Response
 

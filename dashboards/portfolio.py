@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
 from core.numbers import whole
-from scoring.models import Band, HealthModelVersion, HealthSnapshot, Override
-from scoring.selectors import active_overrides, override_band
+from scoring.models import Band, HealthSnapshot, Override
+from scoring.selectors import overrides_shown_by_account
 from scoring.trends import FLAT_BELOW, Trend, trend
 from surveys import formulas
 from surveys.inbox import low_score_q
@@ -132,10 +132,6 @@ class PortfolioRow:
         return (BAND_RANK[self.band], shown if shown is not None else -1.0)
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _score_on_or_before(day: datetime.date | None = None) -> QuerySet:
     snapshots = HealthSnapshot.objects.filter(account=OuterRef("pk"))
     if day is not None:
@@ -187,30 +183,6 @@ def _nps_by_account(account_ids: list[int], today: datetime.date) -> dict[int, f
     return {account_id: kinds[Kind.NPS].headline.result for account_id, kinds in figures.items() if Kind.NPS in kinds}
 
 
-def _overrides_by_account(account_ids: list[int], today: datetime.date) -> dict[int, tuple[Override, str]]:
-    """Today's active override of each account (the newest when several) and the band it puts it in; one query."""
-    latest = HealthSnapshot.objects.filter(account=OuterRef("account"), date__lte=today).order_by("-date")
-    overrides = (
-        active_overrides(today)
-        .filter(account_id__in=account_ids)
-        .annotate(
-            computed_red_below=Subquery(latest.values("version__red_below")[:1]),
-            computed_green_from=Subquery(latest.values("version__green_from")[:1]),
-        )
-        .order_by("account_id", "-created_at", "-pk")
-    )
-    found: dict[int, tuple[Override, str]] = {}
-    for override in overrides:
-        if override.account_id in found:
-            continue
-        version = None
-        if override.computed_red_below is not None:
-            # Only the thresholds matter to band(); the snapshot's version is not loaded for them.
-            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
-        found[override.account_id] = (override, override_band(override, version))
-    return found
-
-
 @dataclass
 class Portfolio:
     csm: User
@@ -238,12 +210,12 @@ def portfolio_load(*, csm: User, viewer: User, today: datetime.date | None = Non
     accounts = list(_accounts(csm, viewer, today))
     account_ids = [account.pk for account in accounts]
     nps = _nps_by_account(account_ids, today)
-    overrides = _overrides_by_account(account_ids, today)
+    overrides = overrides_shown_by_account(accounts=account_ids, today=today)
     open_feedback = _open_feedback_by_account(account_ids)
     rows = []
     for account in accounts:
         has_week_ago = account.week_ago_date is not None and account.week_ago_date != account.health_date
-        override, shown_band = overrides.get(account.pk, (None, None))
+        override = overrides.get(account.pk)
         rows.append(
             PortfolioRow(
                 account=account,
@@ -258,7 +230,7 @@ def portfolio_load(*, csm: User, viewer: User, today: datetime.date | None = Non
                 open_feedback=open_feedback.get(account.pk, 0),
                 nps=nps.get(account.pk),
                 override=override,
-                override_band=shown_band,
+                override_band=override.shown_band if override else None,
             )
         )
     churned = Account.objects.visible_to(viewer).filter(owner=csm, status=Account.Status.CHURNED).count()

@@ -15,6 +15,7 @@ from django_htmx.http import push_url
 from accounts.forms import PulseForm
 from accounts.models import Account, User
 from accounts.selectors import people_in_scope
+from core.dates import long_date, short_date
 from core.numbers import fixed, signed, whole
 from dashboards.portfolio import (
     DEFAULT_SORT,
@@ -42,11 +43,6 @@ SORT_COLUMNS = [
     ("feedback", "Open feedback", "num"),
 ]
 RENEWAL_WINDOWS = [30, 60, 90]
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _date(day: datetime.date | None) -> str:
-    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}" if day else ""
 
 
 def _days(days: int, *, future: str, past: str) -> str:
@@ -76,21 +72,21 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
     if override is not None:
         chip = row.band_label if override.band else str(whole(override.score))
         chip_class += " portfolio-overridden"
-        until = _date(override.expires_on).rsplit(",", 1)[0]
+        until = short_date(override.expires_on)
         chip_title = f"Overridden to {chip} until {until}. Computed score: {computed}."
         note, note_class = f"overridden; computed score {computed}", "visually-hidden"
     elif row.score is None:
         chip, chip_title = "—", "Not enough data"
         note, note_class = "not enough data", "portfolio-sub"
     else:
-        chip, chip_title = str(row.score_rounded), f"{row.band_label}, computed {_date(row.snapshot_date)}"
+        chip, chip_title = str(row.score_rounded), f"{row.band_label}, computed {long_date(row.snapshot_date)}"
 
     mark = row.trend
     if mark is None:
         trend_text, trend_class, trend_title = "—", "muted", "No score 30 days ago"
     else:
         trend_text, trend_class = str(mark), f"health-delta health-delta-{mark.direction}"
-        trend_title = f"{mark.signed} points since {_date(row.today - datetime.timedelta(days=TREND_DAYS))}"
+        trend_title = f"{mark.signed} points since {long_date(row.today - datetime.timedelta(days=TREND_DAYS))}"
 
     renewal_days = row.days_to_renewal
     if renewal_days is None:
@@ -106,8 +102,8 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
     else:
         checkin_ago = "yesterday" if since == 1 else _days(-since, future="", past="{} ago")
     nps = row.nps_value
-    last = _date(row.last_checkin)
-    next_cell = f'<span class="{"nowrap" if row.next_checkin else "muted"}">{_date(row.next_checkin) or "—"}</span>'
+    last = long_date(row.last_checkin)
+    next_cell = f'<span class="{"nowrap" if row.next_checkin else "muted"}">{long_date(row.next_checkin) or "—"}</span>'
     if row.checkin_overdue:
         next_td = (
             '<td data-label="Next check-in" class="portfolio-overdue"><span class="portfolio-cell">'
@@ -135,7 +131,7 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
         f'<span class="{trend_class}" title="{trend_title}">{trend_text}</span></span></td>'
         f'<td data-label="ARR" class="num"><span class="portfolio-cell">{fixed(account.arr, 0)}</span></td>'
         f'<td data-label="Renewal"><span class="portfolio-cell"><span class="{renewal_class}" title="{renewal_title}">'
-        f'{renewal}</span> <span class="portfolio-sub">{_date(account.renewal_date)}</span></span></td>'
+        f'{renewal}</span> <span class="portfolio-sub">{long_date(account.renewal_date)}</span></span></td>'
         f'<td data-label="Last check-in"><span class="portfolio-cell"><span class="{"nowrap" if last else "muted"}">'
         f'{last or "never"}</span> <span class="portfolio-sub">{checkin_ago}</span></span></td>'
         f"{next_td}"

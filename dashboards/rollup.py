@@ -29,8 +29,9 @@ from django.utils import timezone
 
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
-from scoring.models import Band, HealthModel, HealthModelVersion, HealthSnapshot
-from scoring.selectors import active_overrides, override_band
+from core.dates import day_start
+from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW, Band, HealthModel, HealthSnapshot
+from scoring.selectors import overrides_shown_by_account
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
 from surveys.models import Invitation, Kind, Response
 
@@ -57,8 +58,6 @@ CATEGORY_SUMS = {
     (Kind.CES, "positive"): "agree",
     (Kind.CES, "negative"): "disagree",
 }
-# When a model has no version yet, the bands of the product brief.
-DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM = 40, 70
 
 
 @dataclass
@@ -211,43 +210,9 @@ def with_latest_health(accounts: QuerySet, today: datetime.date) -> QuerySet:
     )
 
 
-def overridden_bands(*, accounts: QuerySet, today: datetime.date) -> list[tuple[Account, str, str]]:
-    """(account, computed band, band shown) for each of these accounts with an active override; one query.
-
-    The newest override wins, as on the portfolio; an override with a score only takes the band of
-    that score under the thresholds of the account's latest snapshot.
-    """
-    latest = HealthSnapshot.objects.filter(account=OuterRef("account"), date__lte=today).order_by("-date")
-    overrides = (
-        active_overrides(today)
-        .filter(account__in=accounts.order_by().values("pk"))
-        .select_related("account")
-        .annotate(
-            computed_band=Subquery(latest.values("band")[:1]),
-            computed_red_below=Subquery(latest.values("version__red_below")[:1]),
-            computed_green_from=Subquery(latest.values("version__green_from")[:1]),
-        )
-        .order_by("account_id", "-created_at", "-pk")
-    )
-    found: dict[int, tuple[Account, str, str]] = {}
-    for override in overrides:
-        if override.account_id in found:
-            continue
-        version = None
-        if override.computed_red_below is not None:
-            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
-        computed = override.computed_band if override.computed_band in BANDS else Band.NONE
-        found[override.account_id] = (override.account, computed, override_band(override, version))
-    return list(found.values())
-
-
 def renewal_window(today: datetime.date, days: int = RENEWAL_DAYS) -> Q:
     """Renewing from today to `days` days ahead, both included."""
     return Q(renewal_date__gte=today, renewal_date__lte=today + datetime.timedelta(days=days))
-
-
-def _local_midnight(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _owner_label(name: str | None, email: str | None) -> str:
@@ -311,13 +276,14 @@ def compute_rollup(
             row.add_health(cell)
 
     # Overrides: the few accounts shown in another band than their computed one move there.
-    for account, computed, shown in overridden_bands(accounts=accounts, today=today):
-        if computed == shown:
+    for override in overrides_shown_by_account(accounts=accounts.order_by().values("pk"), today=today).values():
+        if override.computed_band == override.shown_band:
             continue
+        account = override.account
         owner_row, segment_row = owners[account.owner_id], segments[account.segment]
         renews = account.renewal_date is not None and today <= account.renewal_date <= window_end
         for row in (owner_row, segment_row, total):
-            row.move_band(account=account, before=computed, after=shown, renewing=renews)
+            row.move_band(account=account, before=override.computed_band, after=override.shown_band, renewing=renews)
 
     # The owners' names, and the CSMs in view without an active account, who still get their (empty) row.
     csms = people_in_scope(user).filter(role=User.Role.CSM)
@@ -389,7 +355,7 @@ def survey_cells(
     cached = _cache_get(key)
     if cached is not None:
         return cached
-    in_period = {"gte": _local_midnight(start), "lt": _local_midnight(today + datetime.timedelta(days=1))}
+    in_period = {"gte": day_start(start), "lt": day_start(today + datetime.timedelta(days=1))}
     # One plain COUNT per group costs much less than score_aggregates' 27 filtered aggregates, and the
     # same sums (n, categories, total, total of squares) follow exactly from the counts.
     answer_counts = list(
@@ -495,7 +461,10 @@ def drill_accounts(
     if renewing:
         scope = scope.filter(renewal_window(today))
     accounts = with_latest_health(scope, today).select_related("owner")
-    shown = {account.pk: band_shown for account, _, band_shown in overridden_bands(accounts=scope, today=today)}
+    shown = {
+        pk: override.shown_band
+        for pk, override in overrides_shown_by_account(accounts=scope.order_by().values("pk"), today=today).items()
+    }
     if band:
         # The band shown: overridden accounts leave their computed band and join the override's.
         into = [pk for pk, band_shown in shown.items() if band_shown == band]

@@ -21,6 +21,7 @@ from django.utils.safestring import mark_safe
 from accounts.forms import PulseForm
 from accounts.models import Account, Team
 from core import numbers
+from core.dates import short_date
 from dashboards.rollup import (
     BANDS,
     DEFAULT_PERIOD,
@@ -302,7 +303,7 @@ def chart_data(rollup: Rollup, owner_views: list[RowView]) -> dict:
             ],
         },
         "trend": {
-            "labels": [f"{point.week:%b} {point.week.day}" for point in rollup.trend],
+            "labels": [short_date(point.week) for point in rollup.trend],
             "values": [numbers.rounded(point.mean, 1) for point in rollup.trend],
             "n": [point.accounts for point in rollup.trend],
             "red_below": rollup.red_below,

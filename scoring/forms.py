@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, MetricDefinition
 from accounts.validators import validate_date
-from scoring.models import HealthModel, Input, Reading
+from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_MIN_COVERAGE, DEFAULT_RED_BELOW, HealthModel, Input, Reading
 
 # Inputs whose "reading" the engine ignores: survey results are always "each respondent's latest answer
 # in the window" (Response.objects.latest_per_respondent), and days since the last check-in has no window at all.
@@ -40,7 +40,12 @@ class ModelSettingsForm(PulseForm, forms.Form):
     @classmethod
     def initial_for(cls, model: HealthModel) -> dict:
         version = model.current_version
-        initial = {"name": model.name, "min_coverage": 50, "red_below": 40, "green_from": 70}
+        initial = {
+            "name": model.name,
+            "min_coverage": DEFAULT_MIN_COVERAGE,
+            "red_below": DEFAULT_RED_BELOW,
+            "green_from": DEFAULT_GREEN_FROM,
+        }
         if version is not None:
             initial.update(
                 min_coverage=version.min_coverage, red_below=version.red_below, green_from=version.green_from

@@ -21,7 +21,7 @@ from accounts.validators import days_later, validate_date
 from core.numbers import fixed, whole
 from scoring import engine, selectors, services
 from scoring.formatting import anchor_text, comparison, component_rows, format_raw
-from scoring.models import Band, Component, HealthModelVersion, Override
+from scoring.models import Component, Override
 from scoring.override_forms import OverrideForm
 
 DEFAULT_COMPARE_DAYS = 30
@@ -195,16 +195,12 @@ def override_clear(request, account_id, override_id):
 def override_list(request):
     if request.user.role not in (User.Role.MANAGER, User.Role.ADMIN):
         raise Http404
-    overrides = list(selectors.overrides_in_scope(user=request.user))
-    for override in overrides:
-        version = None
-        if override.computed_red_below is not None:
-            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
-        override.effective_band = selectors.override_band(override, version)
-        override.computed_whole = None if override.computed_score is None else whole(override.computed_score)
-        override.computed_band = override.computed_band or Band.NONE
     return render(
         request,
         "scoring/override_list.html",
-        {"overrides": overrides, "today": timezone.localdate(), "back_url": request.get_full_path()},
+        {
+            "overrides": selectors.overrides_in_scope(user=request.user),
+            "today": timezone.localdate(),
+            "back_url": request.get_full_path(),
+        },
     )

@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from accounts.data_views import admin_required
 from accounts.models import Account, MetricDefinition
+from accounts.permissions import admin_required
 from scoring import services
 from scoring.forms import (
     ModelSettingsForm,

@@ -25,6 +25,10 @@ class Band(models.TextChoices):
     NONE = "none", "Not enough data"
 
 
+# A new model's first settings (the product brief's bands), and the trend's bands while no model has a version.
+DEFAULT_MIN_COVERAGE, DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM = 50, 40, 70
+
+
 class HealthModel(models.Model):
     """A named model; the default one scores every account whose segment has no model of its own."""
 
@@ -59,12 +63,12 @@ class HealthModelVersion(models.Model):
     model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     min_coverage = models.PositiveSmallIntegerField(
-        default=50,
+        default=DEFAULT_MIN_COVERAGE,
         validators=[MaxValueValidator(100)],
         help_text="Below this share of the total weight with data, the score is 'not enough data'.",
     )
-    red_below = models.PositiveSmallIntegerField(default=40, validators=[MaxValueValidator(100)])
-    green_from = models.PositiveSmallIntegerField(default=70, validators=[MaxValueValidator(100)])
+    red_below = models.PositiveSmallIntegerField(default=DEFAULT_RED_BELOW, validators=[MaxValueValidator(100)])
+    green_from = models.PositiveSmallIntegerField(default=DEFAULT_GREEN_FROM, validators=[MaxValueValidator(100)])
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -6,7 +6,8 @@ Every function here runs a fixed number of queries, whatever the length of the h
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
@@ -86,19 +87,54 @@ def can_clear_override(*, override: Override, user: User) -> bool:
     return user.role in (User.Role.MANAGER, User.Role.ADMIN) or override.created_by_id == user.pk
 
 
-def overrides_in_scope(*, user: User, today: datetime.date | None = None) -> QuerySet:
-    """Active overrides of the accounts the user sees, each with its account's latest computed health beside it."""
-    latest = HealthSnapshot.objects.filter(account=OuterRef("account")).order_by("-date")
-    return (
+def _overrides_shown(overrides: QuerySet, today: datetime.date) -> list[Override]:
+    """The overrides with the band each one shows (`shown_band`) and its account's computed health beside it.
+
+    One query: `computed_score`, `computed_band` (Band.NONE without a snapshot) and `computed_date` come
+    from the account's latest snapshot on or before today, whose thresholds band an override's score.
+    """
+    latest = HealthSnapshot.objects.filter(account=OuterRef("account"), date__lte=today).order_by("-date")
+    overrides = overrides.annotate(
+        computed_score=Subquery(latest.values("score")[:1]),
+        computed_band=Coalesce(Subquery(latest.values("band")[:1]), Value(Band.NONE), output_field=CharField()),
+        computed_date=Subquery(latest.values("date")[:1]),
+        computed_red_below=Subquery(latest.values("version__red_below")[:1]),
+        computed_green_from=Subquery(latest.values("version__green_from")[:1]),
+    )
+    found = list(overrides)
+    for override in found:
+        version = None
+        if override.computed_red_below is not None:
+            # Only the thresholds matter to band(); the snapshot's version is not loaded for them.
+            version = HealthModelVersion(red_below=override.computed_red_below, green_from=override.computed_green_from)
+        override.shown_band = override_band(override, version)
+    return found
+
+
+def overrides_shown_by_account(*, accounts: QuerySet | list[int], today: datetime.date) -> dict[int, Override]:
+    """Each of these accounts' override in force today (the newest when several), as `_overrides_shown` reads them.
+
+    The band every page shows for an overridden account is that override's `shown_band`; one query.
+    """
+    overrides = (
+        active_overrides(today)
+        .filter(account__in=accounts)
+        .select_related("account")
+        .order_by("account_id", "-created_at", "-pk")
+    )
+    found: dict[int, Override] = {}
+    for override in _overrides_shown(overrides, today):
+        found.setdefault(override.account_id, override)
+    return found
+
+
+def overrides_in_scope(*, user: User, today: datetime.date | None = None) -> list[Override]:
+    """Active overrides of the accounts the user sees, soonest to expire first, each as `_overrides_shown` reads it."""
+    today = today or timezone.localdate()
+    overrides = (
         active_overrides(today)
         .filter(account__in=Account.objects.visible_to(user))
         .select_related("account__owner", "created_by")
-        .annotate(
-            computed_score=Subquery(latest.values("score")[:1]),
-            computed_band=Subquery(latest.values("band")[:1]),
-            computed_date=Subquery(latest.values("date")[:1]),
-            computed_red_below=Subquery(latest.values("version__red_below")[:1]),
-            computed_green_from=Subquery(latest.values("version__green_from")[:1]),
-        )
         .order_by("expires_on", "account__name")
     )
+    return _overrides_shown(overrides, today)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from accounts.data_views import admin_required
+from accounts.permissions import admin_required
 from surveys import services
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.formulas import response_rate

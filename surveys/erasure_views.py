@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 
-from accounts.data_views import admin_required
 from accounts.models import Account
+from accounts.permissions import admin_required
 from surveys.erasure import contact_erase as erase
 from surveys.models import Response
 

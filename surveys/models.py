@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.company import company_name
 from accounts.models import Account, Contact, User
 from accounts.validators import validate_date
+from surveys import formulas
 
 
 class Kind(models.TextChoices):
@@ -35,8 +36,12 @@ DEFAULT_QUESTIONS = {
 }
 DEFAULT_FOLLOW_UP = "What is the main reason for your score?"
 
-# The answers that alert the account owner: NPS detractors, CSAT 1-2, CES 1-3.
-ALERT_AT_OR_BELOW = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3}
+# The answers that alert the account owner: each kind's negative category (NPS detractors, CSAT 1-2, CES 1-3).
+ALERT_AT_OR_BELOW = {
+    Kind.NPS: formulas.DETRACTOR_MAX,
+    Kind.CSAT: formulas.CSAT_UNSATISFIED_MAX,
+    Kind.CES: formulas.CES_DISAGREE_MAX,
+}
 
 
 class Survey(models.Model):

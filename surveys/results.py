@@ -13,7 +13,8 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
 from accounts.models import Account, Team, User
-from core import numbers
+from core import dates, numbers
+from core.dates import day_start
 from surveys.formulas import (
     CATEGORY_LABELS,
     EMPTY,
@@ -80,11 +81,6 @@ def period_start(period: str, today: datetime.date) -> datetime.date:
     return today - datetime.timedelta(days=PERIODS[period] - 1)
 
 
-def local_midnight(day: datetime.date) -> datetime.datetime:
-    """The first instant of a local day, for comparing with stored timestamps."""
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _account_filters(filters: ResultFilters, prefix: str = "account__") -> Q:
     q = Q()
     if filters.team is not None:
@@ -101,9 +97,9 @@ def _account_filters(filters: ResultFilters, prefix: str = "account__") -> Q:
 def _period(field_name: str, filters: ResultFilters) -> Q:
     q = Q()
     if filters.start is not None:
-        q &= Q(**{f"{field_name}__gte": local_midnight(filters.start)})
+        q &= Q(**{f"{field_name}__gte": day_start(filters.start)})
     if filters.end is not None:
-        q &= Q(**{f"{field_name}__lt": local_midnight(filters.end + datetime.timedelta(days=1))})
+        q &= Q(**{f"{field_name}__lt": day_start(filters.end + datetime.timedelta(days=1))})
     return q
 
 
@@ -308,7 +304,7 @@ def _trend_buckets(filters: ResultFilters, first: datetime.date | None) -> list[
 
 
 def _bucket_label(start: datetime.date, by: str) -> str:
-    return start.strftime("%b %Y") if by == "month" else f"{start:%b} {start.day}"
+    return dates.month_label(start) if by == "month" else dates.short_date(start)
 
 
 def compute_results(*, user: User, filters: ResultFilters, group: str | None = None) -> Results:

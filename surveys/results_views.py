@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.csvfiles import csv_lines
-from accounts.data_views import admin_required
 from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, ImportJob, Team, User
+from accounts.permissions import admin_required
 from accounts.selectors import people_in_scope, recent_imports
 from accounts.services import import_job_create
 from accounts.validators import validate_date

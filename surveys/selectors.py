@@ -10,9 +10,10 @@ component's window, scoring/inputs.py) and the pages say so where they show them
 import datetime
 from dataclasses import dataclass
 
+from core.dates import day_start
 from surveys.formulas import score_aggregates
 from surveys.models import Response
-from surveys.results import ACCOUNT_PERIOD, Figure, figures_from_row, local_midnight, period_start
+from surveys.results import ACCOUNT_PERIOD, Figure, figures_from_row, period_start
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ def account_survey_figures(
     rows = (
         Response.objects.filter(
             account_id__in=account_ids,
-            answered_at__gte=local_midnight(period_start(ACCOUNT_PERIOD, today)),
-            answered_at__lt=local_midnight(today + datetime.timedelta(days=1)),
+            answered_at__gte=day_start(period_start(ACCOUNT_PERIOD, today)),
+            answered_at__lt=day_start(today + datetime.timedelta(days=1)),
         )
         .filter(**({"kind__in": kinds} if kinds else {}))
         .order_by()

@@ -33,14 +33,13 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRe
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from accounts.suppression import address_suppress, suppressed
+from accounts.suppression import address_suppress
+from surveys.audience import invitation_reasons
 from surveys.emails import invitation_message
 from surveys.models import Campaign, Invitation
 
 logger = logging.getLogger(__name__)
 
-# Statuses that mean "this contact was asked" for the quiet periods.
-ASKED = [Invitation.Status.SENDING, *Invitation.WENT_OUT]
 # Longer than a batch's retries wait (30 + 60 + 120 s by default): a campaign with invitations waiting,
 # none tried for this long and nothing claimed has lost its task (the broker was down, or a retry
 # was held by a worker that died), so the sweep queues it again.
@@ -52,37 +51,6 @@ CONFIRM_RETRY_DELAYS = (0.1, 0.25, 0.5, 1, 2, 4, 8)
 
 def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.SURVEY_SEND_LEASE_SECONDS)
-
-
-def quiet_cutoff(days: int) -> datetime.datetime:
-    return timezone.now() - datetime.timedelta(days=days)
-
-
-def asked_since(cutoff: datetime.datetime, **match):
-    return Invitation.objects.filter(status__in=ASKED, claimed_at__gte=cutoff, **match)
-
-
-def _claim_refusals() -> dict[str, Q]:
-    """Why an invitation's contact may not be asked now, each a condition on the invitation row, in
-    order of precedence; the quiet periods are checked in the database, so they hold under the claim's locks."""
-    quiet = asked_since(quiet_cutoff(settings.SURVEY_QUIET_DAYS), contact_id=OuterRef("contact_id"))
-    reasons = {
-        "contact archived": Q(contact__archived_at__isnull=False),
-        "address erased": Q(suppressed("erased", hash_field="contact__email_hash")),
-        "opted out": Q(contact__opted_out_at__isnull=False)
-        | Q(suppressed("opted_out", hash_field="contact__email_hash")),
-        "address bounced earlier": Q(contact__bounced_at__isnull=False)
-        | Q(suppressed("bounced", hash_field="contact__email_hash")),
-        "no email address": Q(contact__email=""),
-        f"asked within the last {settings.SURVEY_QUIET_DAYS} days": Q(Exists(quiet.exclude(pk=OuterRef("pk")))),
-    }
-    if settings.SURVEY_ACCOUNT_QUIET_DAYS:
-        neighbours = asked_since(
-            quiet_cutoff(settings.SURVEY_ACCOUNT_QUIET_DAYS), account_id=OuterRef("account_id")
-        ).exclude(campaign_id=OuterRef("campaign_id"))
-        reason = f"another contact of this account was asked within {settings.SURVEY_ACCOUNT_QUIET_DAYS} days"
-        reasons[reason] = Q(Exists(neighbours))
-    return reasons
 
 
 def invitations_claim(*, invitation_ids: list[int], token: str) -> list[int]:
@@ -103,10 +71,10 @@ def invitations_claim(*, invitation_ids: list[int], token: str) -> list[int]:
         if settings.SURVEY_ACCOUNT_QUIET_DAYS:
             account_ids = sorted({account_id for _, account_id in rows})
             list(Account.objects.select_for_update().filter(pk__in=account_ids).order_by("pk").values_list("pk"))
-        reasons = _claim_refusals()
+        reasons = invitation_reasons()
         refused = Q()
-        for condition in reasons.values():
-            refused |= condition
+        for reason in reasons:
+            refused |= reason.condition
         # Only rows whose contacts are locked: one the sweep put back since the first read waits for the next batch.
         pending = pending.filter(contact_id__in=contact_ids)
         claimed = list(pending.exclude(refused).order_by("pk").values_list("pk", flat=True))
@@ -117,15 +85,13 @@ def invitations_claim(*, invitation_ids: list[int], token: str) -> list[int]:
             send_started_at=None,
             attempts=F("attempts") + 1,
         )
-        skipped = pending.exclude(pk__in=claimed).annotate(
-            **{f"refused_{index}": ExpressionWrapper(condition, output_field=BooleanField())
-               for index, condition in enumerate(reasons.values())}
-        )  # fmt: skip
+        refusals = {f"refused_{r.name}": ExpressionWrapper(r.condition, output_field=BooleanField()) for r in reasons}
+        skipped = pending.exclude(pk__in=claimed).annotate(**refusals)
         updates = []
         for invitation in skipped.only("pk"):
             invitation.status = Invitation.Status.SKIPPED
             invitation.last_error = next(
-                reason for index, reason in enumerate(reasons) if getattr(invitation, f"refused_{index}")
+                reason.label for reason in reasons if getattr(invitation, f"refused_{reason.name}")
             )[:500]
             updates.append(invitation)
         Invitation.objects.bulk_update(updates, ["status", "last_error"])

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from accounts.suppression import suppressed
+from surveys.audience import Reason, contact_reasons
 from surveys.models import Campaign, Invitation
-from surveys.sending import asked_since, quiet_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -43,77 +42,6 @@ def campaign_contacts(campaign: Campaign) -> QuerySet:
     if campaign.recipients == Campaign.Recipients.PRIMARY:
         contacts = contacts.filter(is_primary=True)
     return contacts
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One rule that leaves a contact (or an account) out: the condition, what the page says, and how to
-    change it."""
-
-    name: str
-    condition: Q
-    label: str
-    remedy: str
-    # For a quiet period: when the contact (or its account) was last asked, and the period's length,
-    # so the page can say from when they can be asked again.
-    last_asked: Subquery | None = None
-    quiet_days: int = 0
-
-
-def _last_asked(cutoff, **match) -> Subquery:
-    return Subquery(asked_since(cutoff, **match).order_by("-claimed_at").values("claimed_at")[:1])
-
-
-def _leave_out_reasons(campaign: Campaign) -> list[Reason]:
-    """Why a contact is left out, in order of precedence (each contact counts under the first)."""
-    days = settings.SURVEY_QUIET_DAYS
-    contact_quiet = quiet_cutoff(days)
-    reasons = [
-        Reason("no_email", Q(email=""), "no email address", "Add their email addresses on the accounts' pages."),
-        # The contact's own opt-out or bounce, or its address's on the suppression list (any account).
-        Reason(
-            "erased",
-            Q(suppressed("erased")),
-            "personal data erased",
-            "Their data was erased on request: they are not asked again.",
-        ),
-        Reason(
-            "opted_out",
-            Q(opted_out_at__isnull=False) | Q(suppressed("opted_out")),
-            "opted out of surveys",
-            "They asked not to be surveyed: only they can change that.",
-        ),
-        Reason(
-            "bounced",
-            Q(bounced_at__isnull=False) | Q(suppressed("bounced")),
-            "address bounced",
-            "Their mail server refused the address: add the person with an address that works.",
-        ),
-        Reason(
-            "quiet",
-            Q(Exists(asked_since(contact_quiet, contact=OuterRef("pk")))),
-            f"asked in the last {days} days (quiet period)",
-            f"No one is asked twice within SURVEY_QUIET_DAYS ({days} days): wait, or lower that setting.",
-            last_asked=_last_asked(contact_quiet, contact=OuterRef("pk")),
-            quiet_days=days,
-        ),
-    ]
-    if account_days := settings.SURVEY_ACCOUNT_QUIET_DAYS:
-        others = asked_since(quiet_cutoff(account_days), account=OuterRef("account_id"))
-        if campaign.pk:
-            others = others.exclude(campaign=campaign)
-        reasons.append(
-            Reason(
-                "account_quiet",
-                Q(Exists(others)),
-                f"account asked by another campaign in the last {account_days} days",
-                f"SURVEY_ACCOUNT_QUIET_DAYS ({account_days} days) keeps a second campaign away from an account: "
-                "wait, or set it to 0.",
-                last_asked=Subquery(others.order_by("-claimed_at").values("claimed_at")[:1]),
-                quiet_days=account_days,
-            )
-        )
-    return reasons
 
 
 @dataclass
@@ -145,7 +73,7 @@ class Preview:
 def campaign_preview(campaign: Campaign) -> Preview:
     """How many contacts this campaign would ask now, and who is left out, why, until when and what to do:
     two queries (the contacts, and the accounts that add no one)."""
-    reasons = _leave_out_reasons(campaign)
+    reasons = contact_reasons(campaign)
     counts, earlier = {}, Q()
     for reason in reasons:
         first_here = reason.condition & ~earlier
@@ -203,7 +131,7 @@ def _accounts_adding_no_one(campaign: Campaign) -> tuple[int, list[LeftOut]]:
 
 def _eligible_contacts(campaign: Campaign) -> QuerySet:
     excluded = Q()
-    for reason in _leave_out_reasons(campaign):
+    for reason in contact_reasons(campaign):
         excluded |= reason.condition
     return campaign_contacts(campaign).exclude(excluded)
 

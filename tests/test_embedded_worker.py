@@ -24,6 +24,7 @@ from surveys import sending, services
 from surveys.models import Campaign, Invitation, Response
 from tests.brokers import drop_connection_pools
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
+from tests.helpers import HTMX
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,13 +137,13 @@ def test_send_now_returns_before_the_sends_and_the_page_follows_them_to_done(
 
     response = client.post(f"/campaigns/{campaign.pk}/send/")
     assert response.status_code == 302
-    progress = client.get(f"/campaigns/{campaign.pk}/", headers={"HX-Request": "true"}).content.decode()
+    progress = client.get(f"/campaigns/{campaign.pk}/", headers=HTMX).content.decode()
     assert "0 of 3 done" in progress and 'hx-trigger="load delay:2s"' in progress  # the page polls
     assert mail.outbox == []
     answered.set()
 
     wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.SENT, "the send")
-    progress = client.get(f"/campaigns/{campaign.pk}/", headers={"HX-Request": "true"}).content.decode()
+    progress = client.get(f"/campaigns/{campaign.pk}/", headers=HTMX).content.decode()
     assert "hx-trigger" not in progress and len(mail.outbox) == 3
 
 

@@ -7,53 +7,7 @@
   "use strict";
 
   var DATA_ID = "account-chart-data";
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  // "#d64545" -> "rgba(214, 69, 69, 0.14)": the band colours, faint enough to read the line over them.
-  function faint(hex, alpha) {
-    var match = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
-    if (!match) return hex;
-    return "rgba(" + parseInt(match[1], 16) + ", " + parseInt(match[2], 16) + ", " + parseInt(match[3], 16) + ", " + alpha + ")";
-  }
-
-  function bandColours() {
-    return {
-      red: cssVar("--band-red", "#d64545"),
-      yellow: cssVar("--band-yellow", "#e5a00d"),
-      green: cssVar("--band-green", "#2f9e5c"),
-      none: cssVar("--band-none", "#9aa5b1"),
-    };
-  }
-
-  // A chart-local plugin (not registered globally): fills the chart area behind the line with
-  // the three bands of the account's health model, so "which band was it in" reads at a glance.
-  function bandBackground(trend, colours) {
-    return {
-      id: "bandBackground",
-      beforeDatasetsDraw: function (chart) {
-        if (trend.red_below === null || trend.green_from === null) return;
-        var area = chart.chartArea;
-        var y = chart.scales.y;
-        var ctx = chart.ctx;
-        [
-          [0, trend.red_below, colours.red],
-          [trend.red_below, trend.green_from, colours.yellow],
-          [trend.green_from, 100, colours.green],
-        ].forEach(function (band) {
-          var top = y.getPixelForValue(band[1]);
-          var bottom = y.getPixelForValue(band[0]);
-          ctx.save();
-          ctx.fillStyle = faint(band[2], 0.14);
-          ctx.fillRect(area.left, top, area.right - area.left, bottom - top);
-          ctx.restore();
-        });
-      },
-    };
-  }
+  var charts = window.PulseCharts;
 
   // "Mar 22" for a day counted from the trend's first day (ISO date, read as UTC so no time zone shifts it).
   function dayLabel(start, days) {
@@ -63,8 +17,7 @@
 
   function trendChart(canvas, data) {
     var trend = data.trend;
-    var colours = bandColours();
-    var ink = cssVar("--ink", "#1f2933");
+    var ink = charts.cssVar("--ink");
     var narrow = canvas.clientWidth < 480;
     return new window.Chart(canvas, {
       type: "line",
@@ -76,16 +29,13 @@
           borderWidth: 2,
           pointRadius: trend.scores.length > 60 ? 0 : 2,
           pointHoverRadius: 4,
-          pointBackgroundColor: trend.bands.map(function (band) { return colours[band] || colours.none; }),
+          pointBackgroundColor: trend.bands.map(function (band) { return charts.bandColour(band || "none"); }),
           tension: 0, // straight segments: a curve would show scores that were never computed
           spanGaps: false, // "not enough data" days stay a gap, not an invented line
           clip: 6,
         }],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         parsing: false,
         interaction: { mode: "nearest", axis: "x", intersect: false },
         scales: {
@@ -114,8 +64,8 @@
             },
           },
         },
-      },
-      plugins: [bandBackground(trend, colours)],
+      }),
+      plugins: [charts.bandBackground(trend.red_below, trend.green_from)],
     });
   }
 
@@ -124,7 +74,7 @@
   function sparkline(canvas, data) {
     var series = data.metrics[canvas.dataset.metric];
     if (!series) return null;
-    var brand = cssVar("--brand", "#3454d1");
+    var brand = charts.cssVar("--brand");
     var unit = series.unit ? " " + series.unit : "";
     return new window.Chart(canvas, {
       type: "line",
@@ -144,7 +94,7 @@
           label: series.label + ": daily",
           kind: "Daily",
           data: series.values,
-          borderColor: faint(brand, 0.25),
+          borderColor: charts.faint(brand, 0.25),
           borderWidth: 1,
           pointRadius: 0,
           pointHoverRadius: 2,
@@ -152,10 +102,7 @@
           fill: false,
         }],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         interaction: { mode: "index", intersect: false },
         layout: { padding: 2 },
         scales: { x: { display: false }, y: { display: false, grace: "10%" } },
@@ -171,13 +118,13 @@
             },
           },
         },
-      },
+      }),
     });
   }
 
   var DRAW = { trend: trendChart, sparkline: sparkline };
 
-  window.PulseCharts.register(DATA_ID, DRAW);
+  charts.register(DATA_ID, DRAW);
 
   function printButtons(root) {
     if (!root.querySelectorAll) return;

@@ -7,11 +7,7 @@
   "use strict";
 
   var DATA_ID = "preview-chart-data";
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
+  var charts = window.PulseCharts;
 
   function previewChart(canvas, data) {
     return new window.Chart(canvas, {
@@ -19,24 +15,21 @@
       data: {
         labels: data.labels,
         datasets: [
-          { label: "Current", data: data.current, backgroundColor: cssVar("--band-none", "#9aa5b1"), borderRadius: 3 },
-          { label: "Draft", data: data.draft, backgroundColor: cssVar("--brand", "#3454d1"), borderRadius: 3 },
+          { label: "Current", data: data.current, backgroundColor: charts.bandColour("none"), borderRadius: 3 },
+          { label: "Draft", data: data.draft, backgroundColor: charts.cssVar("--brand"), borderRadius: 3 },
         ],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         scales: {
           y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Accounts" } },
           x: { title: { display: true, text: "Health" }, ticks: { maxRotation: 0, autoSkip: true, font: { size: 11 } } },
         },
         plugins: { legend: { position: "bottom" } },
-      },
+      }),
     });
   }
 
-  window.PulseCharts.register(DATA_ID, { preview: previewChart });
+  charts.register(DATA_ID, { preview: previewChart });
 
   function formatNumber(value, digits) {
     return value.toLocaleString(undefined, { maximumFractionDigits: digits, minimumFractionDigits: 0 });

@@ -7,16 +7,12 @@
   "use strict";
 
   var DATA_ID = "results-chart-data";
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
+  var charts = window.PulseCharts;
 
   function categoryColour(category) {
-    if (category === "promoter" || category === "positive") return cssVar("--band-green", "#2f9e5c");
-    if (category === "detractor" || category === "negative") return cssVar("--band-red", "#d64545");
-    return cssVar("--band-yellow", "#e5a00d");
+    if (category === "promoter" || category === "positive") return charts.bandColour("green");
+    if (category === "detractor" || category === "negative") return charts.bandColour("red");
+    return charts.bandColour("yellow");
   }
 
   // The shown text comes from the server, rounded by the same rule as the tables (half away from zero).
@@ -58,7 +54,7 @@
   }
 
   function trendChart(canvas, data) {
-    var brand = cssVar("--brand", "#3454d1");
+    var brand = charts.cssVar("--brand");
     return new window.Chart(canvas, {
       type: "line",
       data: {
@@ -74,10 +70,7 @@
           clip: 8, // points at the top and bottom of the scale (±100) stay whole
         }],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         layout: { padding: { top: 8, bottom: 4 } },
         scales: {
           y: {
@@ -98,7 +91,7 @@
             },
           },
         },
-      },
+      }),
       plugins: [errorBars(data.trend, brand)],
     });
   }
@@ -116,21 +109,18 @@
           borderRadius: 3,
         }],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         scales: {
           y: { beginAtZero: true, ticks: { precision: 0 } },
           x: { title: { display: true, text: "Score" } },
         },
         plugins: { legend: { display: false } },
-      },
+      }),
     });
   }
 
   var DRAW = { trend: trendChart, distribution: distributionChart };
 
-  window.PulseCharts.register(DATA_ID, DRAW);
+  charts.register(DATA_ID, DRAW);
 
 })();

@@ -8,23 +8,7 @@
   "use strict";
 
   var DATA_ID = "rollup-chart-data";
-
-  function cssVar(name, fallback) {
-    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function bandColour(band) {
-    var fallback = { red: "#d64545", yellow: "#e5a00d", green: "#2f9e5c", none: "#9aa5b1" }[band];
-    return cssVar("--band-" + band, fallback);
-  }
-
-  // Hex colour with an alpha, for the faint band backgrounds behind the trend.
-  function faint(hex, alpha) {
-    var match = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
-    if (!match) return hex;
-    return "rgba(" + parseInt(match[1], 16) + ", " + parseInt(match[2], 16) + ", " + parseInt(match[3], 16) + ", " + alpha + ")";
-  }
+  var charts = window.PulseCharts;
 
   function bandsChart(canvas, data) {
     var bands = data.bands;
@@ -39,18 +23,15 @@
           return {
             label: series.label,
             data: series.counts,
-            backgroundColor: bandColour(series.band),
+            backgroundColor: charts.bandColour(series.band),
             urls: series.urls,
             borderWidth: 0,
             maxBarThickness: 22,
           };
         }),
       },
-      options: {
+      options: charts.options({
         indexAxis: "y",
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
         scales: {
           x: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "Accounts" } },
           y: { stacked: true, ticks: { autoSkip: false } },
@@ -65,37 +46,13 @@
           var url = chart.data.datasets[element.datasetIndex].urls[element.index];
           if (url) window.location.assign(url);
         },
-      },
+      }),
     });
   }
 
-  // Paints the red / yellow / green zones of the score axis behind the line.
-  var bandZones = {
-    id: "rollupBandZones",
-    beforeDatasetsDraw: function (chart, args, options) {
-      var area = chart.chartArea;
-      var y = chart.scales.y;
-      if (!area || !y) return;
-      var ctx = chart.ctx;
-      var zones = [
-        [0, options.redBelow, "red"],
-        [options.redBelow, options.greenFrom, "yellow"],
-        [options.greenFrom, 100, "green"],
-      ];
-      ctx.save();
-      zones.forEach(function (zone) {
-        var top = y.getPixelForValue(zone[1]);
-        var bottom = y.getPixelForValue(zone[0]);
-        ctx.fillStyle = faint(bandColour(zone[2]), 0.12);
-        ctx.fillRect(area.left, top, area.right - area.left, bottom - top);
-      });
-      ctx.restore();
-    },
-  };
-
   function trendChart(canvas, data) {
     var trend = data.trend;
-    var brand = cssVar("--brand", "#3454d1");
+    var brand = charts.cssVar("--brand");
     return new window.Chart(canvas, {
       type: "line",
       data: {
@@ -110,17 +67,13 @@
           spanGaps: false,
         }],
       },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
+      options: charts.options({
         scales: {
           y: { min: 0, max: 100, ticks: { stepSize: 20 } },
           x: { ticks: { autoSkip: true, maxRotation: 0 } },
         },
         plugins: {
           legend: { display: false },
-          rollupBandZones: { redBelow: trend.red_below, greenFrom: trend.green_from },
           tooltip: {
             callbacks: {
               title: function (items) { return "Week of " + items[0].label; },
@@ -130,13 +83,13 @@
             },
           },
         },
-      },
-      plugins: [bandZones],
+      }),
+      plugins: [charts.bandBackground(trend.red_below, trend.green_from)],
     });
   }
 
   var DRAW = { bands: bandsChart, trend: trendChart };
 
-  window.PulseCharts.register(DATA_ID, DRAW);
+  charts.register(DATA_ID, DRAW);
 
 })();

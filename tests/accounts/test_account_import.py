@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.account_import import account_import_apply, account_import_validate
 from accounts.models import Account, Contact, ImportJob
+from tests.helpers import HTMX
 
 ACCOUNTS = """external_id,name,owner_email,segment,arr,renewal_date,lifecycle_stage,status,churned_on,churn_reason
 CRM-1,Acme Corp,alice@pulse.test,enterprise,"240,000",2027-03-31,adoption,active,,
@@ -194,7 +195,7 @@ def test_import_job_progress_partial_is_a_fragment(cast, login, upload):
     client = login(cast["adam"])
     upload(client, ACCOUNTS, None)
     job = ImportJob.objects.get()
-    fragment = client.get(f"/imports/{job.pk}/", headers={"HX-Request": "true"}).content.decode()
+    fragment = client.get(f"/imports/{job.pk}/", headers=HTMX).content.decode()
     assert "<html" not in fragment and 'id="progress"' in fragment and "Imported" in fragment
 
 

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact
 from tests.factories import AccountFactory, CheckInFactory, ContactFactory, MetricDefinitionFactory, MetricValueFactory
-
-HTMX = {"HX-Request": "true"}
+from tests.helpers import HTMX
 
 
 def test_list_search_filter_and_sort(alice, bob, login):

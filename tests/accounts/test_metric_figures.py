@@ -1,14 +1,13 @@
 """A metric's 7-day mean: the mean of the values present in the 7 days ending on a day, none when there are none."""
 
 import datetime
+import functools
 
 from accounts.metric_figures import Mean, mean_ending, metric_headline, rolling_means, window_start
+from tests import helpers
 
 MONDAY = datetime.date(2026, 3, 16)
-
-
-def day(offset: int) -> datetime.date:
-    return MONDAY + datetime.timedelta(days=offset)
+day = functools.partial(helpers.day, today=MONDAY)
 
 
 def test_the_window_is_the_day_and_the_six_before():

@@ -11,8 +11,7 @@ from django.utils import timezone
 from accounts.context_processors import notifications
 from accounts.models import Notification
 from tests.factories import NotificationFactory
-
-HTMX = {"HX-Request": "true"}
+from tests.helpers import HTMX
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.outbox import INDEX_NAME, OutboxBackend, outbox_entries, outbox_get, outbox_prune
 from accounts.outbox_views import FRAME_POLICY
+from tests.helpers import HTMX
 
 _opened: list[str] | None = None  # while a list, the audit hook below records every file opened
 
@@ -88,7 +89,7 @@ def test_the_outbox_searches_recipients_and_subjects_in_any_case(adam, login, ou
 
 def test_a_search_from_the_box_answers_with_the_results_alone(adam, login, outbox_on):
     _send(2)
-    response = login(adam).get("/outbox/?q=dana", headers={"HX-Request": "true"})
+    response = login(adam).get("/outbox/?q=dana", headers=HTMX)
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="results"') and "2 messages" in body
 

@@ -1,7 +1,7 @@
 """The account page (check-in prep): who sees it, "since the last check-in" on known data, charts, HTMX, queries."""
 
 import datetime
-import html as html_lib
+import functools
 import json
 import re
 
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import CheckIn
 from scoring.trends import trend
+from tests import helpers
 from tests.factories import (
     AccountFactory,
     CheckInFactory,
@@ -25,25 +26,12 @@ from tests.factories import (
     ResponseFactory,
     UserFactory,
 )
+from tests.helpers import HTMX, at, text
 from tests.scoring.test_score_change import kestrel
 
-HTMX = {"HX-Request": "true"}
 TODAY = datetime.date(2026, 3, 16)
+day = functools.partial(helpers.day, today=TODAY)
 CHECKIN_DAY = datetime.date(2026, 2, 16)
-
-
-def day(offset: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=offset)
-
-
-def at(date: datetime.date, hour: int = 12) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(hour)))
-
-
-def text(response) -> str:
-    """The page as words, tags dropped and spaces collapsed, for asserting sentences."""
-    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-    return html_lib.unescape(words).replace(" ,", ",").replace(" .", ".").replace(" )", ")")
 
 
 def entry(label: str, kind: str, normalised: float | None, raw: float | None, weight: float = 20) -> dict:

@@ -15,7 +15,6 @@ import re
 
 import pytest
 import time_machine
-from django.utils import timezone
 
 from core.numbers import plain
 from scoring.services import health_recompute
@@ -26,16 +25,9 @@ from tests.factories import (
     MetricValueFactory,
     ResponseFactory,
 )
+from tests.helpers import at, text
 
 TODAY = datetime.date(2026, 6, 15)  # a Monday
-
-
-def at(day: datetime.date, hour: int = 12) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour)))
-
-
-def words(fragment: str) -> str:
-    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 def one(pattern: str, page: str, what: str) -> re.Match:
@@ -84,7 +76,7 @@ def world(alice, bob, maria):
 def _portfolio(client, account) -> dict:
     row = one(rf'<tr data-account="{account.pk}">(.*?)</tr>', client.get("/portfolio/").content.decode(), "row")[1]
     health = one(r'data-label="Health".*?<span class="[^"]*health-chip-(\w+)[^"]*"[^>]*>([^<]*)<', row, "health")
-    nps = words(one(r'data-label="NPS"[^>]*>(.*?)</td>', row, "NPS")[1])
+    nps = text(one(r'data-label="NPS"[^>]*>(.*?)</td>', row, "NPS")[1])
     return {"band": health[1], "score": health[2].strip(), "nps": nps.replace("n=", "n = ")}
 
 
@@ -96,7 +88,7 @@ def _account_page(client, account) -> dict:
     found = {"band": health[1], "score": health[2]}
     for label, key in (("NPS", "nps"), ("CSAT", "csat")):
         block = one(rf"<dt>{label}</dt>\s*<dd>(.*?)</dd>", figures, label)[1]
-        value = words(one(r"<a [^>]*>(.*?)</a>", block, label)[1])
+        value = text(one(r"<a [^>]*>(.*?)</a>", block, label)[1])
         n = one(r"n = (\d+)", block, "n")[1]
         found[key] = f"{value} n = {n}"
     # The seat-usage headline in the Metrics card, the sparkline's last point and "since"'s Now.
@@ -107,7 +99,7 @@ def _account_page(client, account) -> dict:
     found["seat_usage_sparkline"] = plain(sparkline)
     moves = one(r'<table class="data compact since-metrics">(.*?)</table>', page, "since metrics")[1]
     since_row = one(r"Seat usage(?:(?!</tr>).)*</th>(.*?)</tr>", moves, "since seat usage")[1]
-    found["seat_usage_since"] = words(re.findall(r'<td class="num">(.*?)</td>', since_row, re.S)[1]).split()[0]
+    found["seat_usage_since"] = text(re.findall(r'<td class="num">(.*?)</td>', since_row, re.S)[1]).split()[0]
     return found
 
 
@@ -121,7 +113,7 @@ def _results(client, account) -> dict:
     found = {}
     for kind in ("nps", "csat"):
         page = client.get(f"/results/?account={account.pk}&period=365&kind={kind}").content.decode()
-        value = words(one(r'<p class="kpi-value">(.*?)</p>', page, "headline")[1])
+        value = text(one(r'<p class="kpi-value">(.*?)</p>', page, "headline")[1])
         n = one(r"<span>n = ([\d,]+)</span>", page, "n")[1]
         found[kind] = f"{value} n = {n}"
     return found
@@ -136,7 +128,7 @@ def _rollup(client, account) -> dict:
     def cell(key: str) -> str:
         found = [one(rf'data-cell="{key}"[^>]*>(.*?)</td>', row, key)[1] for row in rows if f'data-cell="{key}"' in row]
         assert found, f"no {key} cell for {name}"
-        return words(found[0])
+        return text(found[0])
 
     shown = {"mean_health": cell("health"), "nps": cell("nps"), "csat": cell("csat")}
     drill = client.get("/team/?period=365&show=accounts").content.decode()

@@ -6,7 +6,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.utils import timezone
 
 from accounts.models import User
 from dashboards import morning
@@ -21,14 +20,11 @@ from tests.factories import (
     MetricValueFactory,
     ResponseFactory,
 )
+from tests.helpers import at
 from tests.scoring.test_score_change import kestrel
 
 TODAY = datetime.date(2026, 3, 16)
 LAST = datetime.date(2026, 2, 16)
-
-
-def at(date: datetime.date, hour: int = 12) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(date, datetime.time(hour)))
 
 
 def entry(label: str, normalised: float) -> dict:

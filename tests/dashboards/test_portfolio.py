@@ -1,7 +1,7 @@
 """A CSM's portfolio: who may open whose, what each column says, sorting, filters, HTMX, "Coming up", query counts."""
 
 import datetime
-import html as html_lib
+import functools
 import re
 from decimal import Decimal
 
@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, User
 from surveys.models import Kind, Response
+from tests import helpers
 from tests.factories import (
     AccountFactory,
     CheckInFactory,
@@ -22,9 +23,10 @@ from tests.factories import (
     ResponseFactory,
     UserFactory,
 )
+from tests.helpers import HTMX, at, text
 
-HTMX = {"HX-Request": "true"}
 TODAY = datetime.date(2025, 3, 17)
+day = functools.partial(helpers.day, today=TODAY)
 NOW = datetime.datetime(2025, 3, 17, 12, 0, tzinfo=datetime.UTC)  # a Monday
 HOUR = datetime.timedelta(hours=1)
 CSAT_2 = {"kind": Kind.CSAT, "score": 2}  # a comment that is not an NPS answer
@@ -35,19 +37,6 @@ def frozen_today():
     """Every date below is relative to one fixed Monday, so day counts are exact."""
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def day(offset: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=offset)
-
-
-def at(offset: int) -> datetime.datetime:
-    return NOW + datetime.timedelta(days=offset)
-
-
-def text(fragment: str) -> str:
-    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))
-    return html_lib.unescape(words).strip()
 
 
 def page(response) -> str:
@@ -83,7 +72,7 @@ def nps_answers(account, scores_by_days_ago: list[tuple[int, int]], contact=None
             contact=contact or ContactFactory(account=account),
             kind=Kind.NPS,
             score=score,
-            answered_at=at(-days_ago),
+            answered_at=at(day(-days_ago)),
         )
 
 
@@ -193,9 +182,11 @@ def acme(alice):
     nps_answers(account, [(200, 3), (10, 10)], contact=first)  # the same contact: both count, as on Results
     nps_answers(account, [(20, 9), (30, 6)])  # two more contacts: a promoter and a detractor
     nps_answers(account, [(400, 0)])  # older than a year: ignored
-    CommentFactory(account=account, feedback_status=Response.FeedbackStatus.NEW, answered_at=at(-3), **CSAT_2)
-    CommentFactory(account=account, feedback_status=Response.FeedbackStatus.ACKNOWLEDGED, answered_at=at(-4), **CSAT_2)
-    CommentFactory(account=account, feedback_status=Response.FeedbackStatus.CLOSED, answered_at=at(-5), **CSAT_2)
+    CommentFactory(account=account, feedback_status=Response.FeedbackStatus.NEW, answered_at=at(day(-3)), **CSAT_2)
+    CommentFactory(
+        account=account, feedback_status=Response.FeedbackStatus.ACKNOWLEDGED, answered_at=at(day(-4)), **CSAT_2
+    )
+    CommentFactory(account=account, feedback_status=Response.FeedbackStatus.CLOSED, answered_at=at(day(-5)), **CSAT_2)
     return account
 
 
@@ -583,10 +574,10 @@ def test_coming_up_lists_the_five_biggest_drops_of_the_week(alice, login):
 def test_coming_up_lists_the_newest_unanswered_low_scores(alice, bob, login):
     account = AccountFactory(name="Acme", owner=alice)
     for days_ago in range(1, 7):
-        CommentFactory(account=account, score=days_ago, comment=f"Unhappy {days_ago}", answered_at=at(-days_ago))
+        CommentFactory(account=account, score=days_ago, comment=f"Unhappy {days_ago}", answered_at=at(day(-days_ago)))
     CommentFactory(account=account, score=0, comment="Already answered", feedback_status="closed")
     CommentFactory(account=account, score=7, comment="Passive, not an alert")
-    CommentFactory(account=account, kind=Kind.CSAT, score=2, comment="Low CSAT", answered_at=at(-2) + HOUR)
+    CommentFactory(account=account, kind=Kind.CSAT, score=2, comment="Low CSAT", answered_at=at(day(-2)) + HOUR)
     CommentFactory(account=account, kind=Kind.CSAT, score=3, comment="Neutral CSAT")
     CommentFactory(account=AccountFactory(owner=bob), score=0, comment="Bob's customer")
 
@@ -627,7 +618,7 @@ def _portfolio_of(owner, size: int):
         scored(account, (0, 20.0 + n % 70), (-7, 60.0), (-30, 50.0))
         CheckInFactory(account=account, date=day(-n % 60), next_checkin_on=day(n % 20 - 5))
         nps_answers(account, [(3, n % 11), (40, 9)])
-        CommentFactory(account=account, answered_at=at(-1))
+        CommentFactory(account=account, answered_at=at(day(-1)))
         if n % 2:
             OverrideFactory(account=account, band="" if n % 4 == 1 else "green", score=55.0 if n % 4 == 1 else None)
     AccountFactory(owner=owner, status=Account.Status.CHURNED, churned_on=day(-1))

@@ -2,6 +2,7 @@
 drill-downs that open exactly the accounts behind a number, HTMX, empty states, query counts."""
 
 import datetime
+import functools
 import html as html_lib
 import json
 import re
@@ -16,7 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account, User
+from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW
 from surveys.models import Invitation, Kind
+from tests import helpers
 from tests.factories import (
     AccountFactory,
     HealthSnapshotFactory,
@@ -26,12 +29,13 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.helpers import HTMX, at
 
 URL = "/team/"
-HTMX = {"HX-Request": "true"}
 TODAY = datetime.date(2025, 3, 19)  # a Wednesday
+day = functools.partial(helpers.day, today=TODAY)
 NOW = datetime.datetime(2025, 3, 19, 12, 0, tzinfo=datetime.UTC)
-RED_BELOW, GREEN_FROM = 40, 70  # the default model's bands (PRODUCT.md)
+RED_BELOW, GREEN_FROM = DEFAULT_RED_BELOW, DEFAULT_GREEN_FROM  # the default model's bands (PRODUCT.md)
 
 
 @pytest.fixture(autouse=True)
@@ -39,14 +43,6 @@ def frozen_today():
     """Every date below is relative to one fixed day, so windows (90 days, 12 months) are exact."""
     with time_machine.travel(NOW, tick=False):
         yield
-
-
-def day(offset: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=offset)
-
-
-def at(offset: int) -> datetime.datetime:
-    return NOW + datetime.timedelta(days=offset)
 
 
 # ---- The data set: plain data first, so the expected numbers can be computed from it by hand ----
@@ -108,9 +104,9 @@ def dataset(cast):
             HealthSnapshotFactory(account=account, date=day(offset), score=score)
         accounts[name] = account
     for name, kind, score, days_ago in ANSWERS:
-        ResponseFactory(account=accounts[name], kind=kind, score=score, answered_at=at(-days_ago))
+        ResponseFactory(account=accounts[name], kind=kind, score=score, answered_at=at(day(-days_ago)))
     for name, status, days_ago in INVITATIONS:
-        InvitationFactory(contact__account=accounts[name], status=status, sent_at=at(-days_ago))
+        InvitationFactory(contact__account=accounts[name], status=status, sent_at=at(day(-days_ago)))
     return accounts
 
 
@@ -435,7 +431,7 @@ def test_a_new_answer_reaches_the_rollup_within_five_minutes(login, maria, datas
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     client = login(maria)
     before = rollup_of(client.get(URL)).total.answers[Kind.NPS]["n"]
-    ResponseFactory(account=dataset["Alpha One"], kind=Kind.NPS, score=10, answered_at=at(0))
+    ResponseFactory(account=dataset["Alpha One"], kind=Kind.NPS, score=10, answered_at=at(day(0)))
 
     assert rollup_of(client.get(URL)).total.answers[Kind.NPS]["n"] == before  # counted a moment ago
     assert "(refreshed every 5 minutes)" in client.get(URL).content.decode()
@@ -581,9 +577,9 @@ def _team_of(size: int, team):
             account = AccountFactory(owner=csm, segment=segment, renewal_date=day(n % 100))
             HealthSnapshotFactory(account=account, date=day(-1), score=20.0 + n)
             HealthSnapshotFactory(account=account, date=day(-8), score=60.0)
-            ResponseFactory(account=account, kind=Kind.NPS, score=n % 11, answered_at=at(-2))
-            ResponseFactory(account=account, kind=Kind.CES, score=5, answered_at=at(-3))
-            InvitationFactory(contact__account=account, sent_at=at(-2))
+            ResponseFactory(account=account, kind=Kind.NPS, score=n % 11, answered_at=at(day(-2)))
+            ResponseFactory(account=account, kind=Kind.CES, score=5, answered_at=at(day(-3)))
+            InvitationFactory(contact__account=account, sent_at=at(day(-2)))
         if n % 3 == 0:
             OverrideFactory(account=account, band="red")
     return manager

@@ -1,16 +1,19 @@
 """One threshold, one arrow: the same change of health points is marked the same on every page."""
 
 import datetime
-import html as html_lib
+import functools
 import re
 
 import pytest
 import time_machine
 
 from scoring.trends import FLAT_BELOW, trend
+from tests import helpers
 from tests.factories import AccountFactory, CheckInFactory, HealthSnapshotFactory
+from tests.helpers import text
 
 TODAY = datetime.date(2026, 11, 30)
+day = functools.partial(helpers.day, today=TODAY)
 
 
 @pytest.fixture(autouse=True)
@@ -19,25 +22,17 @@ def _frozen_time():
         yield
 
 
-def day(offset: int) -> datetime.date:
-    return TODAY + datetime.timedelta(days=offset)
-
-
-def words(fragment: str) -> str:
-    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment))).strip()
-
-
 def table_mark(html: str, account) -> str:
     """The 30-day column of an account's portfolio row: its arrow and signed change."""
     row = re.search(rf'<tr data-account="{account.pk}">(.*?)</tr>', html, re.S).group(1)
-    return words(re.search(r'<span class="health-delta[^"]*" title="[^"]*">(.*?)</span>', row, re.S).group(1))
+    return text(re.search(r'<span class="health-delta[^"]*" title="[^"]*">(.*?)</span>', row, re.S).group(1))
 
 
 def drops(html: str) -> dict[str, str]:
     """Biggest drops this week: account name → its arrow and signed change."""
     card = re.search(r"<h3>Biggest drops this week</h3>(.*?)</div>", html, re.S).group(1)
     items = re.findall(r'<a href="[^"]+">([^<]+)</a>\s*<span class="health-delta[^"]*">(.*?)</span>', card)
-    return {words(name): words(mark) for name, mark in items}
+    return {text(name): text(mark) for name, mark in items}
 
 
 @pytest.fixture
@@ -68,8 +63,8 @@ def test_the_account_and_health_pages_mark_it_as_the_portfolio_does(accounts, al
     portfolio = client.get("/portfolio/").content.decode()
     for account in accounts:
         mark = table_mark(portfolio, account)
-        since = words(client.get(f"/accounts/{account.pk}/").content.decode())
-        health = words(client.get(f"/accounts/{account.pk}/health/?compare={day(-7).isoformat()}").content.decode())
+        since = text(client.get(f"/accounts/{account.pk}/").content.decode())
+        health = text(client.get(f"/accounts/{account.pk}/health/?compare={day(-7).isoformat()}").content.decode())
         before, now = {slipping: (61, 60), falling: (70, 66)}[account]
         verdict = "Health dropped:" if mark.startswith("▼") else "No significant change: health"
         assert f"{verdict} {before} → {now} {mark}" in since  # significant exactly when the arrow is not flat

@@ -20,6 +20,7 @@ from tests.factories import (
     OverrideFactory,
     default_health_version,
 )
+from tests.helpers import text
 
 
 def days_ago(n: int) -> datetime.date:
@@ -29,12 +30,6 @@ def days_ago(n: int) -> datetime.date:
 def url(account, **params) -> str:
     query = "&".join(f"{key}={value}" for key, value in params.items())
     return f"/accounts/{account.pk}/health/" + (f"?{query}" if query else "")
-
-
-def text(response) -> str:
-    """The page as words, tags dropped and spaces collapsed, for asserting sentences."""
-    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-    return html_lib.unescape(words).replace(" .", ".")
 
 
 def scored(account, day, *, nps=30, seat=45.0, billing=0, sentiment=4) -> HealthSnapshot:

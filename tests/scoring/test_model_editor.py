@@ -8,6 +8,7 @@ from accounts.models import MetricDefinition
 from scoring.models import Component, HealthModel, HealthModelVersion
 from scoring.services import model_version_create
 from tests.factories import AccountFactory, HealthSnapshotFactory
+from tests.helpers import HTMX
 
 SENTIMENT = {
     "label": "Check-ins",
@@ -116,9 +117,7 @@ def test_saving_makes_version_2_current_with_components_in_the_given_order(adam,
 
 
 def test_an_htmx_save_redirects_the_browser(adam, login, default_model):
-    response = login(adam).post(
-        default_model.get_absolute_url(), post_data([SENTIMENT]), headers={"HX-Request": "true"}
-    )
+    response = login(adam).post(default_model.get_absolute_url(), post_data([SENTIMENT]), headers=HTMX)
     assert response.status_code == 200 and response["HX-Redirect"] == default_model.get_absolute_url()
     assert HealthModel.objects.get(pk=default_model.pk).current_version.number == 2
 
@@ -189,7 +188,7 @@ def test_a_post_claiming_a_billion_components_is_refused_quickly(adam, login, de
 
 def test_an_htmx_save_with_errors_returns_the_editor_with_them(adam, login, default_model):
     data = post_data([{**USAGE, "weight": "0"}])
-    response = login(adam).post(default_model.get_absolute_url(), data, headers={"HX-Request": "true"})
+    response = login(adam).post(default_model.get_absolute_url(), data, headers=HTMX)
     fragment = response.content.decode()
     assert response.status_code == 422 and "<html" not in fragment
     assert fragment.lstrip().startswith('<div id="editor"') and "Weights must be positive." in fragment

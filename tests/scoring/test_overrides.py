@@ -2,7 +2,6 @@
 
 import datetime
 import html as html_lib
-import re
 
 import pytest
 import time_machine
@@ -10,17 +9,11 @@ from django.utils import timezone
 
 from scoring.models import Override
 from tests.factories import AccountFactory, HealthSnapshotFactory, OverrideFactory
-
-HTMX = {"HX-Request": "true"}
+from tests.helpers import HTMX, text
 
 
 def in_days(n: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=n)
-
-
-def text(response) -> str:
-    words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.content.decode()))
-    return html_lib.unescape(words).replace(" .", ".")
 
 
 def add_url(account) -> str:

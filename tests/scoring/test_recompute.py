@@ -1,23 +1,18 @@
 """Recomputing: alerts once per event, debounced recompute after new inputs, the command and backfill."""
 
-import datetime
 import io
 import json
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.services import api_token_create
 from scoring.models import DirtyAccount, HealthSnapshot
 from scoring.services import health_recompute, health_recompute_dirty
 from tests.factories import AccountFactory, CheckInFactory
-
-
-def day(offset: int) -> datetime.date:
-    return timezone.localdate() + datetime.timedelta(days=offset)
+from tests.helpers import day
 
 
 def test_a_drop_of_10_points_alerts_the_owner_once(sentiment_model, alice, mailoutbox):

@@ -16,6 +16,7 @@ from django.utils.html import escape
 
 from accounts.outbox import OutboxBackend, outbox_entries, outbox_get
 from surveys.emails import invitation_message
+from tests.helpers import HTMX
 from tests.security.payloads import TEXT, payload_world
 
 pytestmark = pytest.mark.django_db
@@ -131,13 +132,13 @@ def test_htmx_fragments_show_payloads_as_text(client, world):
     item = client.post(
         f"/feedback/{world.response.pk}/",
         {"status": "closed", "assignee": world.cast["alice"].pk, "note": TEXT["internal_note"]},
-        headers={"HX-Request": "true"},
+        headers=HTMX,
     )
     assert_escaped(item.content.decode(), ["comment", "internal_note", "account"])
     contacts = client.post(
         f"/accounts/{world.account.pk}/contacts/",
         {"name": TEXT["contact"], "email": "not an address"},
-        headers={"HX-Request": "true"},
+        headers=HTMX,
     )
     assert contacts.status_code == 422
     assert_escaped(contacts.content.decode(), ["contact", "contact_title"])

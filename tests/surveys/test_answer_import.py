@@ -14,6 +14,7 @@ from accounts.services import import_job_run
 from surveys.answer_import import answers_csv_validate
 from surveys.models import Kind, Response
 from tests.factories import AccountFactory, ContactFactory
+from tests.helpers import HTMX
 
 URL = reverse("surveys:answers_import")
 HEADER = "date,contact_email,account_external_id,kind,score,comment\n"
@@ -303,7 +304,7 @@ def test_the_upload_returns_before_the_import_runs(adam, login, acme, globex, ja
     assert "Waiting to start" in waiting.text and 'hx-trigger="load delay:1s"' in waiting.text
 
     queued[0]()  # the worker picks the task up
-    done = client.get(job.get_absolute_url(), headers={"HX-Request": "true"})
+    done = client.get(job.get_absolute_url(), headers=HTMX)
     assert "<strong>4</strong> answers added" in done.text and "hx-get" not in done.text
     assert Response.objects.count() == 4
 

@@ -4,6 +4,7 @@ import pytest
 
 from surveys.models import Campaign, Invitation, Survey
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
+from tests.helpers import HTMX
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def test_progress_partial_polls_while_sending(adam, login, contacts):
     for contact in contacts:
         Invitation.objects.create(campaign=campaign, contact=contact, account=contact.account)
     Invitation.objects.filter(contact=contacts[0]).update(status="sent")
-    fragment = login(adam).get(f"/campaigns/{campaign.pk}/", headers={"HX-Request": "true"}).content.decode()
+    fragment = login(adam).get(f"/campaigns/{campaign.pk}/", headers=HTMX).content.decode()
     assert "<html" not in fragment and 'hx-trigger="load delay:2s"' in fragment
     assert 'value="50"' in fragment and "1 of 2 done" in fragment
 

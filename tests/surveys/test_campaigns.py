@@ -124,7 +124,7 @@ def test_quiet_period_is_enforced_when_claiming(audience, smtp_server, run_on_co
     assert len(smtp_server.messages) == 3
     skipped = second.invitations.all()
     assert {invitation.status for invitation in skipped} == {"skipped"}
-    assert skipped[0].last_error == "asked within the last 90 days"
+    assert skipped[0].last_error == "asked in the last 90 days (quiet period)"
 
 
 def test_account_quiet_period_keeps_other_contacts_of_the_account_away(audience, smtp_server, run_on_commit, settings):
@@ -145,7 +145,7 @@ def test_opted_out_contact_is_never_emailed(audience, smtp_server, run_on_commit
     opted_out.save()
     sending.invitation_batch_send(invitation_ids=list(campaign.invitations.values_list("pk", flat=True)))
     assert smtp_server.to(opted_out.email) == [] and len(smtp_server.messages) == 2
-    assert Invitation.objects.get(contact=opted_out).last_error == "opted out"
+    assert Invitation.objects.get(contact=opted_out).last_error == "opted out of surveys"
 
 
 def test_temporary_failure_is_retried_then_failed_then_retry_failed_sends(

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from surveys.models import Response
 from tests.factories import AccountFactory, CommentFactory, ContactFactory
+from tests.helpers import HTMX
 
-HTMX = {"HX-Request": "true"}
 INBOX = "/feedback/"
 
 

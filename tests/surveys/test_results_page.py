@@ -23,6 +23,7 @@ from tests.factories import (
     UserFactory,
     answered_invitation,
 )
+from tests.helpers import HTMX
 
 URL = reverse("surveys:results")
 EXPORT_URL = reverse("surveys:results_export")
@@ -332,7 +333,7 @@ def test_empty_state_links_admins_to_campaigns_and_the_import(alice, adam, login
 
 
 def test_htmx_request_gets_the_results_partial(adam, login, answers):
-    response = login(adam).get(URL, {"kind": "nps", "segment": "mid_market"}, headers={"HX-Request": "true"})
+    response = login(adam).get(URL, {"kind": "nps", "segment": "mid_market"}, headers=HTMX)
     assert response.status_code == 200
     assert "<html" not in response.text
     assert response.text.lstrip().startswith('<div id="results"')

@@ -126,7 +126,7 @@ def test_the_claim_skips_an_address_that_opted_out_elsewhere_after_the_invitatio
     sending.invitation_batch_send(invitation_ids=list(campaign.invitations.values_list("pk", flat=True)))
     assert [message["To"] for message in smtp_server.messages] == ["omar@customer.test"]
     skipped = Invitation.objects.get(campaign=campaign, contact=target)
-    assert (skipped.status, skipped.last_error) == ("skipped", "opted out")
+    assert (skipped.status, skipped.last_error) == ("skipped", "opted out of surveys")
 
 
 def test_a_bounce_on_one_account_suppresses_the_address_on_another(
