@@ -17,6 +17,7 @@ from accounts.csvfiles import RowError, errors_csv
 from accounts.forms import AccountImportForm, ApiTokenForm, MetricDefinitionForm, MetricImportForm
 from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
+from core.htmx import INVALID, form_status, render_page_or_partial
 
 
 def admin_required(view):
@@ -49,15 +50,14 @@ def account_import(request):
         )
         return redirect(job)
     recent = ImportJob.objects.filter(kind=ImportJob.Kind.ACCOUNTS).select_related("created_by")[:10]
-    return render(request, "accounts/import.html", {"form": form, "recent": recent})
+    return render(request, "accounts/import.html", {"form": form, "recent": recent}, status=form_status(form))
 
 
 @admin_required
 def import_detail(request, job_id):
     """The job's page; while it runs, its progress partial polls itself until the job is finished."""
     job = get_object_or_404(ImportJob.objects.defer("files", "errors_csv").select_related("created_by"), pk=job_id)
-    template = "accounts/import_detail.html#progress" if request.htmx else "accounts/import_detail.html"
-    return render(request, template, {"job": job})
+    return render_page_or_partial(request, "accounts/import_detail.html", "progress", {"job": job})
 
 
 @admin_required
@@ -85,7 +85,7 @@ def metric_list(request):
         "upload_form": MetricImportForm(),
         "recent": ImportJob.objects.filter(kind=ImportJob.Kind.METRICS).select_related("created_by")[:10],
     }
-    return render(request, "accounts/metrics.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/metrics.html", context, status=form_status(form))
 
 
 @admin_required
@@ -99,7 +99,7 @@ def metric_import(request):
             "upload_form": form,
             "recent": ImportJob.objects.filter(kind=ImportJob.Kind.METRICS)[:10],
         }
-        return render(request, "accounts/metrics.html", context, status=422)
+        return render(request, "accounts/metrics.html", context, status=INVALID)
     name, text = form.cleaned_data["metrics_file"]
     job = services.import_job_create(
         kind=ImportJob.Kind.METRICS, files={"metrics": text}, filenames=name, created_by=request.user
@@ -120,7 +120,7 @@ def token_list(request):
         "new_secret": new_secret,
         "api_url": f"{settings.SITE_URL}/api/v1/metrics",
     }
-    response = render(request, "accounts/tokens.html", context, status=422 if form.errors else 200)
+    response = render(request, "accounts/tokens.html", context, status=form_status(form))
     response["Cache-Control"] = "no-store"  # the secret is on this page once
     return response
 

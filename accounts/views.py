@@ -16,6 +16,7 @@ from accounts import services
 from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
 from accounts.models import Account, Contact
 from accounts.selectors import ACCOUNT_SORTS, account_archived_contacts, account_contacts, account_list, people_in_scope
+from core.htmx import INVALID, form_status, render_page_or_partial
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -69,8 +70,7 @@ def account_list_view(request):
         "querystring_base": query.urlencode(),
         "querystring_sorted": sorted_query,
     }
-    template = "accounts/list.html#results" if request.htmx and not request.htmx.boosted else "accounts/list.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "accounts/list.html", "results", context)
 
 
 def _editable_account(request, account_id) -> Account:
@@ -84,7 +84,7 @@ def account_create(request):
         account = services.account_save(account=Account(), data=form.cleaned_data)
         messages.success(request, f"Account {account.name} created.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": None}, status=422 if form.errors else 200)
+    return render(request, "accounts/form.html", {"form": form, "account": None}, status=form_status(form))
 
 
 @login_required
@@ -95,7 +95,7 @@ def account_edit(request, account_id):
         services.account_save(account=account, data=form.cleaned_data)
         messages.success(request, "Account saved.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": account}, status=422 if form.errors else 200)
+    return render(request, "accounts/form.html", {"form": form, "account": account}, status=form_status(form))
 
 
 SECTIONS = {"checkins": "accounts/_checkins.html", "contacts": "accounts/_contacts.html"}
@@ -127,7 +127,7 @@ def contact_add(request, account_id):
     account = _editable_account(request, account_id)
     form = ContactForm(request.POST, account=account)
     if not form.is_valid():
-        return _account_section(request, account, "contacts", status=422, contact_form=form)
+        return _account_section(request, account, "contacts", status=INVALID, contact_form=form)
     contact = services.contact_save(contact=Contact(account=account), data=form.cleaned_data)
     if not request.htmx:
         messages.success(request, f"{contact.name} added.")
@@ -145,7 +145,7 @@ def contact_edit(request, account_id, contact_id):
         messages.success(request, f"{contact.name} saved.")
         return redirect(account)
     context = {"form": form, "account": account, "contact": contact}
-    return render(request, "accounts/contact_form.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/contact_form.html", context, status=form_status(form))
 
 
 @login_required
@@ -164,7 +164,7 @@ def checkin_add(request, account_id):
     account = _editable_account(request, account_id)
     form = CheckInForm(request.POST)
     if not form.is_valid():
-        return _account_section(request, account, "checkins", status=422, checkin_form=form)
+        return _account_section(request, account, "checkins", status=INVALID, checkin_form=form)
     services.checkin_add(account=account, csm=request.user, **form.cleaned_data)
     if not request.htmx:
         messages.success(request, "Check-in logged.")

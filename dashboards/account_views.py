@@ -6,11 +6,12 @@ The check-in and contact forms post to the accounts app, which answers with its 
 """
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.forms import CheckInForm, ContactForm
 from accounts.selectors import account_archived_contacts
+from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
 
 PARTIALS = {"since"}
@@ -26,7 +27,5 @@ def account_page(request, account_id):
     context |= {"nav": "accounts", "checkin_form": CheckInForm(), "contact_form": ContactForm(account=account)}
     if request.user.is_admin:  # admins erase personal data, also of contacts already archived
         context["archived_contacts"] = list(account_archived_contacts(account))
-    template = "dashboards/account.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#" + (request.htmx.target if request.htmx.target in PARTIALS else "content")
-    return render(request, template, context)
+    partial = request.htmx.target if request.htmx.target in PARTIALS else "content"
+    return render_page_or_partial(request, "dashboards/account.html", partial, context)

@@ -4,9 +4,8 @@ import datetime
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.html import escape
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
@@ -15,6 +14,7 @@ from django_htmx.http import push_url
 from accounts.forms import PulseForm
 from accounts.models import Account, User
 from accounts.selectors import people_in_scope
+from core.htmx import render_page_or_partial, wants_partial
 from core.numbers import fixed, signed, whole
 from dashboards.portfolio import (
     DEFAULT_SORT,
@@ -246,16 +246,13 @@ def portfolio(request, user_id: int | None = None):
         "churned_url": f"{reverse('accounts:list')}?status=churned&owner={csm.pk}",
         "feedback_url": feedback_url,
     }
-    htmx = request.htmx
-    if htmx and not htmx.boosted and not htmx.history_restore_request:
-        response = render(request, "dashboards/portfolio.html#results", context)
-        # The form sends its empty fields too: the address bar gets the short, shareable form.
-        push_url(response, page_url + (f"?{query}" if (query := _canonical_query(request)) else ""))
-    else:
+    partial = wants_partial(request)
+    if not partial:
         context["coming_up"] = coming_up(data)
         if request.user.role in (User.Role.MANAGER, User.Role.ADMIN):
             context["people"] = list(people_in_scope(request.user))
-        response = render(request, "dashboards/portfolio.html", context)
-    # The same URL answers a page or a fragment: caches (and the back button) must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
+    response = render_page_or_partial(request, "dashboards/portfolio.html", "results", context)
+    if partial:
+        # The form sends its empty fields too: the address bar gets the short, shareable form.
+        push_url(response, page_url + (f"?{query}" if (query := _canonical_query(request)) else ""))
     return response

@@ -12,15 +12,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounts.forms import PulseForm
 from accounts.models import Account, Team
 from core import numbers
+from core.htmx import render_page_or_partial
 from dashboards.rollup import (
     BANDS,
     DEFAULT_PERIOD,
@@ -365,9 +364,4 @@ def rollup(request):
         "several_teams": len(teams) > 1,
         "survey_refresh_minutes": SURVEY_CACHE_SECONDS // 60,
     }
-    htmx = request.htmx
-    partial = htmx and not htmx.boosted and not htmx.history_restore_request
-    response = render(request, "dashboards/rollup.html#rollup" if partial else "dashboards/rollup.html", context)
-    # The same URL answers a page or a fragment: caches (and the back button) must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(request, "dashboards/rollup.html", "rollup", context)

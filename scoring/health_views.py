@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
 from accounts.validators import days_later, validate_date
+from core.htmx import INVALID, render_page_or_partial, wants_partial
 from core.numbers import fixed, whole
 from scoring import engine, selectors, services
 from scoring.formatting import anchor_text, comparison, component_rows, format_raw
@@ -126,12 +127,9 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
 
 def _render_override(request, account: Account, *, status: int = 200, **override_kwargs):
     """The override card on an HTMX request; otherwise the whole page around it."""
-    if request.htmx:
-        context = _override_context(request, account, **override_kwargs)
-        return render(request, "scoring/account_health.html#override", context, status=status)
-    return render(
-        request, "scoring/account_health.html", _page_context(request, account, **override_kwargs), status=status
-    )
+    build = _override_context if wants_partial(request) else _page_context
+    context = build(request, account, **override_kwargs)
+    return render_page_or_partial(request, "scoring/account_health.html", "override", context, status=status)
 
 
 @login_required
@@ -147,7 +145,7 @@ def override_add(request, account_id):
     account = get_object_or_404(Account.objects.editable_by(request.user).select_related("owner"), pk=account_id)
     form = OverrideForm(request.POST)
     if not form.is_valid():
-        return _render_override(request, account, status=422, form=form, can_override=True)
+        return _render_override(request, account, status=INVALID, form=form, can_override=True)
     override = services.override_create(
         account=account,
         by=request.user,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.forms import PulseForm
 from accounts.models import User
 from accounts.selectors import people_in_scope
+from core.htmx import form_status, render_page_or_partial
 from surveys import feedback
 from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days, teams_in_scope
 from surveys.models import Kind, Response
@@ -110,8 +111,7 @@ def inbox(request):
         "querystring": _querystring_without_page(request),
         "back_url": request.get_full_path(),
     }
-    template = "surveys/inbox.html#list" if request.htmx and not request.htmx.boosted else "surveys/inbox.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "surveys/inbox.html", "list", context)
 
 
 def _back_url(request) -> str:
@@ -167,5 +167,4 @@ def feedback_update(request, response_id):
         "back_url": back_url,
         "single": True,
     }
-    template = "surveys/inbox.html#item" if request.htmx else "surveys/inbox.html"
-    return render(request, template, context, status=422 if form.errors else 200)
+    return render_page_or_partial(request, "surveys/inbox.html", "item", context, status=form_status(form))

@@ -16,6 +16,7 @@ from accounts.models import Account, ImportJob, Team, User
 from accounts.selectors import people_in_scope
 from accounts.services import import_job_create
 from accounts.validators import validate_date
+from core.htmx import form_status, render_page_or_partial
 from surveys.models import Kind, Survey
 from surveys.results import DEFAULT_PERIOD, GROUPS, ResultFilters, compute_results, export_rows, period_start
 
@@ -155,8 +156,7 @@ def results(request):
             [filters.team, filters.owner, filters.segment, filters.account, filters.survey, period != DEFAULT_PERIOD]
         ),
     }
-    template = "surveys/results.html#results" if request.htmx and not request.htmx.boosted else "surveys/results.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "surveys/results.html", "results", context)
 
 
 @login_required
@@ -186,5 +186,5 @@ def answers_import(request):
             kind=ImportJob.Kind.ANSWERS, files={"answers": text}, filenames=filename, created_by=request.user
         )
         return redirect(job)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render(request, "surveys/answers_import.html", {"form": form}, status=status)
