@@ -13,12 +13,11 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from accounts.forms import PulseForm
 from accounts.models import Account, Team
 from core import numbers
+from core.html import link, span
 from core.htmx import render_page_or_partial
 from dashboards.rollup import (
     BANDS,
@@ -114,22 +113,14 @@ class Cell:
     def __html__(self) -> str:
         """The number as a link to the accounts behind it (or plain when there are none): `{{ cell }}`.
 
-        Rendered here rather than by a template partial: a rollup of 50 CSMs has some 1,600 cells.
+        Rendered by core.html rather than a template partial: a rollup of 50 CSMs has some 1,600 cells.
+        A link to accounts on this page is fetched by htmx, swapped as its container's hx-* attributes say.
         """
-        title = format_html(' title="{}"', self.title) if self.title else ""
         if not self.url:
-            muted = mark_safe(' class="muted"') if self.is_zero else ""
-            return format_html("<span{}{}>{}</span>", title, muted, self.text)
+            return span(self.text, css="muted" if self.is_zero else "", title=self.title)
         if self.here:
-            return format_html(
-                '<a href="{}#rollup-drill"{} hx-get="{}" hx-target="#rollup" hx-swap="outerHTML show:#rollup-drill:top"'
-                ' hx-push-url="true">{}</a>',
-                self.url,
-                title,
-                self.url,
-                self.text,
-            )
-        return format_html('<a href="{}"{}>{}</a>', self.url, title, self.text)
+            return link(f"{self.url}#rollup-drill", self.text, title=self.title, hx_get=self.url)
+        return link(self.url, self.text, title=self.title)
 
     def __str__(self) -> str:
         return self.__html__()
