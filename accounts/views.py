@@ -5,7 +5,6 @@ sections are templates of this app (accounts/_checkins.html, accounts/_contacts.
 HTMX post here answers with the section it changed.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,9 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
+from accounts.forms import AccountFilterForm, AccountForm, CheckInForm, ContactForm
 from accounts.models import Account, Contact
-from accounts.selectors import ACCOUNT_SORTS, account_archived_contacts, account_contacts, account_list, people_in_scope
+from accounts.selectors import account_archived_contacts, account_contacts, account_list
 from core.htmx import INVALID, form_status, render_page_or_partial
 
 PAGE_SIZE = 50
@@ -27,19 +26,6 @@ SORT_COLUMNS = [
     ("renewal", "Renewal"),
     ("last_checkin", "Last check-in"),
 ]
-
-
-class AccountFilterForm(PulseForm, forms.Form):
-    q = forms.CharField(required=False, label="Search")
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
-    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Account.Status.choices])
-    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in ACCOUNT_SORTS])
-    desc = forms.BooleanField(required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = people_in_scope(user)
 
 
 @login_required

@@ -2,7 +2,6 @@
 
 import datetime
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -10,17 +9,16 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django_htmx.http import push_url
 
-from accounts.forms import PulseForm
 from accounts.models import Account, User
 from accounts.selectors import people_in_scope
 from core.html import link, markup, span
 from core.htmx import render_page_or_partial, wants_partial
 from core.numbers import fixed, signed, whole
+from dashboards.forms import PortfolioFilterForm
 from dashboards.portfolio import (
     DEFAULT_SORT,
     RENEWAL_RISK_DAYS,
     SOON_DAYS,
-    SORT_KEYS,
     TREND_DAYS,
     PortfolioRow,
     coming_up,
@@ -28,7 +26,6 @@ from dashboards.portfolio import (
     rows_filter,
     rows_sort,
 )
-from scoring.models import Band
 
 SORT_COLUMNS = [
     ("name", "Account", ""),
@@ -41,7 +38,6 @@ SORT_COLUMNS = [
     ("nps", "NPS", "num"),
     ("feedback", "Open feedback", "num"),
 ]
-RENEWAL_WINDOWS = [30, 60, 90]
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -156,21 +152,6 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
         nps=NO_NPS if nps is None else markup("{} {}", signed(nps), span(f"n={row.nps.n}", css="muted small")),
         feedback=link(feedback_url, row.open_feedback) if row.open_feedback else NO_FEEDBACK,
     )
-
-
-class PortfolioFilterForm(PulseForm, forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    band = forms.ChoiceField(required=False, choices=[("", "All bands"), *Band.choices], label="Health")
-    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
-    renewal = forms.TypedChoiceField(
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "Any date"), *[(str(days), f"Within {days} days") for days in RENEWAL_WINDOWS]],
-    )
-    overdue = forms.ChoiceField(required=False, choices=[("", "Any"), ("yes", "Overdue")], label="Check-in")
-    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORT_KEYS])
-    desc = forms.BooleanField(required=False)
 
 
 def _sort_links(request, sort: str, descending: bool) -> list[dict]:

@@ -10,15 +10,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.urls import reverse
 
-from accounts.forms import PulseForm
 from accounts.models import Account, Team
 from core import numbers
 from core.html import link, span
 from core.htmx import render_page_or_partial
+from dashboards.forms import PERIOD_CHOICES, RollupFilterForm
 from dashboards.rollup import (
     BANDS,
     DEFAULT_PERIOD,
@@ -37,38 +36,7 @@ from surveys.formulas import Result
 from surveys.models import Kind
 from surveys.results import format_result
 
-PERIOD_CHOICES = [("90", "Last 90 days"), ("365", "Last 12 months")]
-# A bad filter value (an old link, an edited URL) is dropped with a note; the rest still apply.
-IGNORED = {"invalid_choice": "%(value)s is not a choice here; this filter is ignored."}
-NOT_YOURS = {"invalid_choice": "that team is not one of yours; showing all your teams."}
 BAND_LABELS = dict(Band.choices)
-
-
-class RollupFilterForm(PulseForm, forms.Form):
-    """The rollup's filters, and which accounts to list below them (`show=accounts` and its filters)."""
-
-    team = forms.ChoiceField(required=False, error_messages=NOT_YOURS)
-    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label="Surveys", error_messages=IGNORED)
-    show = forms.ChoiceField(choices=[("accounts", "accounts")], required=False, error_messages=IGNORED)
-    segment = forms.ChoiceField(choices=[("", "Any"), *Account.Segment.choices], required=False, error_messages=IGNORED)
-    band = forms.ChoiceField(choices=[("", "Any"), *Band.choices], required=False, error_messages=IGNORED)
-    renewal = forms.ChoiceField(choices=[("", "Any"), (str(RENEWAL_DAYS), "")], required=False, error_messages=IGNORED)
-
-    def __init__(self, data, *, teams: list[Team]):
-        super().__init__(data)
-        self.teams = {str(team.pk): team for team in teams}
-        if len(teams) > 1:
-            self.fields["team"].choices = [("", "All your teams"), *[(str(team.pk), team.name) for team in teams]]
-        else:
-            del self.fields["team"]  # one team (or a CSM's own): nothing to choose
-
-    def errors_to_show(self) -> list[str]:
-        labels = {"team": "Team", "period": "Survey period"}
-        return [
-            f"{labels.get(name, name.capitalize())}: {message}"
-            for name, messages in self.errors.items()
-            for message in messages
-        ]
 
 
 # ---- How numbers are written ----

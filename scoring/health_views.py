@@ -4,7 +4,6 @@ The page and its override card are one template (`scoring/account_health.html`);
 post gets the `override` partial of it, a post without script a redirect.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -15,22 +14,17 @@ from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
-from accounts.validators import days_later, validate_date
+from accounts.validators import days_later
 from core.htmx import INVALID, render_page_or_partial, wants_partial
 from core.numbers import fixed, whole
 from scoring import engine, selectors, services
 from scoring.formatting import anchor_text, comparison, component_rows, format_raw
+from scoring.forms import HealthDatesForm
 from scoring.models import Band, Component, HealthModelVersion, Override
 from scoring.override_forms import OverrideForm
 
 DEFAULT_COMPARE_DAYS = 30
-
-
-class HealthDatesForm(PulseForm, forms.Form):
-    date = forms.DateField(required=False, label="Health on", widget=DateInput(), validators=[validate_date])
-    compare = forms.DateField(required=False, label="Compared with", widget=DateInput(), validators=[validate_date])
 
 
 def _best_lever(explanation: engine.Explanation, components: dict[int, Component]) -> dict | None:

@@ -1,6 +1,5 @@
 """The feedback inbox: every comment in the user's scope, worked in place (status, assignee, internal note)."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -10,60 +9,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.forms import PulseForm
-from accounts.models import User
 from accounts.selectors import people_in_scope
 from core.htmx import form_status, render_page_or_partial
 from surveys import feedback
-from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days, teams_in_scope
-from surveys.models import Kind, Response
+from surveys.forms import FeedbackForm, InboxFilterForm
+from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days
+from surveys.models import Response
 
 PAGE_SIZE = 50
-STATUS_CHOICES = [
-    (OPEN, "Open"),
-    *Response.FeedbackStatus.choices,
-    ("all", "All"),
-]
-
-
-class InboxFilterForm(PulseForm, forms.Form):
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
-    kind = forms.ChoiceField(required=False, choices=[("", "All surveys"), *Kind.choices], label="Survey")
-    team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
-    low = forms.BooleanField(required=False, label="Detractors and low scores only")
-    mine = forms.BooleanField(required=False, label="Assigned to me")
-
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = people_in_scope(user)
-        if user.role == User.Role.CSM:
-            del self.fields["team"]  # a CSM sees one team: the filter would offer nothing
-        else:
-            self.fields["team"].queryset = teams_in_scope(user)
-
-
-class FeedbackForm(PulseForm, forms.Form):
-    status = forms.ChoiceField(
-        choices=Response.FeedbackStatus.choices,
-        error_messages={"required": "Pick a status.", "invalid_choice": "Pick new, acknowledged or closed."},
-    )
-    assignee = forms.ModelChoiceField(
-        queryset=None, required=False, error_messages={"invalid_choice": "Assign it to someone in your team."}
-    )
-    note = forms.CharField(required=False, widget=forms.Textarea)
-
-    def __init__(self, *args, user: User, response: Response, **kwargs):
-        super().__init__(*args, **kwargs)
-        people = people_in_scope(user)
-        if response.assignee_id:
-            # Someone who has since left the user's scope may stay assigned, not be newly chosen.
-            people = people | User.objects.filter(pk=response.assignee_id)
-        self.fields["assignee"].queryset = people
-
-    def clean_note(self):
-        # Browsers send line breaks as CRLF but count them as one against maxlength; the service checks the length.
-        return self.cleaned_data["note"].replace("\r\n", "\n")
 
 
 def _item_context(request) -> dict:
