@@ -222,7 +222,7 @@ def portfolio(request, user_id: int | None = None):
     clear_url = page_url + (f"?{urlencode(kept_sort)}" if kept_sort != {"sort": DEFAULT_SORT} else "")
     # Account.get_absolute_url, reversed once for the whole table.
     account_url = Account(pk=0).get_absolute_url().replace("/0/", "/{}/")
-    feedback_url = f"{reverse('surveys:inbox')}?owner={csm.pk}"
+    feedback_url = f"{reverse('surveys:feedback_list')}?owner={csm.pk}"
     context = {
         "csm": csm,
         "own": own,

@@ -8,10 +8,10 @@ from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
 from accounts.validators import validate_date
-from surveys.inbox import OPEN, teams_in_scope
 from surveys.models import DEFAULT_QUESTIONS, Campaign, Kind, Response, Survey
 from surveys.reminders import REMINDER_MAX_DAYS
 from surveys.results import DEFAULT_PERIOD, GROUPS, ResultFilters, period_start
+from surveys.selectors.feedback import OPEN, teams_in_scope
 
 
 class SurveyForm(PulseForm, forms.ModelForm):
@@ -89,7 +89,7 @@ STATUS_CHOICES = [
 ]
 
 
-class InboxFilterForm(PulseForm, forms.Form):
+class FeedbackFilterForm(PulseForm, forms.Form):
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     kind = forms.ChoiceField(required=False, choices=[("", "All surveys"), *Kind.choices], label="Survey")
     team = forms.ModelChoiceField(queryset=None, required=False, empty_label="All teams")

@@ -13,7 +13,7 @@ PAGES = {
     "/team/": '<div id="rollup"',
     "/accounts/": '<section id="results"',
     "/results/": '<div id="results"',
-    "/feedback/": '<section id="inbox-list"',
+    "/feedback/": '<section id="feedback-comments"',
     "/notifications/": '<section id="notifications"',
 }
 

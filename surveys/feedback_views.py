@@ -1,4 +1,4 @@
-"""The feedback inbox: every comment in the user's scope, worked in place (status, assignee, internal note)."""
+"""Feedback: every comment in the user's scope, worked in place (status, assignee, internal note)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,10 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import people_in_scope
 from core.htmx import form_status, render_page_or_partial
-from surveys import feedback
-from surveys.forms import FeedbackForm, InboxFilterForm
-from surveys.inbox import OPEN, inbox_annotate, inbox_comments, praise_sla_days, sla_days
+from surveys import services
+from surveys.forms import FeedbackFilterForm, FeedbackForm
 from surveys.models import Response
+from surveys.selectors.feedback import OPEN, feedback_annotate, feedback_comments, praise_sla_days, sla_days
 
 PAGE_SIZE = 50
 
@@ -26,7 +26,7 @@ def _item_context(request) -> dict:
         "statuses": Response.FeedbackStatus.choices,
         "sla_days": sla_days(),
         "praise_sla_days": praise_sla_days(),
-        "note_max_length": feedback.NOTE_MAX_LENGTH,
+        "note_max_length": services.NOTE_MAX_LENGTH,
     }
 
 
@@ -37,11 +37,11 @@ def _querystring_without_page(request) -> str:
 
 
 @login_required
-def inbox(request):
-    form = InboxFilterForm(request.GET, user=request.user)
+def feedback_list(request):
+    form = FeedbackFilterForm(request.GET, user=request.user)
     form.is_valid()  # a bad value drops that one filter, not the others
     filters = form.cleaned_data
-    comments = inbox_comments(
+    comments = feedback_comments(
         user=request.user,
         status=filters.get("status") or OPEN,
         kind=filters.get("kind", ""),
@@ -51,7 +51,7 @@ def inbox(request):
         assigned_to=request.user if filters.get("mine") else None,
     )
     page = Paginator(comments, PAGE_SIZE).get_page(request.GET.get("page"))
-    inbox_annotate(page)
+    feedback_annotate(page)
     filtered = any(request.GET.get(name) for name in form.fields)
     # Only an empty page needs to know whether there is any comment at all (which empty state to show).
     has_any = bool(page.paginator.count) or Response.objects.visible_to(request.user).exclude(comment="").exists()
@@ -64,36 +64,38 @@ def inbox(request):
         "querystring": _querystring_without_page(request),
         "back_url": request.get_full_path(),
     }
-    return render_page_or_partial(request, "surveys/inbox.html", "list", context)
+    return render_page_or_partial(request, "surveys/feedback.html", "list", context)
 
 
 def _back_url(request) -> str:
-    """Where a form POST without script returns: the inbox as it was filtered, never another site."""
+    """Where a form POST without script returns: the feedback list as it was filtered, never another site."""
     back = request.POST.get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
         return back
-    return reverse("surveys:inbox")
+    return reverse("surveys:feedback_list")
 
 
 @login_required
 @require_GET
 def feedback_item(request, response_id):
-    """One inbox item on its own page, the one the low-score alert links to: read by whoever sees it."""
-    response = get_object_or_404(inbox_comments(user=request.user, status="all"), pk=response_id)
-    inbox_annotate([response])
-    context = {"item": response, **_item_context(request), "back_url": reverse("surveys:inbox"), "single": True}
-    return render(request, "surveys/inbox.html", context)
+    """One comment on its own page, the one the low-score alert links to: read by whoever sees it."""
+    response = get_object_or_404(feedback_comments(user=request.user, status="all"), pk=response_id)
+    feedback_annotate([response])
+    context = {"item": response, **_item_context(request), "back_url": reverse("surveys:feedback_list"), "single": True}
+    return render(request, "surveys/feedback.html", context)
 
 
 @login_required
 @require_POST
 def feedback_update(request, response_id):
     # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
-    response = get_object_or_404(inbox_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id)
+    response = get_object_or_404(
+        feedback_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id
+    )
     form = FeedbackForm(request.POST, user=request.user, response=response)
     if form.is_valid():
         try:
-            feedback.feedback_update(
+            services.feedback_update(
                 response=response,
                 by=request.user,
                 status=form.cleaned_data["status"],
@@ -112,7 +114,7 @@ def feedback_update(request, response_id):
         response.internal_note = request.POST.get("note", response.internal_note)
         if request.POST.get("status") in Response.FeedbackStatus.values:
             response.feedback_status = request.POST["status"]
-    inbox_annotate([response])
+    feedback_annotate([response])
     context = {
         "item": response,
         "item_form": form,
@@ -120,4 +122,4 @@ def feedback_update(request, response_id):
         "back_url": back_url,
         "single": True,
     }
-    return render_page_or_partial(request, "surveys/inbox.html", "item", context, status=form_status(form))
+    return render_page_or_partial(request, "surveys/feedback.html", "item", context, status=form_status(form))
