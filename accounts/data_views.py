@@ -17,6 +17,7 @@ from accounts.metric_import import metric_items_validate, metric_values_upsert
 from accounts.models import ApiToken, ImportJob, MetricDefinition
 from accounts.permissions import admin_required
 from accounts.selectors import recent_imports
+from core.htmx import INVALID, form_status, render_page_or_partial
 
 
 @admin_required
@@ -36,15 +37,14 @@ def account_import(request):
         )
         return redirect(job)
     recent = recent_imports(ImportJob.Kind.ACCOUNTS)
-    return render(request, "accounts/import.html", {"form": form, "recent": recent})
+    return render(request, "accounts/import.html", {"form": form, "recent": recent}, status=form_status(form))
 
 
 @admin_required
 def import_detail(request, job_id):
     """The job's page; while it runs, its progress partial polls itself until the job is finished."""
     job = get_object_or_404(ImportJob.objects.defer("files", "errors_csv").select_related("created_by"), pk=job_id)
-    template = "accounts/import_detail.html#progress" if request.htmx else "accounts/import_detail.html"
-    return render(request, template, {"job": job})
+    return render_page_or_partial(request, "accounts/import_detail.html", "progress", {"job": job})
 
 
 @admin_required
@@ -72,7 +72,7 @@ def metric_list(request):
         "upload_form": MetricImportForm(),
         "recent": recent_imports(ImportJob.Kind.METRICS),
     }
-    return render(request, "accounts/metrics.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/metrics.html", context, status=form_status(form))
 
 
 @admin_required
@@ -86,7 +86,7 @@ def metric_import(request):
             "upload_form": form,
             "recent": recent_imports(ImportJob.Kind.METRICS),
         }
-        return render(request, "accounts/metrics.html", context, status=422)
+        return render(request, "accounts/metrics.html", context, status=INVALID)
     name, text = form.cleaned_data["metrics_file"]
     job = services.import_job_create(
         kind=ImportJob.Kind.METRICS, files={"metrics": text}, filenames=name, created_by=request.user
@@ -107,7 +107,7 @@ def token_list(request):
         "new_secret": new_secret,
         "api_url": f"{settings.SITE_URL}/api/v1/metrics",
     }
-    response = render(request, "accounts/tokens.html", context, status=422 if form.errors else 200)
+    response = render(request, "accounts/tokens.html", context, status=form_status(form))
     response["Cache-Control"] = "no-store"  # the secret is on this page once
     return response
 

@@ -12,7 +12,7 @@ from accounts import lockout
 from accounts.csvfiles import CellError, decode_upload
 from accounts.email_address import normalise_email
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
-from accounts.selectors import people_in_scope
+from accounts.selectors import ACCOUNT_SORTS, people_in_scope
 from accounts.validators import TEXT_MAX_LENGTH, text_too_long, validate_single_line, validate_text
 
 
@@ -289,3 +289,16 @@ class ThrottledPasswordResetForm(PasswordResetForm):
         scheme, _, address = settings.SITE_URL.partition("://")
         kwargs.update(domain_override=address, use_https=scheme == "https")
         return super().save(**kwargs)
+
+
+class AccountFilterForm(PulseForm, forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
+    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Account.Status.choices])
+    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in ACCOUNT_SORTS])
+    desc = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = people_in_scope(user)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Notification
+from core.htmx import render_page_or_partial
 
 PAGE_SIZE = 50
 
@@ -21,12 +22,7 @@ def _notifications_context(request) -> dict:
 
 @login_required
 def notification_list(request):
-    template = (
-        "accounts/notifications.html#list"
-        if request.htmx and not request.htmx.boosted
-        else "accounts/notifications.html"
-    )
-    return render(request, template, _notifications_context(request))
+    return render_page_or_partial(request, "accounts/notifications.html", "list", _notifications_context(request))
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from accounts.outbox import outbox_enabled, outbox_entries, outbox_get
 from accounts.permissions import admin_required
+from core.htmx import render_page_or_partial
 
 PAGE_SIZE = 50
 QUERY_MAX_LENGTH = 200
@@ -43,8 +44,7 @@ def outbox(request):
         raise Http404
     query = request.GET.get("q", "").strip()[:QUERY_MAX_LENGTH]
     page = Paginator(outbox_entries(query), PAGE_SIZE).get_page(request.GET.get("page"))
-    template = "accounts/outbox.html#results" if request.htmx and not request.htmx.boosted else "accounts/outbox.html"
-    return render(request, template, {"page": page, "query": query})
+    return render_page_or_partial(request, "accounts/outbox.html", "results", {"page": page, "query": query})
 
 
 @admin_required

@@ -20,6 +20,7 @@ from accounts.models import AuditEntry, Team, User
 from accounts.people_forms import CompanyForm, FirstPasswordForm, InviteForm, PersonForm, ReassignForm, TeamForm
 from accounts.permissions import admin_required
 from accounts.selectors import people_list, teams_in_scope
+from core.htmx import INVALID, form_status
 
 AUDIT_SHOWN = 50
 STATUSES = [("active", "Active"), ("inactive", "Deactivated"), ("all", "Everyone")]
@@ -59,7 +60,7 @@ def person_invite(request):
         messages.success(request, f"Invitation sent to {person.email}. The link works once and expires.")
         return redirect(person)
     context = {"form": form, "invite_days": settings.PASSWORD_RESET_TIMEOUT // 86400}
-    return render(request, "accounts/people/invite.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/people/invite.html", context, status=form_status(form))
 
 
 def _person_page(request, person: User, *, form=None, status=200):
@@ -88,7 +89,7 @@ def person_detail(request, person_id):
         else:
             messages.success(request, "Saved." if changed else "Nothing changed.")
             return redirect(person)
-    return _person_page(request, person, form=form, status=422 if form.errors else 200)
+    return _person_page(request, person, form=form, status=form_status(form))
 
 
 def _admin_person(person_id) -> User:
@@ -97,7 +98,7 @@ def _admin_person(person_id) -> User:
 
 def _refused(request, person: User, error: ValidationError):
     messages.error(request, _errors_text(error))
-    return _person_page(request, person, form=PersonForm(person=person), status=422)
+    return _person_page(request, person, form=PersonForm(person=person), status=INVALID)
 
 
 @admin_required
@@ -159,7 +160,7 @@ def accounts_reassign(request, person_id):
         "plan": plan,
         "plan_summary": people.plan_summary(plan) if plan else [],
     }
-    return render(request, "accounts/people/reassign.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/people/reassign.html", context, status=form_status(form))
 
 
 @login_required
@@ -174,7 +175,7 @@ def team_list(request):
             messages.success(request, f"Team {team} created.")
             return redirect("accounts:teams")
     context = {"teams": teams_in_scope(request.user), "form": form if request.user.is_admin else None}
-    return render(request, "accounts/people/teams.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/people/teams.html", context, status=form_status(form))
 
 
 @login_required
@@ -198,7 +199,7 @@ def team_detail(request, team_id):
         "managers": team.managers.filter(is_active=True),
         "audit": AuditEntry.objects.filter(team=team).select_related("actor")[:AUDIT_SHOWN],
     }
-    return render(request, "accounts/people/team.html", context, status=422 if form and form.errors else 200)
+    return render(request, "accounts/people/team.html", context, status=form_status(form) if form else 200)
 
 
 @admin_required
@@ -227,7 +228,7 @@ def company(request):
         "company_name": company_name(),
         "audit": AuditEntry.objects.filter(action=AuditEntry.Action.COMPANY_RENAMED).select_related("actor")[:10],
     }
-    return render(request, "accounts/people/company.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/people/company.html", context, status=form_status(form))
 
 
 class InviteAcceptView(auth_views.PasswordResetConfirmView):

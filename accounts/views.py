@@ -5,7 +5,6 @@ sections are templates of this app (accounts/_checkins.html, accounts/_contacts.
 HTMX post here answers with the section it changed.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,10 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import AccountForm, CheckInForm, ContactForm, PulseForm
+from accounts.forms import AccountFilterForm, AccountForm, CheckInForm, ContactForm
 from accounts.models import Account, Contact
 from accounts.sections import sections_context
-from accounts.selectors import ACCOUNT_SORTS, account_list, people_in_scope
+from accounts.selectors import account_list
+from core.htmx import INVALID, form_status, render_page_or_partial
 
 PAGE_SIZE = 50
 SORT_COLUMNS = [
@@ -27,19 +27,6 @@ SORT_COLUMNS = [
     ("renewal", "Renewal"),
     ("last_checkin", "Last check-in"),
 ]
-
-
-class AccountFilterForm(PulseForm, forms.Form):
-    q = forms.CharField(required=False, label="Search")
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="All CSMs", label="CSM")
-    segment = forms.ChoiceField(required=False, choices=[("", "All segments"), *Account.Segment.choices])
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Account.Status.choices])
-    sort = forms.ChoiceField(required=False, choices=[(key, key) for key in ACCOUNT_SORTS])
-    desc = forms.BooleanField(required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = people_in_scope(user)
 
 
 @login_required
@@ -70,8 +57,7 @@ def account_list_view(request):
         "querystring_base": query.urlencode(),
         "querystring_sorted": sorted_query,
     }
-    template = "accounts/list.html#results" if request.htmx and not request.htmx.boosted else "accounts/list.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "accounts/list.html", "results", context)
 
 
 def _editable_account(request, account_id) -> Account:
@@ -85,7 +71,7 @@ def account_create(request):
         account = services.account_save(account=Account(), data=form.cleaned_data)
         messages.success(request, f"Account {account.name} created.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": None}, status=422 if form.errors else 200)
+    return render(request, "accounts/form.html", {"form": form, "account": None}, status=form_status(form))
 
 
 @login_required
@@ -96,7 +82,7 @@ def account_edit(request, account_id):
         services.account_save(account=account, data=form.cleaned_data)
         messages.success(request, "Account saved.")
         return redirect(account)
-    return render(request, "accounts/form.html", {"form": form, "account": account}, status=422 if form.errors else 200)
+    return render(request, "accounts/form.html", {"form": form, "account": account}, status=form_status(form))
 
 
 SECTIONS = {"checkins": "accounts/_checkins.html", "contacts": "accounts/_contacts.html"}
@@ -124,7 +110,7 @@ def contact_add(request, account_id):
     account = _editable_account(request, account_id)
     form = ContactForm(request.POST, account=account)
     if not form.is_valid():
-        return _account_section(request, account, "contacts", status=422, contact_form=form)
+        return _account_section(request, account, "contacts", status=INVALID, contact_form=form)
     contact = services.contact_save(contact=Contact(account=account), data=form.cleaned_data)
     if not request.htmx:
         messages.success(request, f"{contact.name} added.")
@@ -142,7 +128,7 @@ def contact_edit(request, account_id, contact_id):
         messages.success(request, f"{contact.name} saved.")
         return redirect(account)
     context = {"form": form, "account": account, "contact": contact}
-    return render(request, "accounts/contact_form.html", context, status=422 if form.errors else 200)
+    return render(request, "accounts/contact_form.html", context, status=form_status(form))
 
 
 @login_required
@@ -161,7 +147,7 @@ def checkin_add(request, account_id):
     account = _editable_account(request, account_id)
     form = CheckInForm(request.POST)
     if not form.is_valid():
-        return _account_section(request, account, "checkins", status=422, checkin_form=form)
+        return _account_section(request, account, "checkins", status=INVALID, checkin_form=form)
     services.checkin_add(account=account, csm=request.user, **form.cleaned_data)
     if not request.htmx:
         messages.success(request, "Check-in logged.")

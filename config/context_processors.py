@@ -22,7 +22,6 @@ SECTIONS = [
     ("scoring:account_health", "accounts"),
     ("scoring:override", "overrides"),
     ("scoring:model", "models"),
-    ("surveys:inbox", "feedback"),
     ("surveys:feedback", "feedback"),
     ("surveys:results", "results"),
     ("surveys:answers_import", "results"),

@@ -6,10 +6,11 @@ The check-in and contact forms post to the accounts app, which answers with its 
 """
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.sections import sections_context
+from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
 
 PARTIALS = {"since"}
@@ -23,7 +24,5 @@ def account_page(request, account_id):
         account=account, today=timezone.localdate(), since=since if since in page_data.SINCE_CHOICES else ""
     )
     context |= {"nav": "accounts", **sections_context(account=account, user=request.user, checkins=context["checkins"])}
-    template = "dashboards/account.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#" + (request.htmx.target if request.htmx.target in PARTIALS else "content")
-    return render(request, template, context)
+    partial = request.htmx.target if request.htmx.target in PARTIALS else "content"
+    return render_page_or_partial(request, "dashboards/account.html", partial, context)

@@ -19,9 +19,9 @@ from scoring.models import Band, HealthSnapshot, Override
 from scoring.selectors import overrides_shown_by_account
 from scoring.trends import FLAT_BELOW, Trend, trend
 from surveys import formulas
-from surveys.inbox import low_score_q
 from surveys.models import Kind, Response
 from surveys.selectors import account_survey_figures
+from surveys.selectors.feedback import low_score_q
 
 TREND_DAYS = 30  # the trend arrow compares with the score on or before this many days ago
 DROP_DAYS = 7  # "this week" for the biggest drops

@@ -10,18 +10,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
-from accounts.forms import PulseForm
 from accounts.models import Account, Team
 from core import numbers
 from core.dates import short_date
+from core.html import link, span
+from core.htmx import render_page_or_partial
+from dashboards.forms import PERIOD_CHOICES, RollupFilterForm
 from dashboards.rollup import (
     BANDS,
     DEFAULT_PERIOD,
@@ -40,38 +37,7 @@ from surveys.formulas import Result
 from surveys.models import Kind
 from surveys.results import format_result
 
-PERIOD_CHOICES = [("90", "Last 90 days"), ("365", "Last 12 months")]
-# A bad filter value (an old link, an edited URL) is dropped with a note; the rest still apply.
-IGNORED = {"invalid_choice": "%(value)s is not a choice here; this filter is ignored."}
-NOT_YOURS = {"invalid_choice": "that team is not one of yours; showing all your teams."}
 BAND_LABELS = dict(Band.choices)
-
-
-class RollupFilterForm(PulseForm, forms.Form):
-    """The rollup's filters, and which accounts to list below them (`show=accounts` and its filters)."""
-
-    team = forms.ChoiceField(required=False, error_messages=NOT_YOURS)
-    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label="Surveys", error_messages=IGNORED)
-    show = forms.ChoiceField(choices=[("accounts", "accounts")], required=False, error_messages=IGNORED)
-    segment = forms.ChoiceField(choices=[("", "Any"), *Account.Segment.choices], required=False, error_messages=IGNORED)
-    band = forms.ChoiceField(choices=[("", "Any"), *Band.choices], required=False, error_messages=IGNORED)
-    renewal = forms.ChoiceField(choices=[("", "Any"), (str(RENEWAL_DAYS), "")], required=False, error_messages=IGNORED)
-
-    def __init__(self, data, *, teams: list[Team]):
-        super().__init__(data)
-        self.teams = {str(team.pk): team for team in teams}
-        if len(teams) > 1:
-            self.fields["team"].choices = [("", "All your teams"), *[(str(team.pk), team.name) for team in teams]]
-        else:
-            del self.fields["team"]  # one team (or a CSM's own): nothing to choose
-
-    def errors_to_show(self) -> list[str]:
-        labels = {"team": "Team", "period": "Survey period"}
-        return [
-            f"{labels.get(name, name.capitalize())}: {message}"
-            for name, messages in self.errors.items()
-            for message in messages
-        ]
 
 
 # ---- How numbers are written ----
@@ -116,22 +82,14 @@ class Cell:
     def __html__(self) -> str:
         """The number as a link to the accounts behind it (or plain when there are none): `{{ cell }}`.
 
-        Rendered here rather than by a template partial: a rollup of 50 CSMs has some 1,600 cells.
+        Rendered by core.html rather than a template partial: a rollup of 50 CSMs has some 1,600 cells.
+        A link to accounts on this page is fetched by htmx, swapped as its container's hx-* attributes say.
         """
-        title = format_html(' title="{}"', self.title) if self.title else ""
         if not self.url:
-            muted = mark_safe(' class="muted"') if self.is_zero else ""
-            return format_html("<span{}{}>{}</span>", title, muted, self.text)
+            return span(self.text, css="muted" if self.is_zero else "", title=self.title)
         if self.here:
-            return format_html(
-                '<a href="{}#rollup-drill"{} hx-get="{}" hx-target="#rollup" hx-swap="outerHTML show:#rollup-drill:top"'
-                ' hx-push-url="true">{}</a>',
-                self.url,
-                title,
-                self.url,
-                self.text,
-            )
-        return format_html('<a href="{}"{}>{}</a>', self.url, title, self.text)
+            return link(f"{self.url}#rollup-drill", self.text, title=self.title, hx_get=self.url)
+        return link(self.url, self.text, title=self.title)
 
     def __str__(self) -> str:
         return self.__html__()
@@ -366,9 +324,4 @@ def rollup(request):
         "several_teams": len(teams) > 1,
         "survey_refresh_minutes": SURVEY_CACHE_SECONDS // 60,
     }
-    htmx = request.htmx
-    partial = htmx and not htmx.boosted and not htmx.history_restore_request
-    response = render(request, "dashboards/rollup.html#rollup" if partial else "dashboards/rollup.html", context)
-    # The same URL answers a page or a fragment: caches (and the back button) must keep them apart.
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page_or_partial(request, "dashboards/rollup.html", "rollup", context)

@@ -271,3 +271,8 @@ def free_segments() -> list[tuple[str, str]]:
     """Segments without a health model of their own."""
     taken = set(HealthModel.objects.exclude(segment="").values_list("segment", flat=True))
     return [(value, label) for value, label in Account.Segment.choices if value not in taken]
+
+
+class HealthDatesForm(PulseForm, forms.Form):
+    date = forms.DateField(required=False, label="Health on", widget=DateInput(), validators=[validate_date])
+    compare = forms.DateField(required=False, label="Compared with", widget=DateInput(), validators=[validate_date])

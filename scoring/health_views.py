@@ -4,7 +4,6 @@ The page and its override card are one template (`scoring/account_health.html`);
 post gets the `override` partial of it, a post without script a redirect.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -15,21 +14,17 @@ from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.forms import DateInput, PulseForm
 from accounts.models import Account, User
-from accounts.validators import days_later, validate_date
+from accounts.validators import days_later
+from core.htmx import INVALID, render_page_or_partial, wants_partial
 from core.numbers import fixed, whole
 from scoring import engine, selectors, services
 from scoring.formatting import anchor_text, comparison, component_rows, format_raw
+from scoring.forms import HealthDatesForm
 from scoring.models import Component, Override
 from scoring.override_forms import OverrideForm
 
 DEFAULT_COMPARE_DAYS = 30
-
-
-class HealthDatesForm(PulseForm, forms.Form):
-    date = forms.DateField(required=False, label="Health on", widget=DateInput(), validators=[validate_date])
-    compare = forms.DateField(required=False, label="Compared with", widget=DateInput(), validators=[validate_date])
 
 
 def _best_lever(explanation: engine.Explanation, components: dict[int, Component]) -> dict | None:
@@ -126,12 +121,9 @@ def _page_context(request, account: Account, **override_kwargs) -> dict:
 
 def _render_override(request, account: Account, *, status: int = 200, **override_kwargs):
     """The override card on an HTMX request; otherwise the whole page around it."""
-    if request.htmx:
-        context = _override_context(request, account, **override_kwargs)
-        return render(request, "scoring/account_health.html#override", context, status=status)
-    return render(
-        request, "scoring/account_health.html", _page_context(request, account, **override_kwargs), status=status
-    )
+    build = _override_context if wants_partial(request) else _page_context
+    context = build(request, account, **override_kwargs)
+    return render_page_or_partial(request, "scoring/account_health.html", "override", context, status=status)
 
 
 @login_required
@@ -147,7 +139,7 @@ def override_add(request, account_id):
     account = get_object_or_404(Account.objects.editable_by(request.user).select_related("owner"), pk=account_id)
     form = OverrideForm(request.POST)
     if not form.is_valid():
-        return _render_override(request, account, status=422, form=form, can_override=True)
+        return _render_override(request, account, status=INVALID, form=form, can_override=True)
     override = services.override_create(
         account=account,
         by=request.user,

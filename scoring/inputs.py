@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Avg, Count, F, Max, Sum, Window
 from django.db.models.functions import RowNumber
-from django.utils import timezone
 
 from accounts.models import CheckIn, MetricValue
+from core.dates import day_start
 from scoring.models import Component, Input, Reading
 from surveys import formulas
 from surveys.models import Response
@@ -32,10 +32,6 @@ class Value:
 def _window(component: Component, as_of: datetime.date) -> tuple[datetime.date, datetime.date]:
     """The first and last day (inclusive) of the component's window ending on as_of."""
     return as_of - datetime.timedelta(days=component.window_days - 1), as_of
-
-
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def _stale(queryset, account_ids: list[int] | None, values: dict[int, Value]) -> dict[int, Value]:
@@ -63,15 +59,15 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
     answers = Response.objects.filter(
         kind=kind,
         account__in=accounts,
-        answered_at__gte=_day_start(first),
-        answered_at__lt=_day_start(last + datetime.timedelta(days=1)),
+        answered_at__gte=day_start(first),
+        answered_at__lt=day_start(last + datetime.timedelta(days=1)),
     )
     latest = answers.latest_per_respondent()
     values = {
         account_id: Value(_survey_value(component.input, n=n, high=high, low=low, total=total), n)
         for account_id, n, high, low, total in _counted_per_account(latest, kind)
     }
-    older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=_day_start(first))
+    older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=day_start(first))
     return _stale(older, account_ids, values)
 
 

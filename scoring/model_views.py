@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.models import Account, MetricDefinition
 from accounts.permissions import admin_required
+from core.htmx import INVALID, render_page_or_partial, wants_partial
 from scoring import services
 from scoring.forms import (
     ModelSettingsForm,
@@ -46,7 +47,7 @@ def model_create(request):
                 request, f"{model.name} created from the default model. Adjust it, preview, and save a new version."
             )
             return redirect(model)
-    return _list_page(request, form, status=422)
+    return _list_page(request, form, status=INVALID)
 
 
 def _list_page(request, form: SegmentModelForm, status: int = 200):
@@ -134,7 +135,7 @@ def model_edit(request, model_id):
     if "preview" in request.POST:
         valid = [settings_form.is_valid(), formset.is_valid(), preview_form.is_valid()]
         if not all(valid):
-            return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=422)
+            return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=INVALID)
         draft, components = draft_build(
             model=model,
             settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
@@ -163,13 +164,10 @@ def model_edit(request, model_id):
         if request.htmx:
             return HttpResponseClientRedirect(model.get_absolute_url())
         return redirect(model)
-    return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=422)
+    return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=INVALID)
 
 
 def _edit_page(request, model, settings_form, formset, preview_form, *, preview=None, partial=None, status=200):
-    template = "scoring/model_edit.html"
-    if request.htmx and partial:
-        template = f"{template}#{partial}"
     context = {
         "nav": "models",
         "model": model,
@@ -182,11 +180,11 @@ def _edit_page(request, model, settings_form, formset, preview_form, *, preview=
         "versions": model.versions.select_related("created_by")
         .annotate(component_count=Count("components"))
         .order_by("-number"),
-        "has_errors": status == 422,
+        "has_errors": status == INVALID,
     }
-    if template.endswith("model_edit.html"):
+    if not (partial and wants_partial(request)):
         context["scope"] = _scope_text(model, _segments_without_model(HealthModel.objects.all()))
-    response = render(request, template, context, status=status)
+    response = render_page_or_partial(request, "scoring/model_edit.html", partial, context, status=status)
     if request.htmx and partial == "editor" and "preview" in request.POST:
         # The Preview button targets #preview; with errors the whole editor comes back to show them.
         retarget(response, "#editor")

@@ -10,6 +10,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import admin_required
+from core.htmx import form_status, render_page_or_partial
 from surveys import services
 from surveys.forms import CampaignForm, SurveyForm
 from surveys.formulas import response_rate
@@ -32,9 +33,7 @@ def survey_edit(request, survey_id=None):
         form.save()
         messages.success(request, f"Survey {survey.name} saved.")
         return redirect("surveys:survey_list")
-    return render(
-        request, "surveys/survey_form.html", {"form": form, "survey": survey}, status=422 if form.errors else 200
-    )
+    return render(request, "surveys/survey_form.html", {"form": form, "survey": survey}, status=form_status(form))
 
 
 def _status_counts(campaign_ids) -> dict[int, dict[str, int]]:
@@ -86,7 +85,7 @@ def campaign_create(request):
         campaign.save()
         campaign.accounts.set(form.cleaned_data["account_ids"])
         return redirect(campaign)
-    return render(request, "surveys/campaign_form.html", {"form": form}, status=422 if form.errors else 200)
+    return render(request, "surveys/campaign_form.html", {"form": form}, status=form_status(form))
 
 
 @admin_required
@@ -102,8 +101,7 @@ def campaign_detail(request, campaign_id):
         "uncertain": campaign.invitations.filter(status=Invitation.Status.UNCERTAIN).select_related("contact")[:20],
         "live": campaign.status == Campaign.Status.SENDING,
     }
-    template = "surveys/campaign_detail.html#progress" if request.htmx else "surveys/campaign_detail.html"
-    return render(request, template, context)
+    return render_page_or_partial(request, "surveys/campaign_detail.html", "progress", context)
 
 
 def _with_all_contacts(campaign: Campaign) -> str | None:

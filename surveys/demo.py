@@ -23,8 +23,8 @@ from accounts.demo import external_id
 from accounts.models import Account, CheckIn, Contact, User
 from accounts.suppression import address_suppress
 from surveys.formulas import category
-from surveys.inbox import POSITIVE, praise_sla_days
 from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.selectors.feedback import POSITIVE, praise_sla_days
 from surveys.sending import UNCERTAIN_REASON
 from surveys.services import CampaignError, campaign_send
 
@@ -279,7 +279,7 @@ def _invite(*, rng, campaign, contact, sent_on, today, sentiment) -> tuple[Invit
 def _triage(*, rng, answer: Response, today: datetime.date) -> None:
     """Old comments were handled; the last month's are partly still open, as in a real inbox.
 
-    Praise was thanked within its SLA, so what waits past one is what needs a reply (surveys/inbox.py).
+    Praise was thanked within its SLA, so what waits past one is what needs a reply (surveys/selectors/feedback.py).
     """
     age = (today - answer.answered_at.date()).days
     owner = answer.contact.account.owner

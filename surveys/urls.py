@@ -1,6 +1,6 @@
 from django.urls import path
 
-from surveys import answer_views, campaign_views, erasure_views, inbox_views, results_views
+from surveys import answer_views, campaign_views, erasure_views, feedback_views, results_views
 
 app_name = "surveys"
 
@@ -26,11 +26,11 @@ urlpatterns = [
     path(
         "accounts/<int:account_id>/contacts/<int:contact_id>/erase/", erasure_views.contact_erase, name="contact_erase"
     ),
-    # Results and the feedback inbox (everyone, within their scope).
+    # Results and feedback (everyone, within their scope).
     path("results/", results_views.results, name="results"),
     path("results/export.csv", results_views.results_export, name="results_export"),
     path("results/import/", results_views.answers_import, name="answers_import"),
-    path("feedback/", inbox_views.inbox, name="inbox"),
-    path("feedback/<int:response_id>/", inbox_views.feedback_update, name="feedback_update"),
-    path("feedback/<int:response_id>/view/", inbox_views.feedback_item, name="feedback_item"),
+    path("feedback/", feedback_views.feedback_list, name="feedback_list"),
+    path("feedback/<int:response_id>/", feedback_views.feedback_update, name="feedback_update"),
+    path("feedback/<int:response_id>/view/", feedback_views.feedback_item, name="feedback_item"),
 ]

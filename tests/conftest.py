@@ -111,7 +111,7 @@ DATE_SENSITIVE_MODULES = {
     "tests/surveys/test_answer_service.py",
     "tests/surveys/test_campaigns.py",
     "tests/surveys/test_follow_up.py",
-    "tests/surveys/test_inbox.py",
+    "tests/surveys/test_feedback.py",
     "tests/surveys/test_opt_out.py",
     "tests/surveys/test_reminders.py",
 }

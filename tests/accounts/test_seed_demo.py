@@ -12,8 +12,8 @@ from accounts.company import company_name
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from scoring.demo import history_days
 from surveys.demo import OUTBOX_CAMPAIGN
-from surveys.inbox import POSITIVE, inbox_annotate, inbox_comments
 from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.selectors.feedback import POSITIVE, feedback_annotate, feedback_comments
 from surveys.services import campaign_preview
 
 pytestmark = pytest.mark.django_db
@@ -294,8 +294,8 @@ def test_the_demo_has_a_rejected_import_with_problems_to_download():
 
 def test_the_demo_inbox_flags_only_what_needs_a_reply():
     seed(accounts=40)
-    open_items = list(inbox_comments(user=User.objects.get(email="admin@example.com")))
-    inbox_annotate(open_items)
+    open_items = list(feedback_comments(user=User.objects.get(email="admin@example.com")))
+    feedback_annotate(open_items)
     overdue = [item for item in open_items if item.is_overdue]
     # Praise older than its SLA was thanked; what is overdue is a low score or unacknowledged criticism.
     assert overdue and len(overdue) < len(open_items)

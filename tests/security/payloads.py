@@ -18,8 +18,8 @@ from scoring.models import HealthModel, Input, Reading
 from scoring.services import health_backfill, health_recompute, model_version_create, override_create
 from surveys.alerts import response_alert_owner
 from surveys.answers import response_submit
-from surveys.feedback import feedback_update
 from surveys.models import Campaign, Invitation, Kind
+from surveys.services import feedback_update
 from tests.factories import (
     AccountFactory,
     CampaignFactory,

@@ -312,7 +312,7 @@ RULES: dict[str, Rule] = {
     "accounts:notifications_read": signed_in(methods=("POST",), post=lambda w: {}),
     "surveys:results": signed_in(),
     "surveys:results_export": signed_in(lists_team_a=True),
-    "surveys:inbox": signed_in(lists_team_a=True),
+    "surveys:feedback_list": signed_in(lists_team_a=True),
     # -- Team A's objects --
     "dashboards:portfolio_of": reads(kwargs=lambda w: {"user_id": w.cast["alice"].pk}),
     "dashboards:account": reads(kwargs=account_id),

@@ -12,9 +12,9 @@ from dashboards.rollup import compute_rollup
 from scoring.inputs import read_input
 from scoring.models import Component
 from surveys import sending, services
-from surveys.inbox import inbox_comments
 from surveys.models import Campaign, Invitation, Kind, Response
 from surveys.results import ResultFilters, compute_results
+from surveys.selectors.feedback import feedback_comments
 from tests.factories import CampaignFactory, ContactFactory, InvitationFactory, answered_invitation
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def counts(user, account) -> dict:
     rollup = compute_rollup(user=user, today=TODAY).total
     return {
         "results": (results.n, results.headline.result.value),
-        "inbox": inbox_comments(user=user).count(),
+        "inbox": feedback_comments(user=user).count(),
         "health": (health.raw, health.n),
         "rollup": (rollup.nps.n, rollup.nps.value, rollup.answered),
     }

@@ -68,7 +68,7 @@ def low_score_q() -> Q:
     return condition
 
 
-def inbox_comments(
+def feedback_comments(
     *,
     user: User,
     status: str = OPEN,
@@ -119,7 +119,7 @@ def teams_in_scope(user: User):
     return Team.objects.filter(pk=user.team_id)
 
 
-def inbox_annotate(comments: Iterable[Response], *, now: datetime.datetime | None = None) -> None:
+def feedback_annotate(comments: Iterable[Response], *, now: datetime.datetime | None = None) -> None:
     """Set on each answer of a page `age_days` (calendar days since the answer), `is_overdue`
     (older than `sla_days`, the SLA of its kind and status: `sla_days_for`) and `tone_label`
     (Detractor, Low, High...)."""

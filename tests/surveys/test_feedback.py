@@ -471,7 +471,7 @@ def test_csm_gets_no_team_filter_but_a_csm_filter(alice, alice_account, adam, lo
 
 def test_htmx_filter_request_gets_only_the_list_fragment(alice, comments, login):
     fragment = page_text(login(alice), "?kind=nps", headers=HTMX)
-    assert "<html" not in fragment and fragment.strip().startswith('<section id="inbox-list"')
+    assert "<html" not in fragment and fragment.strip().startswith('<section id="feedback-comments"')
     assert "Bob&#x27;s customer wants exports." in fragment
 
 
@@ -507,7 +507,7 @@ def test_query_count_does_not_grow_with_items(
 def test_empty_inbox_says_what_it_is_for_and_admins_get_a_link_to_send_a_survey(alice, adam, login):
     alice_page = page_text(login(alice))
     assert "No feedback to read. Comments from survey answers land here." in alice_page
-    assert "/campaigns/" not in alice_page.split('id="inbox-list"')[1]
+    assert "/campaigns/" not in alice_page.split('id="feedback-comments"')[1]
     admin_page = page_text(login(adam))
     assert "No feedback to read." in admin_page and 'href="/campaigns/">Send a survey' in admin_page
 
@@ -534,7 +534,7 @@ def test_nav_links_feedback_for_everyone_campaigns_and_surveys_for_admins(alice,
 def test_the_service_refuses_what_the_form_would(alice, carol, alice_account):
     from django.core.exceptions import ValidationError
 
-    from surveys.feedback import feedback_update
+    from surveys.services import feedback_update
 
     item = CommentFactory(account=alice_account)
     with pytest.raises(ValidationError) as error:
