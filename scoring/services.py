@@ -16,6 +16,7 @@ from accounts.validators import one_line
 from core.numbers import whole
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+from scoring.tasks import health_recompute_dirty_task
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ def health_backfill(
 
 def health_mark_dirty(*, account_ids: Iterable[int]) -> None:
     """Note that these accounts' inputs changed; one debounced task recomputes them all shortly."""
-    from scoring.tasks import health_recompute_dirty_task
-
     rows = [DirtyAccount(account_id=account_id) for account_id in set(account_ids)]
     if not rows:
         return
