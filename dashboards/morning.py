@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import OuterRef, Subquery
-from django.template.loader import render_to_string
 
 from accounts.models import Account, CheckIn, MetricValue, User
 from accounts.validators import days_later
+from core.emails import make_message
 from dashboards.account_page import SinceSummary, day_start, metric_move, metric_values_start, since_summary
 from scoring.models import Component, HealthSnapshot
 from surveys.models import Response
@@ -121,15 +121,13 @@ def _message(*, user: User, due: list[DueAccount], today: datetime.date, connect
         "site_url": settings.SITE_URL,
     }
     count = len(due)
-    message = EmailMultiAlternatives(
+    return make_message(
+        "dashboards/email/morning",
+        to=user.email,
         subject=f"Your check-ins today: {count} account{'s' if count != 1 else ''}",
-        body=render_to_string("dashboards/email/morning.txt", context),
-        to=[user.email],
+        context=context,
         connection=connection,
-        headers={"Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(render_to_string("dashboards/email/morning.html", context), "text/html")
-    return message
 
 
 def morning_emails_send(today: datetime.date) -> int:
