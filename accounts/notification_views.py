@@ -1,4 +1,4 @@
-"""In-app notifications: the signed-in user's list, and marking them all as read."""
+"""In-app notifications: the signed-in user's list, marking them all as read, and their morning email switch."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -39,3 +39,17 @@ def notifications_read(request):
         return redirect("accounts:notifications")
     # The list, and the top bar's bell out of band, so its count drops to zero too.
     return render(request, "accounts/notifications.html#list", {**_notifications_context(request), "bell_oob": True})
+
+
+@login_required
+@require_POST
+def morning_email_toggle(request):
+    # A checkbox: present means on, absent means off, so the same form turns it either way.
+    wanted = request.POST.get("morning_email") == "on"
+    request.user.morning_email = wanted
+    request.user.save(update_fields=["morning_email"])
+    if wanted:
+        messages.success(request, "Morning email on: each morning with a check-in due, you get the list by email.")
+    else:
+        messages.success(request, "Morning email off.")
+    return redirect("accounts:notifications")

@@ -23,7 +23,7 @@ API_TOKEN_PREFIX = "pulse_"
 
 
 def account_save(*, account: Account, data: dict) -> Account:
-    """Create or update an account from validated form data."""
+    """Create or update an account from validated form data; an active account has no churn date or reason."""
     for name, value in data.items():
         setattr(account, name, value)
     if account.status == Account.Status.ACTIVE:
@@ -33,6 +33,7 @@ def account_save(*, account: Account, data: dict) -> Account:
 
 
 def contact_save(*, contact: Contact, data: dict) -> Contact:
+    """Create or update a contact from validated form data, its address lowercased (it is matched on it)."""
     for name, value in data.items():
         setattr(contact, name, value)
     contact.email = contact.email.lower()

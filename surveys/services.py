@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from accounts.models import Account, Contact
+from accounts.models import Account, Contact, User
 from accounts.suppression import suppressed
 from surveys.models import Campaign, Invitation
 from surveys.sending import (
@@ -214,6 +214,15 @@ def _eligible_contacts(campaign: Campaign) -> QuerySet:
     for reason in _leave_out_reasons(campaign):
         excluded |= reason.condition
     return campaign_contacts(campaign).exclude(excluded)
+
+
+@transaction.atomic
+def campaign_create(*, campaign: Campaign, account_ids: list[int], by: User) -> Campaign:
+    """Save a new draft campaign with the accounts it picks, both or neither."""
+    campaign.created_by = by
+    campaign.save()
+    campaign.accounts.set(account_ids)
+    return campaign
 
 
 def campaign_send(*, campaign: Campaign) -> int:
