@@ -20,10 +20,10 @@ from core.emails import make_message
 logger = logging.getLogger(__name__)
 
 # (user, today) → what the email lists: items with an `account`, its `summary` and a `link`; empty: no email.
-ChecksDue = Callable[..., Sequence]
+CheckinsDue = Callable[..., Sequence]
 
 
-def morning_emails_send(*, today: datetime.date, checkins_due: ChecksDue) -> int:
+def morning_emails_send(*, today: datetime.date, checkins_due: CheckinsDue) -> int:
     """Send today's morning email to every opted-in active user with a check-in due today; returns how many went out.
 
     Safe to run again the same day: a user whose email went out today is skipped. One user's failure
@@ -47,7 +47,7 @@ def morning_emails_send(*, today: datetime.date, checkins_due: ChecksDue) -> int
     return sent
 
 
-def _morning_email_send(*, user_id: int, today: datetime.date, checkins_due: ChecksDue, connection) -> int:
+def _morning_email_send(*, user_id: int, today: datetime.date, checkins_due: CheckinsDue, connection) -> int:
     """One user's morning email; 1 if it went out, 0 if there was nothing to send or another run sent it."""
     user = User.objects.get(pk=user_id)
     due = checkins_due(user=user, today=today)

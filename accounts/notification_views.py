@@ -4,10 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import Notification
+from accounts.services import notifications_mark_read
 
 PAGE_SIZE = 50
 
@@ -32,8 +32,7 @@ def notification_list(request):
 @login_required
 @require_POST
 def notifications_read(request):
-    # One UPDATE; only the user's own unread rows, so a second click changes nothing.
-    marked = Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    marked = notifications_mark_read(user=request.user)
     if not request.htmx:
         messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
         return redirect("accounts:notifications")

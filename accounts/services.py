@@ -94,6 +94,12 @@ def notification_create(
     return notification if created else None
 
 
+def notifications_mark_read(*, user: User) -> int:
+    """Mark all the user's unread notifications read; returns how many. One UPDATE of only the unread
+    rows, so a second click changes nothing."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
 def _token_hash(raw: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(raw.encode()).hexdigest()
