@@ -11,13 +11,14 @@ import datetime
 import logging
 from collections.abc import Iterable
 
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.validators import one_line
+from core.emails import make_message
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +52,15 @@ def _send_one(notification: Notification, connection) -> bool:
     if not claimed:
         return False
     try:
-        EmailMessage(
+        # The body was written when the notification was made: a retry sends the same text.
+        make_message(
+            "accounts/email/notification",
+            to=notification.user.email,
             # Made one line again here: a subject stored before the forms refused line breaks
             # must not raise BadHeaderError.
             subject=one_line(notification.email_subject),
-            body=notification.email_body,
-            to=[notification.user.email],
+            context={"body": notification.email_body},
             connection=connection,
-            headers={"Auto-Submitted": "auto-generated"},
         ).send()
     except Exception as exc:  # any failure (SMTP, a bad header, a dropped connection) is this email's alone
         attempts = notification.email_attempts + 1

@@ -8,10 +8,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -20,6 +18,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.company import company_name_forget, company_settings
 from accounts.models import Account, ApiToken, AuditEntry, Team, User
 from accounts.sessions import sessions_end
+from accounts.validators import one_line
+from core.emails import make_message
 
 LAST_ADMIN = "There must be at least one active admin: make someone else an admin first."
 NOT_YOURSELF = "You cannot deactivate yourself: ask another admin."
@@ -78,10 +78,11 @@ def _invite_send(user: User, *, by: User) -> None:
         "expires_at": invite_expires_at(user),
         "PRODUCT_NAME": settings.PRODUCT_NAME,
     }
-    EmailMessage(
-        subject=f"{by.name or by.email} invited you to {settings.PRODUCT_NAME}",
-        body=render_to_string("accounts/email/invitation.txt", context),
-        to=[user.email],
+    make_message(
+        "accounts/email/invitation",
+        to=user.email,
+        subject=one_line(f"{by.name or by.email} invited you to {settings.PRODUCT_NAME}"),
+        context=context,
     ).send()
 
 

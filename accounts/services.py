@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import logging
 import secrets
 
 from django.db import DatabaseError, transaction
@@ -12,14 +13,17 @@ from accounts.account_import import account_import_apply, account_import_validat
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
+from accounts.tasks import import_job_run_task
 from accounts.validators import one_line
 from surveys.answer_import import answers_csv_validate, answers_import_apply
+
+logger = logging.getLogger(__name__)
 
 API_TOKEN_PREFIX = "pulse_"
 
 
 def account_save(*, account: Account, data: dict) -> Account:
-    """Create or update an account from validated form data."""
+    """Create or update an account from validated form data; an active account has no churn date or reason."""
     for name, value in data.items():
         setattr(account, name, value)
     if account.status == Account.Status.ACTIVE:
@@ -29,6 +33,7 @@ def account_save(*, account: Account, data: dict) -> Account:
 
 
 def contact_save(*, contact: Contact, data: dict) -> Contact:
+    """Create or update a contact from validated form data, its address lowercased (it is matched on it)."""
     for name, value in data.items():
         setattr(contact, name, value)
     contact.email = contact.email.lower()
@@ -89,6 +94,12 @@ def notification_create(
     return notification if created else None
 
 
+def notifications_mark_read(*, user: User) -> int:
+    """Mark all the user's unread notifications read; returns how many. One UPDATE of only the unread
+    rows, so a second click changes nothing."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
 def _token_hash(raw: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -131,8 +142,6 @@ def import_job_create(*, kind: str, files: dict[str, str], filenames: str, creat
     If the broker is down the upload still succeeds: the job waits, and `import_jobs_stalled`
     finds it for the periodic sweep to queue again.
     """
-    from accounts.tasks import import_job_run_task
-
     refused = [error for name, text in files.items() for error in nul_errors(text, file=name)]
     refused += [error for name, text in files.items() if (error := row_cap_error(text, file=name))]
     if refused:
@@ -179,6 +188,15 @@ def import_jobs_stalled(*, now: datetime.datetime | None = None) -> list[int]:
     return list(
         ImportJob.objects.filter(status=ImportJob.Status.PENDING, created_at__lt=cutoff).values_list("pk", flat=True)
     )
+
+
+def import_jobs_resume() -> None:
+    """Queue again the imports uploaded while the broker was down (running one twice is safe)."""
+    for job_id in import_jobs_stalled():
+        try:
+            import_job_run_task.delay(job_id)
+        except Exception:  # one job's failure (run in-process) never keeps the others waiting
+            logger.exception("import job %s failed; the next sweep tries again", job_id)
 
 
 def import_jobs_unfinished() -> list[int]:

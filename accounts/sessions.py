@@ -2,6 +2,7 @@
 
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.dispatch import receiver
 
 from accounts.models import LoginSession, User
@@ -22,7 +23,9 @@ def sessions_end(user: User) -> int:
     return ended
 
 
-def login_sessions_prune() -> int:
-    """Forget the logins whose session is gone (expired and cleared, or logged out)."""
+def sessions_clear() -> int:
+    """Delete expired sessions (Django keeps them in the database until told to), then forget the logins
+    whose session is gone (expired and cleared, or logged out); returns how many logins were forgotten."""
+    call_command("clearsessions")
     deleted, _ = LoginSession.objects.exclude(session_key__in=Session.objects.values("session_key")).delete()
     return deleted

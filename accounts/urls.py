@@ -38,4 +38,6 @@ urlpatterns = [
     path("invitation/<uidb64>/<token>/", people_views.InviteAcceptView.as_view(), name="invite_accept"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("notifications/read/", notification_views.notifications_read, name="notifications_read"),
+    # The signed-in user's morning email switch (the form is on the notifications page).
+    path("me/morning-email/", notification_views.morning_email_toggle, name="morning_email_toggle"),
 ]

@@ -1,19 +1,12 @@
-"""The morning email: each opted-in user gets the check-ins they have today, with what changed since the last one.
-
-Only users with `morning_email` on, and only when they own an account (in their scope) whose latest
-check-in planned the next one for today; nobody gets an empty email. Each user's email is claimed
-with a conditional UPDATE of `morning_email_sent_on`, so a task that runs twice sends it once.
+"""What the morning email lists: the accounts a user owns (in their scope) whose latest check-in planned
+the next one for today, with what changed since. A read; accounts/morning_emails.py sends the email.
 """
 
 import datetime
-import logging
-import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import OuterRef, Subquery
-from django.template.loader import render_to_string
 
 from accounts.models import Account, CheckIn, MetricValue, User
 from accounts.validators import days_later
@@ -21,8 +14,6 @@ from core.dates import day_start
 from dashboards.account_page import SinceSummary, metric_move, metric_values_start, since_summary
 from scoring.models import Component, HealthSnapshot
 from surveys.models import Response
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,74 +104,14 @@ def since_summaries(*, accounts: list[Account], today: datetime.date) -> dict[in
     return summaries
 
 
-def _message(*, user: User, due: list[DueAccount], today: datetime.date, connection) -> EmailMultiAlternatives:
-    context = {
-        "user": user,
-        "due": due,
-        "today": today,
-        "product": settings.PRODUCT_NAME,
-        "site_url": settings.SITE_URL,
-    }
-    count = len(due)
-    message = EmailMultiAlternatives(
-        subject=f"Your check-ins today: {count} account{'s' if count != 1 else ''}",
-        body=render_to_string("dashboards/email/morning.txt", context),
-        to=[user.email],
-        connection=connection,
-        headers={"Auto-Submitted": "auto-generated"},
-    )
-    message.attach_alternative(render_to_string("dashboards/email/morning.html", context), "text/html")
-    return message
-
-
-def morning_emails_send(today: datetime.date) -> int:
-    """Send today's morning email to every opted-in active user with a check-in due today; returns how many went out.
-
-    Safe to run again the same day: a user whose email went out today is skipped. One user's failure
-    never costs the others theirs: it is logged and the run goes on. If a send failed for the mail
-    server (which a retry may cure), the first such error is raised at the end, for the task to retry.
-    """
-    sent = 0
-    send_error: Exception | None = None
-    connection = get_connection()
-    users = User.objects.filter(is_active=True, morning_email=True).exclude(morning_email_sent_on=today)
-    for user_id in users.order_by("pk").values_list("pk", flat=True):
-        try:
-            sent += _morning_email_send(user_id=user_id, today=today, connection=connection)
-        except (smtplib.SMTPException, OSError) as exc:
-            logger.exception("morning email to user %s not sent; the retry sends it", user_id)
-            send_error = send_error or exc
-        except Exception:
-            logger.exception("morning email to user %s failed", user_id)
-    if send_error is not None:
-        raise send_error
-    return sent
-
-
-def _morning_email_send(*, user_id: int, today: datetime.date, connection) -> int:
-    """One user's morning email; 1 if it went out, 0 if there was nothing to send or another run sent it."""
-    user = User.objects.get(pk=user_id)
+def checkins_due(*, user: User, today: datetime.date) -> list[DueAccount]:
+    """What the user's morning email lists (accounts/morning_emails.py): the accounts due today, each with
+    what changed since its last check-in and its link; empty when nothing is due."""
     accounts = accounts_due(user=user, today=today)
     if not accounts:
-        return 0
+        return []
     summaries = since_summaries(accounts=accounts, today=today)
-    due = [
+    return [
         DueAccount(account, summaries[account.pk], settings.SITE_URL + account.get_absolute_url())
         for account in accounts
     ]
-    previous = user.morning_email_sent_on
-    # The claim: of two runs at once, only the one whose UPDATE changed the row sends.
-    claimed = (
-        User.objects.filter(pk=user.pk, morning_email=True)
-        .exclude(morning_email_sent_on=today)
-        .update(morning_email_sent_on=today)
-    )
-    if not claimed:
-        return 0
-    try:
-        _message(user=user, due=due, today=today, connection=connection).send()
-    except Exception:
-        # Not sent: release the claim so the task's retry sends it.
-        User.objects.filter(pk=user.pk).update(morning_email_sent_on=previous)
-        raise
-    return 1

@@ -1,6 +1,5 @@
 from django.urls import path
 
-import dashboards.morning_views as morning_views
 from dashboards import account_views, portfolio_views, rollup_views
 
 app_name = "dashboards"
@@ -13,6 +12,4 @@ urlpatterns = [
     path("accounts/<int:account_id>/", account_views.account_page, name="account"),
     # The manager's team rollup.
     path("team/", rollup_views.rollup, name="rollup"),
-    # The signed-in user's morning email switch (the form is on the notifications page).
-    path("me/morning-email/", morning_views.morning_email_toggle, name="morning_email_toggle"),
 ]

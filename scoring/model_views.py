@@ -1,7 +1,7 @@
 """Health models (admins): the list, a new model for a segment, and the editor with a live preview of the draft."""
 
 from django.contrib import messages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -147,15 +147,13 @@ def model_edit(request, model_id):
         return _edit_page(request, model, settings_form, formset, preview_form, preview=preview, partial="preview")
 
     if settings_form.is_valid() & formset.is_valid():  # both, so that every error shows at once
-        with transaction.atomic():
-            model.name = settings_form.cleaned_data["name"]
-            model.save(update_fields=["name"])
-            version = services.model_version_create(
-                model=model,
-                by=request.user,
-                settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
-                components=formset.components(),
-            )
+        version = services.model_version_create(
+            model=model,
+            by=request.user,
+            name=settings_form.cleaned_data["name"],
+            settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
+            components=formset.components(),
+        )
         messages.success(
             request,
             f"Saved as version {version.number}: scores computed from now on use it; "

@@ -16,6 +16,7 @@ from accounts.validators import one_line
 from core.numbers import whole
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+from scoring.tasks import health_recompute_dirty_task
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ def health_history_write(*, days: list[datetime.date], progress: Callable[[int, 
 
 def health_mark_dirty(*, account_ids: Iterable[int]) -> None:
     """Note that these accounts' inputs changed; one debounced task recomputes them all shortly."""
-    from scoring.tasks import health_recompute_dirty_task
-
     rows = [DirtyAccount(account_id=account_id) for account_id in set(account_ids)]
     if not rows:
         return
@@ -210,17 +209,25 @@ def override_clear(*, override: Override, by: User) -> None:
 
 @transaction.atomic
 def model_version_create(
-    *, model: HealthModel, by: User | None, settings_values: dict, components: list[dict]
+    *,
+    model: HealthModel,
+    by: User | None,
+    settings_values: dict,
+    components: list[dict],
+    name: str | None = None,
 ) -> HealthModelVersion:
-    """Save an edit as a new version and make it current; older snapshots keep naming theirs."""
+    """Save an edit as a new version and make it current, renaming the model to `name` if given, all or
+    nothing; older snapshots keep naming their version."""
     model = HealthModel.objects.select_for_update().get(pk=model.pk)
+    if name is not None:
+        model.name = name
     number = (model.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     version = HealthModelVersion.objects.create(model=model, number=number, created_by=by, **settings_values)
     Component.objects.bulk_create(
         [Component(version=version, position=position, **values) for position, values in enumerate(components)]
     )
     model.current_version = version
-    model.save(update_fields=["current_version"])
+    model.save(update_fields=["name", "current_version"])
     return version
 
 

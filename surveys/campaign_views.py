@@ -80,10 +80,9 @@ def campaign_create(request):
     initial = {name: value for name, value in request.GET.items() if name in PREFILLED_FIELDS}
     form = CampaignForm(request.POST if request.method == "POST" else None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
-        campaign = form.save(commit=False)
-        campaign.created_by = request.user
-        campaign.save()
-        campaign.accounts.set(form.cleaned_data["account_ids"])
+        campaign = services.campaign_create(
+            campaign=form.save(commit=False), account_ids=form.cleaned_data["account_ids"], by=request.user
+        )
         return redirect(campaign)
     return render(request, "surveys/campaign_form.html", {"form": form}, status=form_status(form))
 

@@ -2,10 +2,10 @@
 and the one-click unsubscribe headers (RFC 8058)."""
 
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 
 from accounts.company import company_name
 from accounts.validators import one_line
+from core.emails import make_message
 from surveys.models import Invitation
 
 
@@ -29,16 +29,14 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
     }
     # One line: a question stored before the forms refused line breaks must not raise BadHeaderError.
     subject = one_line(f"{'Reminder: ' if reminder else ''}{survey.question_text}")
-    message = EmailMultiAlternatives(
-        subject=subject[:200],
-        body=render_to_string("surveys/email/invitation.txt", context),
-        to=[contact.email],
-        connection=connection,
+    return make_message(
+        "surveys/email/invitation",
+        to=contact.email,
+        subject=subject,
+        context=context,
         headers={
             "List-Unsubscribe": f"<{invitation.opt_out_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
         },
+        connection=connection,
     )
-    message.attach_alternative(render_to_string("surveys/email/invitation.html", context), "text/html")
-    return message

@@ -19,6 +19,13 @@ from accounts.models import Account, Contact, User
 from accounts.selectors import people_in_scope
 from surveys.audience import Reason, contact_reasons
 from surveys.models import Campaign, Invitation, Response
+from surveys.sending import (
+    campaigns_stalled,
+    expired_claims_recover,
+    invitation_batch_send,
+    released_batches,
+)
+from surveys.tasks import campaign_send_task, invitation_batch_send_task
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +145,17 @@ def _eligible_contacts(campaign: Campaign) -> QuerySet:
     return campaign_contacts(campaign).exclude(excluded)
 
 
+@transaction.atomic
+def campaign_create(*, campaign: Campaign, account_ids: list[int], by: User) -> Campaign:
+    """Save a new draft campaign with the accounts it picks, both or neither."""
+    campaign.created_by = by
+    campaign.save()
+    campaign.accounts.set(account_ids)
+    return campaign
+
+
 def campaign_send(*, campaign: Campaign) -> int:
     """Create the invitations and start sending now, or at the scheduled time. Returns how many."""
-    from surveys.tasks import campaign_send_task
-
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.DRAFT:
@@ -165,7 +179,7 @@ def campaign_send(*, campaign: Campaign) -> int:
 
 
 def campaigns_start_due() -> list[int]:
-    """Move scheduled campaigns whose time has come to sending; returns their ids."""
+    """Move scheduled campaigns whose time has come to sending and queue their sends; returns their ids."""
     now = timezone.now()
     started = []
     for campaign_id in Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now).values_list(
@@ -176,6 +190,7 @@ def campaigns_start_due() -> list[int]:
         )
         if claimed:
             started.append(campaign_id)
+    campaigns_send_queue(campaign_ids=started)
     return started
 
 
@@ -193,8 +208,6 @@ def campaign_batches(*, campaign_id: int) -> list[list[int]]:
 
 
 def _send_again(campaign: Campaign, invitations: QuerySet, **reset) -> int:
-    from surveys.tasks import campaign_send_task
-
     with transaction.atomic():
         count = invitations.update(status=Invitation.Status.PENDING, last_error="", **reset)
         if count:
@@ -236,6 +249,46 @@ def campaigns_finish_done(campaigns: QuerySet | None = None) -> int:
 
 def campaign_finish_if_done(*, campaign_id: int) -> bool:
     return bool(campaigns_finish_done(Campaign.objects.filter(pk=campaign_id)))
+
+
+def campaigns_send_queue(*, campaign_ids: list[int]) -> None:
+    """Queue each campaign's send; one that fails (run in-process, or the broker refuses it) is logged and
+    left to the next sweep, and the others still go."""
+    for campaign_id in campaign_ids:
+        try:
+            campaign_send_task.delay(campaign_id)
+        except Exception:
+            logger.exception("sending campaign %s failed; the sweep tries again", campaign_id)
+
+
+def campaign_dispatch(*, campaign_id: int) -> None:
+    """Queue a campaign's pending invitations in batches, one task each; a campaign with none left is finished."""
+    for batch in campaign_batches(campaign_id=campaign_id):
+        invitation_batch_send_task.delay(campaign_id, batch)
+    campaign_finish_if_done(campaign_id=campaign_id)
+
+
+def campaign_batch_send(*, campaign_id: int, invitation_ids: list[int]) -> list[int]:
+    """Send one batch (surveys/sending.py) and finish the campaign if that was the last of it; returns the
+    ids that failed for now, to retry (they are pending again, so the campaign stays sending)."""
+    released_claims_queue()  # a dead sender's claims are noticed by the next batch, not only by the sweep
+    retry_ids = invitation_batch_send(invitation_ids=invitation_ids)
+    campaign_finish_if_done(campaign_id=campaign_id)
+    return retry_ids
+
+
+def released_claims_queue() -> None:
+    """Queue again the claims the sweep took back from senders that died or stalled."""
+    for campaign_id, batch in released_batches(expired_claims_recover()):
+        invitation_batch_send_task.delay(campaign_id, batch)
+
+
+def sends_recover() -> None:
+    """Claims of senders that died or stalled, and campaigns whose task was lost, are queued again; a
+    campaign whose last invitations the sweep marked uncertain is finished here."""
+    released_claims_queue()
+    campaigns_send_queue(campaign_ids=campaigns_stalled())
+    campaigns_finish_done()
 
 
 # ---- Working feedback: every comment gets a status, an owner and an internal note ----

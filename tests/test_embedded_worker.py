@@ -16,11 +16,11 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 
-from accounts import tasks as account_tasks
+from accounts import services as account_services
 from accounts.models import Account, ImportJob
 from config.celery import app as celery_app
 from config.embedded import embedded_celery
-from surveys import sending, services
+from surveys import services
 from surveys.models import Campaign, Invitation, Response
 from tests.brokers import drop_connection_pools
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory
@@ -125,13 +125,13 @@ def test_send_now_returns_before_the_sends_and_the_page_follows_them_to_done(
 ):
     # The worker's sends wait until the request is answered: whatever the request did, it did without them.
     answered = threading.Event()
-    send_batch = sending.invitation_batch_send
+    send_batch = services.invitation_batch_send
 
     def send_once_answered(**kwargs):
         answered.wait(WAIT_SECONDS)
         return send_batch(**kwargs)
 
-    monkeypatch.setattr(sending, "invitation_batch_send", send_once_answered)
+    monkeypatch.setattr(services, "invitation_batch_send", send_once_answered)
     client = login(adam)
     campaign = CampaignFactory()
 
@@ -173,13 +173,13 @@ def test_an_import_returns_before_it_runs_and_its_page_follows_it_to_done(
     url, field, text, imported = IMPORTS[kind]
     AccountFactory(external_id="CRM-700", owner=alice)  # an answer's account; the accounts import updates it
     answered = threading.Event()
-    run = account_tasks.import_job_run
+    run = account_services.import_job_run
 
     def run_once_answered(**kwargs):
         answered.wait(WAIT_SECONDS)
         return run(**kwargs)
 
-    monkeypatch.setattr(account_tasks, "import_job_run", run_once_answered)
+    monkeypatch.setattr(account_services, "import_job_run", run_once_answered)
     client = login(adam)
     upload = SimpleUploadedFile(f"{kind}.csv", text.encode(), content_type="text/csv")
 

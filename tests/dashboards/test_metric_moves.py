@@ -9,7 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import MetricValue, User
-from dashboards.morning import morning_emails_send
+from accounts.morning_emails import morning_emails_send
+from dashboards.morning import checkins_due
 from tests.factories import CheckInFactory, MetricDefinitionFactory
 
 MONDAY = datetime.date(2026, 3, 16)  # the latest day with a value
@@ -58,7 +59,7 @@ def test_the_page_says_down_and_its_numbers_agree(declining, alice, login):
 
 def test_the_morning_email_says_down(declining, alice, mailoutbox):
     User.objects.filter(pk=alice.pk).update(morning_email=True)
-    assert morning_emails_send(MONDAY) == 1
+    assert morning_emails_send(today=MONDAY, checkins_due=checkins_due) == 1
     [line] = [line for line in mailoutbox[0].body.splitlines() if "Metric moves" in line]
     assert re.search(r"Active users down \d+% \(7-day mean [\d.]+ -> [\d.]+\)", line), line
     assert "Active users down" in mailoutbox[0].alternatives[0][0]

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from accounts.models import User
+from accounts.morning_emails import morning_emails_send
 from dashboards import morning
-from dashboards.morning import morning_emails_send
+from dashboards.morning import checkins_due
 from dashboards.tasks import morning_emails_task
 from tests.factories import (
     AccountFactory,
@@ -69,7 +70,7 @@ def due_today(alice, alice_account):
 def test_opted_in_csm_gets_one_email_listing_the_account_with_its_summary(alice, due_today, mailoutbox):
     opt_in(alice)
     AccountFactory(name="Not today", owner=alice)  # no check-in planned: not listed
-    assert morning_emails_send(TODAY) == 1
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1
     [mail] = mailoutbox
     assert mail.to == [alice.email] and mail.subject == "Your check-ins today: 1 account"
     body = mail.body
@@ -89,7 +90,7 @@ def test_the_email_names_the_same_lines_as_the_account_page(alice, alice_account
     opt_in(alice)
     CheckInFactory(account=alice_account, date=LAST, next_checkin_on=TODAY)
     kestrel(alice_account, before_day=LAST, after_day=TODAY)
-    morning_emails_send(TODAY)
+    morning_emails_send(today=TODAY, checkins_due=checkins_due)
     [mail] = mailoutbox
     assert "Health: 44 -> 34 (-10), Yellow -> Red" in mail.body
     assert "Biggest input moves, in points of the score: Seat usage -6, CSAT (entered: new answer) -4" in mail.body
@@ -97,7 +98,7 @@ def test_the_email_names_the_same_lines_as_the_account_page(alice, alice_account
 
 
 def test_opted_out_csm_gets_nothing(alice, due_today, mailoutbox):
-    assert morning_emails_send(TODAY) == 0
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 0
     assert mailoutbox == []
 
 
@@ -107,25 +108,27 @@ def test_nobody_without_a_checkin_due_today_gets_an_email(alice, bob, carol, ali
     # Bob's older check-in planned today, but the latest one moved it: not due.
     CheckInFactory(account=bob_account, date=LAST - datetime.timedelta(days=7), next_checkin_on=TODAY)
     CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY + datetime.timedelta(days=7))
-    assert morning_emails_send(TODAY) == 0
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 0
     assert mailoutbox == []
 
 
 def test_only_accounts_the_user_owns_are_listed(alice, bob, maria, due_today, bob_account, mailoutbox):
     opt_in(alice, maria)
     CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY)  # bob's: not in alice's email
-    assert morning_emails_send(TODAY) == 1  # maria sees both accounts but owns neither
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1  # maria sees both accounts but owns neither
     [mail] = mailoutbox
     assert mail.to == [alice.email] and bob_account.name not in mail.body
 
 
 def test_running_twice_the_same_day_sends_once(alice, due_today, mailoutbox):
     opt_in(alice)
-    assert morning_emails_send(TODAY) == 1
-    assert morning_emails_send(TODAY) == 0
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 0
     assert len(mailoutbox) == 1
     CheckInFactory(account=due_today, date=TODAY, next_checkin_on=TODAY + datetime.timedelta(days=1))
-    assert morning_emails_send(TODAY + datetime.timedelta(days=1)) == 1  # the next day is a new day
+    assert (
+        morning_emails_send(today=TODAY + datetime.timedelta(days=1), checkins_due=checkins_due) == 1
+    )  # the next day is a new day
 
 
 def test_a_failed_send_is_sent_by_the_retry(alice, due_today, mailoutbox, monkeypatch):
@@ -136,15 +139,15 @@ def test_a_failed_send_is_sent_by_the_retry(alice, due_today, mailoutbox, monkey
 
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
     with pytest.raises(OSError):
-        morning_emails_send(TODAY)
+        morning_emails_send(today=TODAY, checkins_due=checkins_due)
     monkeypatch.undo()
-    assert morning_emails_send(TODAY) == 1 and len(mailoutbox) == 1
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1 and len(mailoutbox) == 1
 
 
 def test_inactive_users_get_nothing(alice, due_today, mailoutbox):
     opt_in(alice)
     User.objects.filter(pk=alice.pk).update(is_active=False)
-    assert morning_emails_send(TODAY) == 0
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 0
 
 
 def test_task_sends_and_beat_runs_it_every_morning(alice, due_today, mailoutbox):
@@ -191,7 +194,7 @@ def test_a_check_in_dated_year_one_gets_its_email_and_the_later_users_theirs(ali
     odd = AccountFactory(name="Old Tool Import", owner=alice)
     CheckInFactory(account=odd, date=datetime.date(1, 1, 1), next_checkin_on=TODAY)
     CheckInFactory(account=bob_account, date=LAST, next_checkin_on=TODAY)
-    assert morning_emails_send(TODAY) == 2
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 2
     assert sorted(mail.to[0] for mail in mailoutbox) == [alice.email, bob.email]
     assert "Old Tool Import" in mailoutbox[0].body
 
@@ -208,7 +211,7 @@ def test_one_users_failure_is_logged_and_the_others_get_theirs(alice, bob, due_t
         return summaries(accounts=accounts, today=today)
 
     monkeypatch.setattr(morning, "since_summaries", broken_for_alice)
-    assert morning_emails_send(TODAY) == 1
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1
     assert [mail.to for mail in mailoutbox] == [[bob.email]]
     assert f"morning email to user {alice.pk} failed" in caplog.text
     assert User.objects.get(pk=alice.pk).morning_email_sent_on is None  # not claimed: the next run tries again
@@ -227,8 +230,8 @@ def test_a_mail_server_failure_still_sends_to_the_others_then_asks_for_a_retry(a
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", refuse_alice)
     with pytest.raises(OSError):  # the task retries on it, and the retry sends alice's only
-        morning_emails_send(TODAY)
+        morning_emails_send(today=TODAY, checkins_due=checkins_due)
     assert [mail.to for mail in mailoutbox] == [[bob.email]]
     monkeypatch.undo()
-    assert morning_emails_send(TODAY) == 1
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1
     assert [mail.to for mail in mailoutbox] == [[bob.email], [alice.email]]

@@ -12,8 +12,9 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import ImportJob, MetricValue, Notification, User
+from accounts.morning_emails import morning_emails_send
 from accounts.services import api_token_create
-from dashboards.morning import morning_emails_send
+from dashboards.morning import checkins_due
 from scoring.models import HealthModel, Input, Reading
 from scoring.services import health_backfill, health_recompute, model_version_create, override_create
 from surveys.alerts import response_alert_owner
@@ -150,7 +151,7 @@ def payload_world() -> SimpleNamespace:
     )
     health_recompute(as_of=days_ago(1), alert=False)
     health_recompute()  # today: the drop alerts alice
-    morning_emails_send(timezone.localdate())
+    morning_emails_send(today=timezone.localdate(), checkins_due=checkins_due)
     api_token_create(name=TEXT["token"], created_by=adam)
 
     Notification.objects.create(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from surveys import services
 from surveys.models import Campaign, Invitation, Survey
 from tests.factories import AccountFactory, CampaignFactory, ContactFactory, SurveyFactory
 from tests.helpers import HTMX
@@ -88,3 +89,10 @@ def test_finished_campaign_shows_totals_and_retry(adam, login, contacts):
     page = login(adam).get(f"/campaigns/{campaign.pk}/").content.decode()
     assert "hx-trigger" not in page and "Retry 1 failed" in page and "451 later" in page
     assert "100% <span" in page  # 1 answered of 1 sent
+
+
+def test_a_campaign_whose_accounts_cannot_be_saved_is_not_saved_either(adam):
+    campaign = Campaign(name="Q4 NPS", survey=SurveyFactory(), audience=Campaign.Audience.ACCOUNTS)
+    with pytest.raises(ValueError):
+        services.campaign_create(campaign=campaign, account_ids=["not an id"], by=adam)
+    assert not Campaign.objects.exists()
