@@ -47,3 +47,15 @@ def test_wrong_password_stays_on_the_login_page_with_an_error(page, log_in, alic
 
     expect(page).to_have_url(re.compile(r"/login/$"))
     expect(page.get_by_role("alert")).to_contain_text("correct email and password")
+
+
+def test_pages_load_every_file_they_ask_for_the_icon_too(page, log_in, alice, portfolio):
+    failed = []
+    page.on(
+        "response", lambda response: failed.append((response.status, response.url)) if response.status >= 400 else None
+    )
+    log_in(alice)
+    page.goto("/accounts/")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("link[rel=icon]").count() == 1
+    assert failed == []
