@@ -1,8 +1,9 @@
 """The page-or-partial switch: one URL answers the whole page, or to HTMX the named partial it swaps.
 
-A history-restore request (htmx found no copy of the page in its cache after Back) gets the
-whole page, since htmx puts that into the body. `Vary: HX-Request` goes on both answers, so a
-browser or proxy cache never hands the fragment out for the page, or the other way round.
+A history-restore request (htmx found no copy of the page in its cache after Back) and a boosted
+link or form (hx-boost) get the whole page, since htmx puts that into the body. `Vary: HX-Request`
+goes on both answers, so a browser or proxy cache never hands the fragment out for the page, or
+the other way round.
 An invalid form answers 422 (`INVALID`), which htmx is configured in `base.html` to swap.
 """
 
@@ -14,8 +15,8 @@ INVALID = 422
 
 
 def wants_partial(request: HttpRequest) -> bool:
-    """Whether this request is answered with a partial: an HTMX request, not a history restore."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    """Whether this request is answered with a partial: an HTMX request, not a history restore or a boost."""
+    return bool(request.htmx) and not (request.htmx.history_restore_request or request.htmx.boosted)
 
 
 def render_page_or_partial(

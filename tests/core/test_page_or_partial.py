@@ -7,6 +7,7 @@ from tests.factories import AccountFactory, ContactFactory
 
 HTMX = {"HX-Request": "true"}
 HISTORY_RESTORE = {**HTMX, "HX-History-Restore-Request": "true"}
+BOOSTED = {**HTMX, "HX-Boosted": "true"}
 # Each page that swaps a fragment of itself on the same URL, and the element the fragment starts with.
 PAGES = {
     "/portfolio/": '<section id="results"',
@@ -36,9 +37,10 @@ def test_the_page_and_its_fragment_both_vary_on_hx_request(url, adam, login):
     assert "HX-Request" in page["Vary"] and "HX-Request" in fragment["Vary"]
 
 
+@pytest.mark.parametrize("headers", [HISTORY_RESTORE, BOOSTED], ids=["history restore", "boosted"])
 @pytest.mark.parametrize("url", PAGES)
-def test_a_history_restore_gets_the_whole_page(url, adam, login):
-    response, body = _get(login(adam), url, HISTORY_RESTORE)
+def test_a_history_restore_or_a_boosted_link_gets_the_whole_page(url, headers, adam, login):
+    response, body = _get(login(adam), url, headers)
 
     assert "<html" in body
     assert "HX-Request" in response["Vary"]
