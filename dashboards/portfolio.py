@@ -9,6 +9,7 @@ portfolio is a few hundred rows at most, so filtering and sorting happen in Pyth
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -34,7 +35,11 @@ BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
 
 @dataclass
 class PortfolioRow:
-    """One account of the portfolio with everything its table row and the "Coming up" panel show."""
+    """One account of the portfolio with everything its table row and the "Coming up" panel show.
+
+    Built once from the query and then only read: the whole numbers are kept once worked out, since
+    sorting, filtering, the row and "Coming up" each ask for them.
+    """
 
     account: Account
     today: datetime.date
@@ -63,11 +68,11 @@ class PortfolioRow:
     def computed_band_label(self) -> str:
         return Band(self.computed_band).label
 
-    @property
+    @cached_property
     def score_rounded(self) -> int | None:
         return None if self.score is None else whole(self.score)
 
-    @property
+    @cached_property
     def trend_delta(self) -> int | None:
         if self.score is None or self.score_then is None:
             return None
@@ -78,7 +83,7 @@ class PortfolioRow:
         """The change against TREND_DAYS ago, marked by the one rule (scoring/trends.py); None without both scores."""
         return trend(self.trend_delta)
 
-    @property
+    @cached_property
     def week_delta(self) -> int | None:
         if self.score is None or self.score_week_ago is None:
             return None
