@@ -16,7 +16,7 @@ from surveys.models import Campaign, Invitation, Response, Survey
 from surveys.selectors.feedback import POSITIVE, feedback_annotate, feedback_comments
 from surveys.services import campaign_preview
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.dates]  # the demo is built relative to today
 
 
 @pytest.fixture(autouse=True)
@@ -118,7 +118,6 @@ def test_an_account_is_the_same_however_it_was_added():
     assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown
 
 
-@pytest.mark.dates
 def test_accounts_are_believable():
     seed()
     ranges = {
@@ -149,7 +148,6 @@ def test_every_account_has_two_to_four_contacts_and_one_primary():
         assert contact.title
 
 
-@pytest.mark.dates
 def test_checkins_are_by_the_owner_over_the_year():
     seed()
     for account in Account.objects.filter(status=Account.Status.ACTIVE):
@@ -160,7 +158,6 @@ def test_checkins_are_by_the_owner_over_the_year():
     assert CheckIn.objects.aggregate(low=Min("sentiment"), high=Max("sentiment")) != {"low": 5, "high": 5}
 
 
-@pytest.mark.dates
 def test_metric_values_span_a_year_for_every_metric():
     seed()
     keys = set(MetricDefinition.objects.values_list("key", flat=True))
@@ -173,7 +170,6 @@ def test_metric_values_span_a_year_for_every_metric():
     assert {row["metric__key"]: row["days"] for row in per_metric} == dict.fromkeys(keys, 365)
 
 
-@pytest.mark.dates
 def test_usage_has_trends_and_weekly_seasonality():
     seed()
     usage = MetricValue.objects.filter(metric__key="active_users", account__status=Account.Status.ACTIVE)
@@ -218,7 +214,6 @@ def test_refuses_to_seed_production_without_force(db, settings):
     assert not Account.objects.exists()
 
 
-@pytest.mark.dates
 def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     from surveys.models import Invitation, Response
 
@@ -240,7 +235,6 @@ def test_a_year_of_survey_answers_with_comments_and_open_feedback(db):
     assert (Invitation.objects.count(), Response.objects.count()) == before
 
 
-@pytest.mark.dates
 def test_demo_surveys_respect_the_quiet_period(db):
     from surveys.models import Invitation
 
@@ -264,13 +258,11 @@ def assert_daily_for_a_quarter_and_sundays_before(dates: list[datetime.date], to
     assert 0 < (daily_from - weekly[-1]).days <= 7
 
 
-@pytest.mark.dates
 def test_health_history_is_daily_for_a_quarter_and_each_sunday_before():
     today = timezone.localdate()
     assert_daily_for_a_quarter_and_sundays_before(history_days(today), today)
 
 
-@pytest.mark.dates
 @pytest.mark.full_history
 def test_a_year_of_health_history_with_a_believable_spread(db):
     from scoring.models import HealthSnapshot
@@ -303,7 +295,6 @@ def test_the_demo_inbox_flags_only_what_needs_a_reply():
         assert item.alerts_owner or (item.category not in POSITIVE and item.feedback_status == "new")
 
 
-@pytest.mark.dates
 def test_the_outbox_holds_a_campaign_sent_through_the_sending_path(mailoutbox):
     seed(accounts=40)
     campaign = Campaign.objects.get(name=OUTBOX_CAMPAIGN)
@@ -319,7 +310,6 @@ def test_the_outbox_holds_a_campaign_sent_through_the_sending_path(mailoutbox):
     assert Campaign.objects.filter(name=OUTBOX_CAMPAIGN).count() == 1 and len(mailoutbox) == invitations.count()
 
 
-@pytest.mark.dates
 def test_a_newcomers_first_campaign_to_every_primary_contact_reaches_people():
     seed(accounts=40)
     first = Campaign(name="First try", survey=Survey.objects.get(kind="nps"), recipients=Campaign.Recipients.PRIMARY)

@@ -11,7 +11,7 @@ from accounts.models import CheckIn
 from scoring.models import HealthModel, HealthModelVersion
 from tests.factories import CheckInFactory, HealthSnapshotFactory, MetricDefinitionFactory, MetricValueFactory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
 
 
 def health_version() -> HealthModelVersion:

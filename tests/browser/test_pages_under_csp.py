@@ -27,7 +27,7 @@ from tests.factories import (
     ResponseFactory,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
 
 CSP_MESSAGE = "Content Security Policy"
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.factories import AccountFactory, HealthSnapshotFactory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
 
 
 @pytest.fixture
