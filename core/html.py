@@ -7,14 +7,23 @@ escapes every value that is not already safe HTML, as `format_html` does: nothin
 browser shows an empty title).
 """
 
+import functools
 import html
 
 from django.utils.safestring import SafeData, SafeString
 
+# Most text in a table repeats from row to row (classes, titles, dates, labels): escaped once each.
+_escaped_text = functools.lru_cache(maxsize=4096)(html.escape)
+
 
 def _escaped(value) -> str:
-    if isinstance(value, str):  # the common case first: most values are text
-        return value if isinstance(value, SafeData) else html.escape(value)
+    kind = type(value)
+    if kind is str:  # the common cases first: plain text, then whole numbers (nothing to escape)
+        return _escaped_text(value)
+    if kind is int:
+        return str(value)
+    if isinstance(value, SafeData):
+        return value
     as_html = getattr(value, "__html__", None)
     return as_html() if as_html is not None else html.escape(str(value))
 

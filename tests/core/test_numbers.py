@@ -86,6 +86,14 @@ def test_every_whole_number_path_rounds_the_same(value):
 
 
 @PROPERTY
+@given(st.floats(min_value=-1e12, max_value=1e12) | st.integers(-(10**12), 10**12))
+def test_the_fast_whole_number_path_agrees_with_decimal(value):
+    """whole() skips Decimal for ints and floats; any float, not only short decimals, rounds the same."""
+    assert numbers.whole(value) == int(numbers.round_half_away(value))
+    assert type(numbers.whole(value)) is int
+
+
+@PROPERTY
 @given(decimals(-7, 7))
 def test_every_one_decimal_path_rounds_the_same(value):
     shown = as_text(reference(value, 1), 1).replace("-0.0", "0.0")
