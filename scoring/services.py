@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Account, Notification, User
 from accounts.notification_emails import notification_emails_send
 from accounts.validators import one_line
+from core.dates import short_date
 from core.numbers import whole
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
@@ -120,7 +121,7 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
             # The difference of the two scores as shown, so the email's arithmetic adds up.
             shown_drop = whole(peak) - whole(row.score)
             if shown_drop >= drop:
-                what = f"dropped {shown_drop} points since {peak_date:%b %d}"
+                what = f"dropped {shown_drop} points since {short_date(peak_date)}"
                 # Keyed on the peak: recomputing, or a further slide from the same peak, alerts once.
                 events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what))
     return events

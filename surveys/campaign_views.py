@@ -6,10 +6,12 @@ from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import admin_required
+from core.dates import short_date
 from core.htmx import form_status, render_page_or_partial
 from surveys import services
 from surveys.forms import CampaignForm, SurveyForm
@@ -131,7 +133,8 @@ def campaign_send(request, campaign_id):
     else:
         campaign.refresh_from_db()
         if campaign.status == Campaign.Status.SCHEDULED:
-            messages.success(request, f"{count} invitations will go out on {campaign.scheduled_at:%b %d at %H:%M}.")
+            when = timezone.localtime(campaign.scheduled_at)
+            messages.success(request, f"{count} invitations will go out on {short_date(when)} at {when:%H:%M}.")
         else:
             messages.success(request, f"Sending {count} invitations.")
     return redirect(campaign)

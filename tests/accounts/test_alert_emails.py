@@ -72,13 +72,13 @@ def test_a_line_break_in_one_account_name_never_loses_the_other_owners_alerts(se
 
     subjects = {message.to[0]: message.subject for message in mailoutbox}
     assert subjects == {
-        "alice@pulse.test": "Acme Corp: health dropped 25 points since Mar 07",
-        "bob@pulse.test": "Globex: health dropped 25 points since Mar 07",
+        "alice@pulse.test": "Acme Corp: health dropped 25 points since Mar 7",
+        "bob@pulse.test": "Globex: health dropped 25 points since Mar 7",
     }
     assert all(message.message()["Subject"] for message in mailoutbox)  # each one is a valid email
     assert set(Notification.objects.values_list("title", "emailed_at", "email_attempts", "email_error")) == {
-        ("Acme Corp: health dropped 25 points since Mar 07", NOW, 1, ""),
-        ("Globex: health dropped 25 points since Mar 07", NOW, 1, ""),
+        ("Acme Corp: health dropped 25 points since Mar 7", NOW, 1, ""),
+        ("Globex: health dropped 25 points since Mar 7", NOW, 1, ""),
     }
 
 
@@ -105,7 +105,7 @@ def test_one_failed_alert_email_never_stops_the_others_and_the_sweep_sends_it_on
         assert notification_emails_retry() == 0  # the next run finds nothing left
 
     assert sorted(message.to[0] for message in mailoutbox) == ["alice@pulse.test", "bob@pulse.test"]
-    assert mailoutbox[1].subject == "Acme: health dropped 25 points since Mar 07"
+    assert mailoutbox[1].subject == "Acme: health dropped 25 points since Mar 7"
     failed.refresh_from_db()
     assert failed.emailed_at == NOW + datetime.timedelta(minutes=10)
     assert failed.email_attempts == 2 and failed.email_error == ""
@@ -126,7 +126,7 @@ def test_the_sweep_gives_up_after_a_bounded_number_of_attempts_and_logs_it(senti
     notification = Notification.objects.get()
     assert notification.email_attempts == EMAIL_MAX_ATTEMPTS and notification.emailed_at is None
     assert notification.email_error == "SMTPConnectError: (421, b'Service not available')"
-    assert notification.title == "Acme: health dropped 25 points since Mar 07"  # still in the app
+    assert notification.title == "Acme: health dropped 25 points since Mar 7"  # still in the app
     [given_up] = [record for record in caplog.records if record.levelname == "ERROR"]
     assert f"not sent after {EMAIL_MAX_ATTEMPTS} attempts" in given_up.getMessage()
 

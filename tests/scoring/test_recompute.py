@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Notification
 from accounts.services import api_token_create
+from core.dates import short_date
 from scoring.models import DirtyAccount, HealthSnapshot
 from scoring.services import health_recompute, health_recompute_dirty
 from tests.factories import AccountFactory, CheckInFactory
@@ -23,7 +24,7 @@ def test_a_drop_of_10_points_alerts_the_owner_once(sentiment_model, alice, mailo
     health_recompute()
     health_recompute()  # again the same day: no second alert
     [note] = Notification.objects.filter(user=alice)
-    assert note.title == f"Globex: health dropped 25 points since {day(-3):%b %d}"
+    assert note.title == f"Globex: health dropped 25 points since {short_date(day(-3))}"
     assert note.url == f"/accounts/{account.pk}/"
     [mail] = mailoutbox
     assert mail.to == [alice.email] and "Health 75 (green)" in mail.body
