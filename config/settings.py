@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "surveys",
     "scoring",
+    "playbooks",
     "dashboards",
 ]
 
@@ -274,6 +275,12 @@ CELERY_BEAT_SCHEDULE = {
     "notification-emails-retry": {
         "task": "accounts.tasks.notification_emails_retry_task",
         "schedule": 10 * 60.0,
+    },
+    # 02:30 every night, after the recompute: snoozed tasks whose date has come are open again, and
+    # every rule is evaluated on every account (what the recompute and the answer path do not notice).
+    "rules-sweep": {
+        "task": "playbooks.tasks.rules_sweep_task",
+        "schedule": crontab(hour=2, minute=30),
     },
     # 03:00 every night: expired sessions are deleted (the database keeps every login's row until then).
     "sessions-clear": {

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.sections import sections_context
 from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
+from playbooks.sections import tasks_section_context
 
 PARTIALS = {"since"}
 
@@ -23,6 +24,10 @@ def account_page(request, account_id):
     context = page_data.account_page_context(
         account=account, today=timezone.localdate(), since=since if since in page_data.SINCE_CHOICES else ""
     )
-    context |= {"nav": "accounts", **sections_context(account=account, user=request.user, checkins=context["checkins"])}
+    context |= {
+        "nav": "accounts",
+        **sections_context(account=account, user=request.user, checkins=context["checkins"]),
+        **tasks_section_context(account=account, user=request.user, can_edit=account.can_edit),
+    }
     partial = request.htmx.target if request.htmx.target in PARTIALS else "content"
     return render_page_or_partial(request, "dashboards/account.html", partial, context)

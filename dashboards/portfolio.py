@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
 from core.numbers import whole
+from playbooks.selectors import open_task_counts
 from scoring.models import Band, HealthSnapshot, Override
 from scoring.selectors import overrides_shown_by_account
 from scoring.trends import FLAT_BELOW, Trend, trend
@@ -51,6 +52,7 @@ class PortfolioRow:
     last_checkin: datetime.date | None = None
     next_checkin: datetime.date | None = None
     open_feedback: int = 0
+    open_tasks: int = 0
     nps: formulas.Result | None = None
     override: Override | None = None
     override_band: str | None = None
@@ -210,13 +212,14 @@ class Portfolio:
 
 
 def portfolio_load(*, csm: User, viewer: User, today: datetime.date | None = None) -> Portfolio:
-    """Every active account `csm` owns that `viewer` may see, as rows; five queries whatever the size."""
+    """Every active account `csm` owns that `viewer` may see, as rows; six queries whatever the size."""
     today = today or timezone.localdate()
     accounts = list(_accounts(csm, viewer, today))
     account_ids = [account.pk for account in accounts]
     nps = _nps_by_account(account_ids, today)
     overrides = overrides_shown_by_account(accounts=account_ids, today=today)
     open_feedback = _open_feedback_by_account(account_ids)
+    open_tasks = open_task_counts(accounts=account_ids)
     rows = []
     for account in accounts:
         has_week_ago = account.week_ago_date is not None and account.week_ago_date != account.health_date
@@ -233,6 +236,7 @@ def portfolio_load(*, csm: User, viewer: User, today: datetime.date | None = Non
                 last_checkin=account.last_checkin_on,
                 next_checkin=account.next_checkin,
                 open_feedback=open_feedback.get(account.pk, 0),
+                open_tasks=open_tasks.get(account.pk, 0),
                 nps=nps.get(account.pk),
                 override=override,
                 override_band=override.shown_band if override else None,
@@ -254,6 +258,7 @@ SORT_KEYS = {
     "next_checkin": lambda row: row.next_checkin,
     "nps": lambda row: row.nps_value,
     "feedback": lambda row: row.open_feedback,
+    "tasks": lambda row: row.open_tasks,
 }
 DEFAULT_SORT = "health"  # worst first: the Monday-morning question is "who needs me?"
 

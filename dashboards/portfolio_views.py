@@ -27,6 +27,7 @@ from dashboards.portfolio import (
     rows_filter,
     rows_sort,
 )
+from playbooks.selectors import my_tasks
 
 SORT_COLUMNS = [
     ("name", "Account", ""),
@@ -38,6 +39,7 @@ SORT_COLUMNS = [
     ("next_checkin", "Next check-in", ""),
     ("nps", "NPS", "num"),
     ("feedback", "Open feedback", "num"),
+    ("tasks", "Tasks", "num"),
 ]
 
 
@@ -61,6 +63,7 @@ CELLS = {
     "next_checkin": '<span class="{next_class}">{next}</span>{overdue}',
     "nps": "{nps}",
     "feedback": "{feedback}",
+    "tasks": "{tasks}",
 }
 CELL_CLASSES = {"health": "portfolio-health", "next_checkin": "{next_cell_class}"}  # else the header's
 # One row: the account, then a cell per column, labelled with its header for the phone layout.
@@ -147,6 +150,7 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
         overdue=OVERDUE if row.checkin_overdue else "",
         nps=NO_NPS if nps is None else markup("{} {}", signed(nps), span(f"n={row.nps.n}", css="muted small")),
         feedback=link(feedback_url, row.open_feedback) if row.open_feedback else NO_FEEDBACK,
+        tasks=link(account_url.format(account.pk) + "#tasks", row.open_tasks) if row.open_tasks else NO_FEEDBACK,
     )
 
 
@@ -239,6 +243,12 @@ def portfolio(request, user_id: int | None = None):
     partial = wants_partial(request)
     if not partial:
         context["coming_up"] = coming_up(data)
+        tasks = context["my_tasks"] = my_tasks(user=csm, today=data.today)
+        context["my_task_groups"] = [
+            ("Overdue", tasks.overdue, tasks.counts["overdue"]),
+            ("Today", tasks.today, tasks.counts["today"]),
+            ("This week", tasks.this_week, tasks.counts["this_week"]),
+        ]
         if request.user.role in (User.Role.MANAGER, User.Role.ADMIN):
             context["people"] = list(people_in_scope(request.user))
     response = render_page_or_partial(request, "dashboards/portfolio.html", "results", context)

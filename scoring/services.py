@@ -17,6 +17,7 @@ from core.dates import short_date
 from core.numbers import whole
 from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+from scoring.signals import health_recomputed
 from scoring.tasks import health_recompute_dirty_task
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def health_recompute(*, as_of: datetime.date | None = None, accounts=None, alert
         engine.snapshots_write(scored=scored, as_of=as_of)
     if alert and as_of == timezone.localdate():
         health_alerts_send(as_of=as_of, scored=scored)
+        health_recomputed.send(sender=HealthSnapshot, accounts=accounts, as_of=as_of)
     return len(scored)
 
 

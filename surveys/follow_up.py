@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.signals import health_inputs_changed
 from surveys.alerts import response_alert_owner
 from surveys.models import ALERT_AT_OR_BELOW, Response
+from surveys.signals import answers_followed_up
 
 # The queued task normally runs within seconds; the sweep leaves answers younger than this to it.
 SWEEP_AFTER = datetime.timedelta(minutes=2)
@@ -47,6 +48,7 @@ def responses_follow_up(*, response_ids: list[int]) -> int:
                 failed.add(response_id)
     account_ids = sorted({account_id for _, _, account_id, _, _ in due})
     health_inputs_changed.send(sender=Response, account_ids=account_ids)
+    answers_followed_up.send(sender=Response, account_ids=account_ids)
     # Cleared only where the answer is as it was read: a change made meanwhile keeps its mark for the next run.
     done = [(pk, updated_at) for pk, updated_at, *_ in due if pk not in failed]
     if done:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import demo as accounts_demo
 from accounts.models import Account, User
 from dashboards import demo as dashboards_demo
+from playbooks import demo as playbooks_demo
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
+            counts |= playbooks_demo.seed_playbooks(rng=random.Random(seed + 2), today=today)
         counts |= surveys_demo.outbox_campaign_seed()
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
