@@ -37,6 +37,9 @@ from accounts.models import (
 )
 from accounts.outbox import outbox_entries
 from accounts.services import api_token_create
+from playbooks.models import Playbook, Trigger
+from playbooks.models import Rule as PlaybookRule
+from playbooks.services import task_create
 from scoring.models import HealthModel
 from surveys.models import Campaign, Invitation, Kind, Survey
 from tests.factories import (
@@ -85,6 +88,12 @@ def world(module_db):
     override = OverrideFactory(account=account, reason="Our champion left in May.")
     comment = CommentFactory(account=account, contact=contact, comment="The export takes an hour.")
     NotificationFactory(user=alice, title="Acme Alpha answered 2", url=account.get_absolute_url())
+
+    playbook = Playbook.objects.create(name="Save a red account", title_template="Rescue {account}")
+    rule = PlaybookRule.objects.create(name="Enters red", trigger=Trigger.ENTERS_RED, playbook=playbook)
+    task = task_create(
+        account=account, by=alice, title="Call Acme Alpha", due_on=timezone.localdate(), steps=["Read the history"]
+    )
 
     carol_account = AccountFactory(name="Charlie Chemicals", owner=carol)
     ContactFactory(account=carol_account, is_primary=True)
@@ -139,6 +148,9 @@ def world(module_db):
         contact=contact,
         override=override,
         comment=comment,
+        task=task,
+        rule=rule,
+        playbook=playbook,
         survey=survey,
         draft=draft,
         failed_campaign=failed.campaign,
@@ -219,6 +231,18 @@ def admins(**kwargs) -> Rule:
 
 def account_id(w) -> dict:
     return {"account_id": w.account.pk}
+
+
+def task_id(w) -> dict:
+    return {"task_id": w.task.pk}
+
+
+def rule_form(w, *, name: str) -> dict:
+    return {"name": name, "trigger": "enters_red", "playbook": w.playbook.pk, "notify": "app", "is_active": "on"}
+
+
+def playbook_form(*, name: str) -> dict:
+    return {"name": name, "title_template": "Call {account}", "kind": "risk", "due_in_days": "3", "priority": "high"}
 
 
 def contact_ids(w) -> dict:
@@ -463,6 +487,41 @@ RULES: dict[str, Rule] = {
         },
     ),
     "scoring:model_list": admins(),
+    # -- Tasks: the list shows each user's own scope; a task's actions are writes on its account --
+    "playbooks:task_list": signed_in(lists_team_a=True),
+    "playbooks:task_add": edits(
+        kwargs=account_id,
+        methods=("POST",),
+        post=lambda w: {
+            "title": "Send the QBR deck",
+            "kind": "other",
+            "priority": "normal",
+            "due_on": timezone.localdate().isoformat(),
+            "owner": w.cast["alice"].pk,
+        },
+    ),  # fmt: skip
+    "playbooks:task_complete": edits(kwargs=task_id, methods=("POST",), post=lambda w: {"outcome": "Called them."}),
+    "playbooks:task_snooze": edits(
+        kwargs=task_id,
+        methods=("POST",),
+        post=lambda w: {"until": (timezone.localdate() + datetime.timedelta(days=3)).isoformat()},
+    ),
+    "playbooks:task_reassign": edits(kwargs=task_id, methods=("POST",), post=lambda w: {"owner": w.cast["maria"].pk}),
+    "playbooks:task_cancel": edits(kwargs=task_id, methods=("POST",), post=lambda w: {"note": "Not needed."}),
+    "playbooks:task_step": edits(
+        kwargs=lambda w: {"task_id": w.task.pk, "index": 0}, methods=("POST",), post=lambda w: {}
+    ),
+    "playbooks:rule_list": admins(),
+    "playbooks:rule_new": admins(methods=("GET", "POST"), post=lambda w: rule_form(w, name="Red enterprise")),
+    "playbooks:rule_edit": admins(
+        kwargs=lambda w: {"rule_id": w.rule.pk}, methods=("GET", "POST"), post=lambda w: rule_form(w, name="Renamed")
+    ),
+    "playbooks:playbook_new": admins(methods=("GET", "POST"), post=lambda w: playbook_form(name="Renewal rescue")),
+    "playbooks:playbook_edit": admins(
+        kwargs=lambda w: {"playbook_id": w.playbook.pk},
+        methods=("GET", "POST"),
+        post=lambda w: playbook_form(name="Renamed"),
+    ),
     "scoring:model_create": admins(methods=("GET", "POST"), post=lambda w: {"segment": "smb", "name": ""}),
     "scoring:model_edit": admins(
         kwargs=lambda w: {"model_id": w.health_model.pk}, methods=("GET", "POST"), post=model_form
