@@ -92,6 +92,8 @@ def pytest_unconfigure(config):
 # Modules that pin every test to one fixed moment (portfolio, rollup, results, morning email) gain
 # nothing from another date and are left out.
 DATE_SENSITIVE_MODULES = {
+    "tests/playbooks/test_rules.py",
+    "tests/playbooks/test_task_pages.py",
     "tests/accounts/test_account_pages.py",
     "tests/accounts/test_seed_demo.py",
     "tests/browser/test_account_page_browser.py",
