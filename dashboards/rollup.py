@@ -30,6 +30,7 @@ from django.utils import timezone
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
 from core.dates import day_start
+from playbooks.models import Task
 from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW, Band, HealthModel, HealthSnapshot
 from scoring.selectors import overrides_shown_by_account
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
@@ -88,6 +89,8 @@ class RollupRow:
     answers: dict[str, dict] = field(default_factory=lambda: {kind: dict.fromkeys(ANSWER_SUMS, 0) for kind in KINDS})
     sent: int = 0
     answered: int = 0
+    tasks_open: int = 0
+    tasks_overdue: int = 0
 
     @property
     def mean_health(self) -> float | None:
@@ -227,8 +230,8 @@ def compute_rollup(
     today: datetime.date | None = None,
     teams: list[Team] | None = None,
 ) -> Rollup:
-    """Everything the rollup page shows, in seven queries whatever the number of CSMs and accounts
-    (six when the trend is cached). `teams` are the user's `rollup_teams`, when already read."""
+    """Everything the rollup page shows, in eight queries whatever the number of CSMs and accounts
+    (seven when the trend is cached). `teams` are the user's `rollup_teams`, when already read."""
     today = today or timezone.localdate()
     if teams is None:
         teams = rollup_teams(user)
@@ -306,6 +309,19 @@ def compute_rollup(
         for row in (owners.get(owner_id), segments.get(segment), total):
             if row is not None:
                 row.add_invitations(sent=sent, answered=answered)
+
+    # 4. Open and overdue tasks of these accounts: by the task's owner (who owes them) and the account's segment.
+    task_cells = (
+        Task.objects.open()
+        .filter(account__in=accounts.order_by().values("pk"))
+        .values("owner_id", "account__segment")
+        .annotate(n_open=Count("pk"), n_overdue=Count("pk", filter=Q(due_on__lt=today)))
+    )
+    for cell in task_cells:
+        for row in (owners.get(cell["owner_id"]), segments.get(cell["account__segment"]), total):
+            if row is not None:  # a task owned by someone outside the rollup's CSMs counts in its segment and total
+                row.tasks_open += cell["n_open"]
+                row.tasks_overdue += cell["n_overdue"]
 
     red_below, green_from = _default_thresholds()
     segment_order = {value: index for index, value in enumerate(Account.Segment.values)}

@@ -118,6 +118,7 @@ class RowView:
     csat: Cell
     ces: Cell
     rate: Cell
+    tasks: Cell
     is_total: bool = False
 
 
@@ -137,6 +138,7 @@ class Links:
             self.base_query["period"] = period
         self.rollup_url = reverse("dashboards:rollup")
         self.results_url = reverse("surveys:results")
+        self.tasks_url = reverse("playbooks:task_list")
         self.portfolio_url = reverse("dashboards:portfolio_of", args=[0]).replace("/0/", "/{}/")
 
     def accounts(self, row: RollupRow, *, band: str = "", renewal: bool = False, sort: str = "") -> tuple[str, bool]:
@@ -151,6 +153,11 @@ class Links:
         query = {**self.base_query, "show": "accounts", "segment": row.key if row.group == "segment" else ""}
         query.update(filters)
         return f"{self.rollup_url}?{urlencode({k: v for k, v in query.items() if v})}", True
+
+    def tasks(self, row: RollupRow) -> str:
+        """A CSM's overdue tasks on the task list (segments and the total: everyone's in scope)."""
+        query = {"due": "overdue", "owner": row.key if row.group == "owner" and row.key is not None else ""}
+        return f"{self.tasks_url}?{urlencode({k: v for k, v in query.items() if v})}"
 
     def results(self, row: RollupRow, kind: str) -> str:
         query = {"kind": kind, "period": self.period}
@@ -240,6 +247,12 @@ def row_view(row: RollupRow, links: Links) -> RowView:
             links.results(row, Kind.NPS) if row.sent else "",
             f"{row.answered} answered of {row.sent} invitation{'' if row.sent == 1 else 's'} sent",
             f"{row.answered} of {row.sent}",
+        ),
+        tasks=Cell(
+            str(row.tasks_overdue),
+            links.tasks(row) if row.tasks_overdue else "",
+            f"{row.tasks_overdue} overdue of {row.tasks_open} open task{'' if row.tasks_open == 1 else 's'}",
+            f"of {row.tasks_open} open",
         ),
         is_total=row.group == "total",
     )

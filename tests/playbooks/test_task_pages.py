@@ -205,3 +205,19 @@ def test_a_playbook_keeps_its_steps_one_per_line(adam, login):
             "priority": "high", "steps_text": "Confirm the date\n\n  Book the call  \n"}  # fmt: skip
     assert login(adam).post("/setup/playbooks/new/", data).status_code == 302
     assert Playbook.objects.get().steps == ["Confirm the date", "Book the call"]
+
+
+def test_the_rollup_shows_overdue_tasks_per_csm_and_in_total(alice, bob, maria, login, alice_account):
+    bob_account = AccountFactory(owner=bob, segment="enterprise")
+    Task.objects.create(account=alice_account, title="Late", owner=alice, due_on=day(-2))
+    Task.objects.create(account=alice_account, title="Soon", owner=alice, due_on=day(2))
+    Task.objects.create(account=bob_account, title="Bob late", owner=bob, due_on=day(-1))
+    Task.objects.create(account=bob_account, title="Done", owner=bob, due_on=day(-9), status="done")
+
+    page = login(maria).get("/team/")
+
+    rows = {view.row.label: view for view in page.context["owners"]}
+    assert (rows[alice.name].tasks.text, rows[alice.name].tasks.note) == ("1", "of 2 open")
+    assert rows[alice.name].tasks.url == f"/tasks/?due=overdue&owner={alice.pk}"
+    assert (rows[bob.name].tasks.text, rows[bob.name].tasks.note) == ("1", "of 1 open")
+    assert (page.context["total"].tasks.text, page.context["total"].tasks.note) == ("2", "of 3 open")
