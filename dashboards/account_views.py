@@ -8,10 +8,13 @@ The check-in and contact forms post to the accounts app, which answers with its 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from accounts.models import Account
 from accounts.sections import sections_context
 from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
+from dashboards.timeline import timeline_page
 from playbooks.sections import tasks_section_context
 
 PARTIALS = {"since"}
@@ -31,3 +34,15 @@ def account_page(request, account_id):
     }
     partial = request.htmx.target if request.htmx.target in PARTIALS else "content"
     return render_page_or_partial(request, "dashboards/account.html", partial, context)
+
+
+@login_required
+def account_timeline(request, account_id):
+    """The account's timeline, a page at a time: the items before `?before=` (an ISO instant), newest first."""
+    account = get_object_or_404(Account.objects.visible_to(request.user), pk=account_id)
+    before = parse_datetime(request.GET.get("before", "") or "") if len(request.GET.get("before", "")) < 40 else None
+    if before is not None and timezone.is_naive(before):
+        before = timezone.make_aware(before)
+    page = timeline_page(account=account, before=before)
+    context = {"account": account, "page": page, "nav": "accounts"}
+    return render_page_or_partial(request, "dashboards/timeline.html", "items", context)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("portfolio/<int:user_id>/", portfolio_views.portfolio, name="portfolio_of"),
     # One account, for check-in prep.
     path("accounts/<int:account_id>/", account_views.account_page, name="account"),
+    path("accounts/<int:account_id>/timeline/", account_views.account_timeline, name="account_timeline"),
     # The manager's team rollup.
     path("team/", rollup_views.rollup, name="rollup"),
 ]

@@ -93,6 +93,7 @@ def pytest_unconfigure(config):
 # nothing from another date and are left out.
 DATE_SENSITIVE_MODULES = {
     "tests/playbooks/test_rules.py",
+    "tests/dashboards/test_timeline.py",
     "tests/playbooks/test_task_pages.py",
     "tests/accounts/test_account_pages.py",
     "tests/accounts/test_seed_demo.py",

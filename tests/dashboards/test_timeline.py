@@ -1,0 +1,73 @@
+"""The account timeline: every source in one feed, newest first, paged by a cursor at a constant query count."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from playbooks.services import task_complete, task_create
+from tests.factories import CheckInFactory, ContactFactory, HealthSnapshotFactory, OverrideFactory, ResponseFactory
+from tests.helpers import HTMX, at, day, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_feed_of_checkins_answers_tasks_band_changes_and_overrides_newest_first(alice, alice_account, login):
+    CheckInFactory(account=alice_account, date=day(-20), notes="Quarterly review went well.", csm=alice)
+    HealthSnapshotFactory(account=alice_account, date=day(-10), score=75.0)
+    HealthSnapshotFactory(account=alice_account, date=day(-9), score=30.0)
+    contact = ContactFactory(account=alice_account, name="Dana Diaz")
+    ResponseFactory(
+        account=alice_account, contact=contact, kind="nps", score=3, comment="Too slow.", answered_at=at(day(-8))
+    )
+    task = task_create(account=alice_account, by=alice, title="Call Dana", due_on=day(0))
+    task_complete(task=task, by=alice, outcome="Called; fix promised.")
+    OverrideFactory(account=alice_account, band="yellow", reason="Champion is back.")
+
+    page = login(alice).get(f"/accounts/{alice_account.pk}/timeline/")
+
+    titles = [item.title for item in page.context["page"].items]
+    assert titles == [
+        "Health overridden to Yellow until " + f"{day(30):%b} {day(30).day}",
+        "Task done: Call Dana",
+        "Task created: Call Dana",
+        "NPS 3",
+        "Health band: Green → Red (health 30)",
+        "Check-in: " + alice_account.checkins.get().get_sentiment_display(),
+    ]
+    words = text(page)
+    for fact in ("Too slow.", "Dana Diaz", "Called; fix promised.", "Quarterly review went well.", "Champion is back."):
+        assert fact in words
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(alice, alice_account, login, django_assert_max_num_queries):
+    for offset in range(60):
+        ResponseFactory(
+            account=alice_account,
+            kind="csat",
+            score=4,
+            answered_at=timezone.now() - datetime.timedelta(hours=offset + 1),
+        )
+    client = login(alice)
+    seen, url = [], f"/accounts/{alice_account.pk}/timeline/"
+    while url:
+        with django_assert_max_num_queries(10):  # session, user, account, bell, and one per source
+            response = client.get(url, headers=HTMX)
+        page = response.context["page"] if response.context else None
+        html = response.content.decode()
+        assert "<html" not in html
+        seen.append(html.count('class="timeline-answer'))
+        marker = 'hx-get="'
+        url = html.split(marker)[1].split('"')[0].replace("&amp;", "&") if "timeline-more" in html else ""
+        assert page is None or len(page.items) <= 25
+    assert seen == [25, 25, 10]
+
+
+def test_another_teams_timeline_is_a_404(carol, alice_account, login):
+    assert login(carol).get(f"/accounts/{alice_account.pk}/timeline/").status_code == 404
+
+
+def test_a_bad_cursor_starts_from_now(alice, alice_account, login):
+    ResponseFactory(account=alice_account, kind="nps", score=9, answered_at=at(day(-1)))
+    response = login(alice).get(f"/accounts/{alice_account.pk}/timeline/?before=not-a-time")
+    assert response.status_code == 200 and "NPS 9" in text(response)
