@@ -56,7 +56,9 @@
   }
 
   document.addEventListener("htmx:beforeCleanupElement", function (event) {
-    var chart = window.Chart && event.target.matches("canvas[data-chart]") && window.Chart.getChart(event.target);
+    // htmx cleans up text nodes too (an innerHTML swap), which have no matches().
+    var target = event.target;
+    var chart = window.Chart && target.matches && target.matches("canvas[data-chart]") && window.Chart.getChart(target);
     if (chart) chart.destroy();
   });
 
