@@ -37,7 +37,11 @@ def test_complete_a_task_from_the_account_page_without_a_reload(page, log_in, al
     expect(section.locator(".task-closed")).to_contain_text("Sent; QBR booked for Friday.")
     assert page.evaluate("window.pulseMarker") == "still here"
     task.refresh_from_db()
-    assert (task.status, task.outcome, task.steps[0]["done"]) == (Task.Status.DONE, "Sent; QBR booked for Friday.", True)
+    assert (task.status, task.outcome, task.steps[0]["done"]) == (
+        Task.Status.DONE,
+        "Sent; QBR booked for Friday.",
+        True,
+    )
 
     timeline = page.locator("#timeline")
     timeline.scroll_into_view_if_needed()

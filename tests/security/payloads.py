@@ -15,6 +15,8 @@ from accounts.models import ImportJob, MetricValue, Notification, User
 from accounts.morning_emails import morning_emails_send
 from accounts.services import api_token_create
 from dashboards.morning import checkins_due
+from playbooks.models import Playbook, Rule, Trigger
+from playbooks.services import task_complete, task_create
 from scoring.models import HealthModel, Input, Reading
 from scoring.services import health_backfill, health_recompute, model_version_create, override_create
 from surveys.alerts import response_alert_owner
@@ -64,6 +66,11 @@ TEXT = {
     "import_error": f"Error {XSS}",
     "notification": f"Notice {XSS}",
     "notification_body": f"Body {XSS}",
+    "task_title": f"Task {BREAKOUT}{XSS}",
+    "task_reason": f"Why {XSS}",
+    "task_outcome": f"Outcome {XSS}",
+    "playbook": f"Playbook {XSS}",
+    "rule": f"Rule {XSS}",
 }
 
 
@@ -153,6 +160,11 @@ def payload_world() -> SimpleNamespace:
     health_recompute()  # today: the drop alerts alice
     morning_emails_send(today=timezone.localdate(), checkins_due=checkins_due)
     api_token_create(name=TEXT["token"], created_by=adam)
+    playbook = Playbook.objects.create(name=TEXT["playbook"], title_template=TEXT["task_title"])
+    Rule.objects.create(name=TEXT["rule"], trigger=Trigger.ENTERS_RED, playbook=playbook)
+    task_create(account=account, by=alice, title=TEXT["task_title"], reason=TEXT["task_reason"], due_on=days_ago(0))
+    done = task_create(account=account, by=alice, title=TEXT["task_title"], due_on=days_ago(0))
+    task_complete(task=done, by=alice, outcome=TEXT["task_outcome"])
 
     Notification.objects.create(
         user=alice, key="xss", title=TEXT["notification"], body=TEXT["notification_body"], url=JS_URL

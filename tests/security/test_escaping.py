@@ -62,7 +62,16 @@ def url_args(world) -> dict:
 
 # page -> (who, URL, the fields it must show, the fields its chart data must hold)
 PAGES = {
-    "portfolio": ("alice", "/portfolio/", ["account", "contact", "comment"], []),
+    "portfolio": ("alice", "/portfolio/", ["account", "contact", "comment", "task_title"], []),
+    "tasks": ("alice", "/tasks/", ["task_title", "task_reason", "account"], []),
+    "done tasks": ("alice", "/tasks/?status=done", ["task_title", "account"], []),
+    "timeline": (
+        "alice",
+        "/accounts/{account}/timeline/",
+        ["task_title", "task_reason", "task_outcome", "comment", "checkin_notes", "override_reason", "contact", "csm"],
+        [],
+    ),
+    "rules": ("adam", "/setup/rules/", ["rule", "playbook", "task_title"], []),
     "portfolio of a CSM": ("maria", "/portfolio/{alice}/", ["csm", "account", "contact", "comment"], []),
     "account page": (
         "alice",
@@ -78,6 +87,9 @@ PAGES = {
             "metric_label",
             "metric_unit",
             "component",
+            "task_title",
+            "task_reason",
+            "task_outcome",
         ],
         ["metric_label", "metric_unit"],
     ),
