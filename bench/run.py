@@ -1,8 +1,8 @@
 """`make bench`: build the benchmark data set once (PostgreSQL), measure, print one table, write BENCHMARKS.md.
 
 Measures the full health recompute against a hand-written single-SQL baseline, page server
-times and query counts, campaign sending through real Celery workers to a local SMTP sink,
-and the public answer page under concurrent load on gunicorn beside a minimal Django view.
+times and query counts, the rule passes over every account, campaign sending through real Celery
+workers to a local SMTP sink, and the public answer page under concurrent load on gunicorn beside a minimal Django view.
 Every load is on 127.0.0.1 and bounded in time.
 """
 
@@ -100,6 +100,52 @@ def measure_recompute() -> None:
     record("recompute: ratio ours / baseline", f"{ours / baseline:.2f}×", "≤ 2×", ours / baseline <= 2)
     record("recompute: ratio reading and scoring / baseline", f"{compute / baseline:.2f}×")
     record("recompute: peak memory of the process", f"{peak:.0f} MB", "< 500 MB", peak < 500)
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def measure_rules() -> None:
+    """The rule passes over every account: six rules (one per kind of trigger), in a transaction rolled back."""
+    from django.db import transaction
+
+    from accounts.models import MetricDefinition
+    from playbooks.models import Playbook, Rule, Task, Trigger
+    from playbooks.services import rules_evaluate
+
+    say("Rules (10,000 accounts)")
+    triggers = [
+        (Trigger.ENTERS_RED, {}),
+        (Trigger.HEALTH_DROP, {"points": 10}),
+        (Trigger.LOW_SCORE, {}),
+        (Trigger.RENEWAL_AT_RISK, {"days": 90}),
+        (Trigger.CHECKIN_OVERDUE, {"days": 14}),
+        (Trigger.METRIC_THRESHOLD, {"comparison": "below", "threshold": 1, "days": 14}),
+    ]
+    try:
+        with transaction.atomic():
+            playbook = Playbook.objects.create(name="Bench", title_template="Call {account}")
+            metric = MetricDefinition.objects.order_by("pk").first()
+            for trigger, extra in triggers:
+                if trigger == Trigger.METRIC_THRESHOLD:
+                    extra = extra | {"metric": metric}
+                Rule.objects.create(name=trigger, trigger=trigger, playbook=playbook, notify=Rule.Notify.NONE, **extra)
+            executed = []
+            with connection.execute_wrapper(lambda execute, sql, *args: executed.append(sql) or execute(sql, *args)):
+                started = time.perf_counter()
+                created = rules_evaluate()
+                first = time.perf_counter() - started
+            started = time.perf_counter()
+            again = rules_evaluate()
+            second = time.perf_counter() - started
+            assert again == 0 and Task.objects.count() == created
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    record("rules: six rules over every account, first pass", f"{first:.2f} s, {created:,} tasks")
+    record("rules: the same pass again (nothing new)", f"{second:.2f} s")
+    record("rules: queries of the first pass", f"{len(executed)}", "constant per rule")
 
 
 def _timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
@@ -214,6 +260,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE scoring_healthsnapshot")
     measure_pages()
+    measure_rules()
     load.measure_sending(record=record, say=say)
     load.measure_answer_endpoint(record=record, say=say)
     total = time.monotonic() - started
