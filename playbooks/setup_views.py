@@ -1,6 +1,7 @@
 """Rules and playbooks (admins): lists and editors; a rule's editor previews the tasks it would create today."""
 
 from django.contrib import messages
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -14,11 +15,16 @@ from playbooks.models import Playbook, Rule, Task
 @admin_required
 def rule_list(request):
     rules = Rule.objects.select_related("playbook", "owner", "metric").order_by("-is_active", "name")
-    open_counts = {}
-    for rule_id, status in Task.objects.filter(rule__isnull=False).values_list("rule_id", "status"):
-        counts = open_counts.setdefault(rule_id, {"open": 0, "closed": 0})
-        counts["open" if status in Task.OPEN_STATUSES else "closed"] += 1
-    rows = [(rule, open_counts.get(rule.pk, {"open": 0, "closed": 0})) for rule in rules]
+    counts = {
+        row["rule_id"]: row
+        for row in Task.objects.filter(rule__isnull=False)
+        .values("rule_id")
+        .annotate(
+            open=Count("pk", filter=Q(status__in=Task.OPEN_STATUSES)),
+            closed=Count("pk", filter=~Q(status__in=Task.OPEN_STATUSES)),
+        )
+    }
+    rows = [(rule, counts.get(rule.pk, {"open": 0, "closed": 0})) for rule in rules]
     playbooks = Playbook.objects.filter(archived_at__isnull=True)
     return render(request, "playbooks/rule_list.html", {"nav": "rules", "rows": rows, "playbooks": playbooks})
 

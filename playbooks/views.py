@@ -143,6 +143,8 @@ def task_list(request):
     tasks = tasks.filter(_due_filter(filters["due"], today))
     if filters["kind"]:
         tasks = tasks.filter(kind=filters["kind"])
+    if form.cleaned_data.get("rule"):
+        tasks = tasks.filter(rule_id=form.cleaned_data["rule"])
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(form.cleaned_data.get("page") or 1)
     for task in page.object_list:
         task.overdue = task.is_overdue(today)
@@ -161,6 +163,6 @@ def task_list(request):
         "today": today,
         "by_owner": by_owner,
         "query": query.urlencode(),
-        "filtered": any(filters.values()),
+        "filtered": any(filters.values()) or bool(form.cleaned_data.get("rule")),
     }
     return render_page_or_partial(request, "playbooks/task_list.html", "results", context)

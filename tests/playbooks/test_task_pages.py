@@ -221,3 +221,15 @@ def test_the_rollup_shows_overdue_tasks_per_csm_and_in_total(alice, bob, maria, 
     assert rows[alice.name].tasks.url == f"/tasks/?due=overdue&owner={alice.pk}"
     assert (rows[bob.name].tasks.text, rows[bob.name].tasks.note) == ("1", "of 1 open")
     assert (page.context["total"].tasks.text, page.context["total"].tasks.note) == ("2", "of 3 open")
+
+
+def test_a_rules_open_tasks_link_to_the_list_filtered_by_that_rule(adam, alice, alice_account, login):
+    playbook = Playbook.objects.create(name="Rescue", title_template="Rescue {account}")
+    rule = Rule.objects.create(name="Red", trigger=Trigger.ENTERS_RED, playbook=playbook)
+    Task.objects.create(account=alice_account, title="From the rule", owner=alice, due_on=day(1), rule=rule)
+    Task.objects.create(account=alice_account, title="By hand", owner=alice, due_on=day(1))
+    rules_page = login(adam).get("/setup/rules/")
+    assert f'href="/tasks/?rule={rule.pk}">1</a>' in rules_page.content.decode()
+    listed = login(adam).get(f"/tasks/?rule={rule.pk}")
+    assert "not a choice" not in text(listed)
+    assert [task.title for task in listed.context["page"]] == ["From the rule"]
