@@ -77,10 +77,13 @@ class Event(models.Model):
     type = models.CharField(max_length=40, choices=EventType.choices)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     payload = models.JSONField(encoder=DjangoJSONEncoder)
+    # Names the occurrence for events a pass may notice again (a drop from the same peak): one event per key.
+    key = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["type", "key"], name="event_key", condition=~models.Q(key=""))]
 
     def __str__(self):
         return f"{self.type} {self.uuid}"

@@ -30,25 +30,39 @@ def event_record(*, type: str, data: dict, account: Account | None = None) -> No
     events_record(type=type, items=[(account, data)])
 
 
-def events_record(*, type: str, items: list[tuple[Account | None, dict]]) -> int:
+def events_record(
+    *, type: str, items: list[tuple[Account | None, dict]], keys: list[str] | None = None
+) -> int:
     """Record one event per (account, data) item for every active endpoint subscribed to `type`.
 
-    Three queries whatever the number of items: the endpoints, one INSERT of the events, one of the
-    deliveries. The deliveries are queued after commit; returns how many events were written.
+    `keys`, one per item, names each occurrence: an item whose key an earlier event of this type has
+    is skipped, so a pass that notices the same thing again (a recompute) sends it once.
+    A constant number of queries whatever the number of items: the endpoints, (with keys) the keys
+    seen, one INSERT of the events and one of the deliveries. The deliveries are queued after
+    commit; returns how many events were written.
     """
     if type not in EventType.values:
         raise ValueError(f"unknown webhook event type {type!r}")
+    if keys is not None and len(keys) != len(items):
+        raise ValueError("events_record needs one key per item")
     if not items:
         return 0
     endpoints = [endpoint for endpoint in Endpoint.objects.filter(is_active=True) if endpoint.receives(type)]
     if not endpoints:
         return 0
+    keyed = list(zip(items, keys or [""] * len(items), strict=True))
+    if keys is not None:
+        seen = set(Event.objects.filter(type=type, key__in=keys).values_list("key", flat=True))
+        keyed = [(item, key) for item, key in keyed if key not in seen]
+        if not keyed:
+            return 0
     now = timezone.now()
     events = Event.objects.bulk_create(
         [
             Event(
                 type=type,
                 account=account,
+                key=key,
                 created_at=now,
                 payload={
                     "type": type,
@@ -56,7 +70,7 @@ def events_record(*, type: str, items: list[tuple[Account | None, dict]]) -> int
                     "data": ({"account": account_data(account)} if account is not None else {}) | data,
                 },
             )
-            for account, data in items
+            for (account, data), key in keyed
         ]
     )
     deliveries = Delivery.objects.bulk_create(
