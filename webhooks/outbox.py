@@ -30,9 +30,7 @@ def event_record(*, type: str, data: dict, account: Account | None = None) -> No
     events_record(type=type, items=[(account, data)])
 
 
-def events_record(
-    *, type: str, items: list[tuple[Account | None, dict]], keys: list[str] | None = None
-) -> int:
+def events_record(*, type: str, items: list[tuple[Account | None, dict]], keys: list[str] | None = None) -> int:
     """Record one event per (account, data) item for every active endpoint subscribed to `type`.
 
     `keys`, one per item, names each occurrence: an item whose key an earlier event of this type has
