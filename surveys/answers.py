@@ -188,11 +188,9 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
     return response
 
 
-def _response_events_record(*, response: Response, contact: Contact, campaign: Campaign) -> None:
-    """response.received for every answer recorded or changed; response.low_score once per answer, the first
-    time its score is low (as the owner's alert). Written in the answer's transaction."""
-    account = Account.objects.get(pk=response.account_id)
-    data = {
+def response_event_data(*, response: Response, contact: Contact, campaign: Campaign) -> dict:
+    """The facts of the response.* webhooks (the account is added by the outbox)."""
+    return {
         "response_id": response.pk,
         "kind": response.kind,
         "score": response.score,
@@ -202,6 +200,13 @@ def _response_events_record(*, response: Response, contact: Contact, campaign: C
         "contact": {"id": contact.pk, "name": contact.name},
         "campaign": {"id": campaign.pk, "name": campaign.name},
     }
+
+
+def _response_events_record(*, response: Response, contact: Contact, campaign: Campaign) -> None:
+    """response.received for every answer recorded or changed; response.low_score once per answer, the first
+    time its score is low (as the owner's alert). Written in the answer's transaction."""
+    account = Account.objects.get(pk=response.account_id)
+    data = response_event_data(response=response, contact=contact, campaign=campaign)
     event_record(type=EventType.RESPONSE_RECEIVED, account=account, data=data)
     if response.alerts_owner:
         events_record(type=EventType.RESPONSE_LOW_SCORE, items=[(account, data)], keys=[f"low-score:{response.pk}"])

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+# Top-level names reserved never to resolve (RFC 2606, RFC 6761).
+NEVER_RESOLVE = (".example", ".invalid")
+
 
 class UrlRefused(Exception):
     """Why a webhook URL may not be called; the message is shown to the admin and in the delivery log."""
@@ -39,6 +42,8 @@ def url_addresses(url: str) -> tuple[str, int, list[str]]:
     except ValueError:
         raise UrlRefused("The port in the URL is not a number from 1 to 65535.") from None
     try:
+        if parts.hostname.rstrip(".").endswith(NEVER_RESOLVE):
+            raise OSError("a reserved name")  # the demo's endpoints: refused without asking a resolver
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise UrlRefused(f"The host {parts.hostname} could not be resolved.") from None

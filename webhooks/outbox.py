@@ -6,7 +6,10 @@ they go out even when the broker is down then (the sweep in webhooks/delivery.py
 Nothing is written for an event type no active endpoint subscribes to.
 """
 
+import datetime
+
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,6 +25,15 @@ def account_data(account: Account) -> dict:
         "name": account.name,
         "external_id": account.external_id,
         "url": settings.SITE_URL + account.get_absolute_url(),
+    }
+
+
+def event_payload(*, type: str, account: Account | None, data: dict, at: datetime.datetime) -> dict:
+    """The JSON body of an event: {"type", "timestamp", "data"}, the account first in the data."""
+    return {
+        "type": type,
+        "timestamp": DjangoJSONEncoder().default(at),  # as every time in the data: "2026-03-10T09:00:00Z"
+        "data": ({"account": account_data(account)} if account is not None else {}) | data,
     }
 
 
@@ -62,11 +74,7 @@ def events_record(*, type: str, items: list[tuple[Account | None, dict]], keys: 
                 account=account,
                 key=key,
                 created_at=now,
-                payload={
-                    "type": type,
-                    "timestamp": now.isoformat(),
-                    "data": ({"account": account_data(account)} if account is not None else {}) | data,
-                },
+                payload=event_payload(type=type, account=account, data=data, at=now),
             )
             for (account, data), key in keyed
         ]

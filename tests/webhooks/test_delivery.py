@@ -57,7 +57,7 @@ def test_a_recorded_event_reaches_the_receiver_signed_per_standard_webhooks(
     payload = Webhook(endpoint.secret).verify(request.body, request.headers)
     assert payload == {
         "type": "response.low_score",
-        "timestamp": "2026-03-10T09:00:00+00:00",
+        "timestamp": "2026-03-10T09:00:00Z",
         "data": {
             "account": {
                 "id": account.pk,

@@ -45,6 +45,8 @@ def test_a_public_address_passes(settings):
         ("http://:80/x", "Use an http:// or https:// URL with a host name."),
         ("http://example.com:99999/x", "The port in the URL is not a number from 1 to 65535."),
         ("http://no-such-host.invalid/x", "The host no-such-host.invalid could not be resolved."),
+        ("https://crm.northwind.example/x", "The host crm.northwind.example could not be resolved."),
+        ("http://gone.pulse-customer.com/x", "The host gone.pulse-customer.com could not be resolved."),
     ],
 )
 def test_bad_urls_are_refused_with_a_clear_message(url, message, monkeypatch):

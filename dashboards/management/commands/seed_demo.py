@@ -14,6 +14,7 @@ from accounts.models import Account, User
 from dashboards import demo as dashboards_demo
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
+from webhooks import demo as webhooks_demo
 
 
 class Command(BaseCommand):
@@ -49,6 +50,9 @@ class Command(BaseCommand):
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
+            counts |= webhooks_demo.seed_webhooks(
+                rng=random.Random(seed + 3), history=surveys_demo.webhook_history(today=today)
+            )
         counts |= surveys_demo.outbox_campaign_seed()
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
