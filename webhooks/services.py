@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from webhooks.delivery import deliveries_queue
-from webhooks.models import Delivery, Endpoint
+from webhooks.models import Delivery, Endpoint, Event
 
 
 class SendAgainRefused(Exception):
@@ -58,3 +58,16 @@ def delivery_send_again(*, delivery: Delivery) -> None:
         if updated:
             delivery_id = delivery.pk
             transaction.on_commit(lambda: deliveries_queue(delivery_ids=[delivery_id]), robust=True)
+
+
+def events_contact_erase(*, contact_id: int, name: str) -> int:
+    """Take an erased contact out of the events about their answers: the name becomes `name`, the comment
+    goes. Deliveries still to come send the scrubbed payload; returns how many events changed."""
+    events = list(Event.objects.filter(payload__data__contact__id=contact_id))
+    for event in events:
+        data = event.payload["data"]
+        data["contact"]["name"] = name
+        if "comment" in data:
+            data["comment"] = ""
+    Event.objects.bulk_update(events, ["payload"])
+    return len(events)

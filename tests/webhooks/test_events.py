@@ -156,3 +156,24 @@ def test_the_recompute_records_its_events_in_a_constant_number_of_queries(size, 
     assert len([query for query in captured if "webhooks_" in query["sql"]]) == 7
     assert Event.objects.filter(type=EventType.HEALTH_BAND_CHANGED).count() == size
     assert Event.objects.filter(type=EventType.HEALTH_DROPPED).count() == size
+
+
+def test_erasing_a_contact_takes_their_name_and_comment_out_of_the_webhook_payloads(endpoint, alice, adam):
+    from surveys.erasure import contact_erase
+
+    contact = ContactFactory(account=AccountFactory(owner=alice), name="Dana Detractor")
+    other = ContactFactory(account=contact.account, name="Olga Other")
+    for each in (contact, other):
+        invitation = InvitationFactory(
+            campaign=CampaignFactory(survey=Survey.objects.get(kind=Kind.NPS), status=Campaign.Status.SENT),
+            contact=each,
+        )
+        response_submit(invitation=invitation, score=2, comment=f"{each.name} says it is broken")
+    contact_erase(contact=contact, by=adam)
+
+    scrubbed = [(data["contact"]["name"], data["comment"]) for data in payloads(EventType.RESPONSE_LOW_SCORE)]
+    assert scrubbed == [("Erased contact", ""), ("Olga Other", "Olga Other says it is broken")]
+    assert [data["contact"]["name"] for data in payloads(EventType.RESPONSE_RECEIVED)] == [
+        "Erased contact",
+        "Olga Other",
+    ]
