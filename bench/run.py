@@ -2,7 +2,8 @@
 
 Measures the full health recompute against a hand-written single-SQL baseline, page server
 times and query counts, campaign sending through real Celery workers to a local SMTP sink,
-and the public answer page under concurrent load on gunicorn beside a minimal Django view.
+the public answer page under concurrent load on gunicorn beside a minimal Django view, and
+webhook delivery through real Celery workers to a local HTTP receiver.
 Every load is on 127.0.0.1 and bounded in time.
 """
 
@@ -216,6 +217,7 @@ def main() -> None:
     measure_pages()
     load.measure_sending(record=record, say=say)
     load.measure_answer_endpoint(record=record, say=say)
+    load.measure_webhooks(record=record, say=say)
     total = time.monotonic() - started
     facts = machine_facts()
     write_report(facts, build_seconds, total)
