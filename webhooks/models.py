@@ -60,11 +60,6 @@ class Endpoint(models.Model):
     def receives(self, event_type: str) -> bool:
         return event_type in self.event_types
 
-    @property
-    def event_type_labels(self) -> list[str]:
-        labels = dict(EventType.choices)
-        return [labels.get(value, value) for value in self.event_types]
-
 
 class Event(models.Model):
     """Something that happened, written in the same transaction as the change (the outbox).

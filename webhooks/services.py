@@ -24,21 +24,12 @@ def endpoint_update(
     go out with the next sweep."""
     endpoint.name, endpoint.url, endpoint.kind, endpoint.event_types = name, url, kind, event_types
     fields = ["name", "url", "kind", "event_types"]
-    if is_active and not endpoint.is_active:
-        endpoint.is_active, endpoint.consecutive_failures, endpoint.disabled_at, endpoint.disabled_reason = (
-            True,
-            0,
-            None,
-            "",
-        )
-        fields += ["is_active", "consecutive_failures", "disabled_at", "disabled_reason"]
-    elif not is_active and endpoint.is_active:
-        endpoint.is_active, endpoint.disabled_at, endpoint.disabled_reason = (
-            False,
-            timezone.now(),
-            "Disabled by an admin.",
-        )
-        fields += ["is_active", "disabled_at", "disabled_reason"]
+    if is_active != endpoint.is_active:
+        endpoint.is_active = is_active
+        endpoint.disabled_at = None if is_active else timezone.now()
+        endpoint.disabled_reason = "" if is_active else "Disabled by an admin."
+        endpoint.consecutive_failures = 0 if is_active else endpoint.consecutive_failures
+        fields += ["is_active", "disabled_at", "disabled_reason", "consecutive_failures"]
     endpoint.save(update_fields=fields)
     return endpoint
 
