@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 from standardwebhooks import Webhook
 
 from accounts.models import User
@@ -41,8 +42,9 @@ BACKOFF = [
     datetime.timedelta(hours=12),
 ]
 MAX_ATTEMPTS = len(BACKOFF) + 1
-# Longer than one attempt can take (the timeout applies to connecting and to each read).
-CLAIM_LEASE = datetime.timedelta(seconds=60)
+# Longer than one attempt takes (the timeout applies to connecting and to each read): a worker that died
+# mid-attempt leaves its claim, and the sweep tries again once it has run out.
+CLAIM_LEASE = datetime.timedelta(minutes=5)
 # A first attempt is queued on commit; the sweep takes it over once it has waited this long.
 FIRST_ATTEMPT_GRACE = datetime.timedelta(minutes=1)
 # How long a task the sweep queued has before the sweep queues it again.
@@ -203,7 +205,7 @@ def deliveries_queue(*, delivery_ids: list[int]) -> int:
     for queued, delivery_id in enumerate(delivery_ids):
         try:
             delivery_send_task.delay(delivery_id)
-        except Exception:
+        except OperationalError:  # the broker refused or did not answer; a failure of the attempt itself propagates
             logger.warning(
                 "webhooks: could not queue %s deliveries (broker down?); the sweep sends them",
                 len(delivery_ids) - queued,
