@@ -151,3 +151,75 @@ def _answers(port: int) -> bool:
         return ok
     except OSError:
         return False
+
+
+WEBHOOK_EVENTS = 2000
+WEBHOOK_ENDPOINT = "Bench receiver"
+
+
+def measure_webhooks(*, record, say) -> None:
+    import http.server
+    import threading
+
+    from accounts.models import Account
+    from webhooks.models import Delivery, Endpoint, EventType
+    from webhooks.outbox import events_record
+
+    say(f"Webhook delivery ({WEBHOOK_EVENTS:,} events, Celery worker with 2 processes, receiver on 127.0.0.1)")
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            received.append(self.headers["webhook-id"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _webhooks_clear()  # the previous run's, if it was interrupted
+    endpoint = Endpoint.objects.create(
+        name=WEBHOOK_ENDPOINT,
+        url=f"http://127.0.0.1:{server.server_address[1]}/hooks",
+        event_types=[EventType.HEALTH_DROPPED],
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2", "--loglevel=WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=_env(WEBHOOK_ALLOW_PRIVATE="true"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(4)  # let the worker connect before the clock starts
+        accounts = list(Account.objects.order_by("pk")[:WEBHOOK_EVENTS])
+        started = time.perf_counter()
+        with transaction.atomic():
+            events_record(
+                type=EventType.HEALTH_DROPPED,
+                items=[(account, {"drop": 12, "score": 38, "peak": 50}) for account in accounts],
+            )
+        recorded = time.perf_counter() - started
+        deliveries = Delivery.objects.filter(endpoint=endpoint)
+        _wait(lambda: not deliveries.exclude(status=Delivery.Status.DELIVERED).exists(), 300, "the deliveries")
+        elapsed = time.perf_counter() - started
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.shutdown()
+        server.server_close()
+    delivered = deliveries.count()
+    record("webhooks: events recorded (one transaction), then queued", f"{len(accounts):,} in {recorded:.2f} s")
+    record("webhooks: delivered / received, each once", f"{delivered:,} / {len(set(received)):,} of {len(received):,}")
+    record("webhooks: deliveries per second", f"{delivered / elapsed:.0f}/s")
+    _webhooks_clear()
+
+
+def _webhooks_clear() -> None:
+    from webhooks.models import Endpoint, Event
+
+    Event.objects.filter(deliveries__endpoint__name=WEBHOOK_ENDPOINT).delete()
+    Endpoint.objects.filter(name=WEBHOOK_ENDPOINT).delete()

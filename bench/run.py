@@ -2,7 +2,8 @@
 
 Measures the full health recompute against a hand-written single-SQL baseline, page server
 times and query counts, the rule passes over every account, campaign sending through real Celery
-workers to a local SMTP sink, and the public answer page under concurrent load on gunicorn beside a minimal Django view.
+workers to a local SMTP sink, the public answer page under concurrent load on gunicorn beside a
+minimal Django view, and webhook delivery through real Celery workers to a local HTTP receiver.
 Every load is on 127.0.0.1 and bounded in time.
 """
 
@@ -263,6 +264,7 @@ def main() -> None:
     measure_rules()
     load.measure_sending(record=record, say=say)
     load.measure_answer_endpoint(record=record, say=say)
+    load.measure_webhooks(record=record, say=say)
     total = time.monotonic() - started
     facts = machine_facts()
     write_report(facts, build_seconds, total)

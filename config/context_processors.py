@@ -28,6 +28,7 @@ SECTIONS = [
     ("surveys:campaign", "campaigns"),
     ("surveys:survey", "surveys"),
     ("dashboards:rollup", "team"),
+    ("webhooks:", "webhooks"),
 ]
 
 # The sections under the Setup menu (admins only).
@@ -41,6 +42,7 @@ SETUP_SECTIONS = {
     "import",
     "metrics",
     "tokens",
+    "webhooks",
     "outbox",
 }
 

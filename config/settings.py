@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "template_partials",
     "core",
     "accounts",
+    "webhooks",
     "surveys",
     "scoring",
     "playbooks",
@@ -292,6 +293,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.outbox_prune_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every minute: webhook deliveries due (retries after their backoff, and events recorded while the
+    # broker was down), each queued as its own task.
+    "webhook-deliveries-sweep": {
+        "task": "webhooks.tasks.deliveries_sweep_task",
+        "schedule": 60.0,
+    },
     # 07:00 every day: each opted-in user's check-ins for today, with what changed since the last one.
     "morning-emails": {
         "task": "dashboards.tasks.morning_emails_task",
@@ -344,6 +351,13 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 # red); an account is recomputed this many seconds after its inputs change, once per burst.
 HEALTH_ALERT_DROP_POINTS = env_int("HEALTH_ALERT_DROP_POINTS", 10)
 HEALTH_RECOMPUTE_DELAY_SECONDS = env_int("HEALTH_RECOMPUTE_DELAY_SECONDS", 60)
+
+# Webhooks: each request waits this long for the receiver; an endpoint is disabled after this many failed
+# attempts in a row. URLs resolving to loopback, private or link-local addresses are refused unless
+# WEBHOOK_ALLOW_PRIVATE (tests, receivers on the premises' own network).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_DISABLE_AFTER = env_int("WEBHOOK_DISABLE_AFTER", 8)
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
 
 # Uploads: CSV imports and the metrics API accept up to 10,000 items a request.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)

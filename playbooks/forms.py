@@ -85,8 +85,10 @@ class TaskFilterForm(PulseForm, forms.Form):
     kind = forms.ChoiceField(
         required=False, choices=[("", "Any kind"), *Task._meta.get_field("kind").choices], error_messages=IGNORED
     )
-    rule = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput, error_messages=IGNORED)
-    page = forms.IntegerField(required=False, min_value=1, error_messages=IGNORED)
+    rule = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput, error_messages=IGNORED
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6, error_messages=IGNORED)
 
     def __init__(self, data, *, owners: list[User], user: User):
         super().__init__(data)

@@ -17,8 +17,11 @@ from accounts.models import Account, Notification, User
 from accounts.notification_emails import notification_emails_send
 from accounts.validators import one_line
 from core.dates import long_date
+from playbooks.events import task_event_data
 from playbooks.models import ANSWER_TRIGGERS, HEALTH_TRIGGERS, Playbook, Rule, RuleOccurrence, Task, TaskEvent
 from playbooks.rules import rule_matches
+from webhooks.models import EventType
+from webhooks.outbox import event_record, events_record
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ def task_create(
             created_by=by,
         )
         TaskEvent.objects.create(task=task, account=account, action=TaskEvent.Action.CREATED, actor=by)
+        event_record(type=EventType.TASK_CREATED, account=account, data=task_event_data(task))
     return task
 
 
@@ -67,6 +71,8 @@ def _task_change(*, task: Task, by: User, action: str, note: str = "", **fields)
         TaskEvent.objects.create(task=task, account_id=task.account_id, action=action, actor=by, note=note[:500])
         if "closed_at" in fields and task.rule_id and task.rule.trigger in EVENT_TRIGGERS:
             RuleOccurrence.objects.filter(task=task, ended_at__isnull=True).update(ended_at=fields["closed_at"])
+        if action == TaskEvent.Action.DONE:
+            event_record(type=EventType.TASK_COMPLETED, account=task.account, data=task_event_data(task))
     return task
 
 
@@ -237,8 +243,15 @@ def _rule_tasks_create(
             for task in tasks
         ]
     )
+    owners = User.objects.in_bulk({task.owner_id for task in tasks if task.owner_id})
     for task in tasks:
-        task.account = accounts[task.account_id]
+        task.account, task.rule, task.owner = accounts[task.account_id], rule, owners.get(task.owner_id)
+    # One event per task, keyed on it: recorded with the tasks, in their transaction.
+    events_record(
+        type=EventType.TASK_CREATED,
+        items=[(task.account, task_event_data(task)) for task in tasks],
+        keys=[f"task:{task.pk}" for task in tasks],
+    )
     return tasks
 
 

@@ -19,6 +19,8 @@ from scoring import engine
 from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
 from scoring.signals import health_recomputed
 from scoring.tasks import health_recompute_dirty_task
+from webhooks.models import EventType
+from webhooks.outbox import events_record
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +31,16 @@ def health_recompute(*, as_of: datetime.date | None = None, accounts=None, alert
     """Score accounts (all active by default) as of a day, store the snapshots, alert owners of drops."""
     as_of = as_of or timezone.localdate()
     scored = engine.compute(as_of=as_of, accounts=accounts)
+    alerting = alert and as_of == timezone.localdate()
     with transaction.atomic():
+        # Read before the write: band changes compare with the day's snapshot being replaced, if any.
+        events = _alert_events(as_of=as_of, scored=scored) if alerting else []
+        changes = _band_changes(as_of=as_of, scored=scored) if alerting else []
         engine.snapshots_write(scored=scored, as_of=as_of)
-    if alert and as_of == timezone.localdate():
-        health_alerts_send(as_of=as_of, scored=scored)
+        # The webhooks go with the snapshots: the same transaction, so none is lost or sent for a rollback.
+        _health_events_record(scored=scored, events=events, changes=changes)
+    if alerting:
+        health_alerts_send(as_of=as_of, scored=scored, events=events)
         health_recomputed.send(sender=HealthSnapshot, accounts=accounts, as_of=as_of)
     return len(scored)
 
@@ -101,8 +109,9 @@ def health_recompute_dirty() -> int:
     return health_recompute(accounts=Account.objects.filter(pk__in=marked, status=Account.Status.ACTIVE))
 
 
-def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[tuple[int, str, str]]:
-    """(account id, event key, what happened) for drops of HEALTH_ALERT_DROP_POINTS within 7 days and moves into red."""
+def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[tuple[int, str, str, dict]]:
+    """(account id, event key, what happened, facts) for drops of HEALTH_ALERT_DROP_POINTS within 7 days and
+    moves into red; the facts of a drop are its numbers (a move into red has none: it is a band change)."""
     drop = settings.HEALTH_ALERT_DROP_POINTS
     earlier: dict[int, list[tuple[datetime.date, float | None, str]]] = {}
     previous = HealthSnapshot.objects.filter(
@@ -116,7 +125,7 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
     for row in scored:
         history = earlier.get(row.account_id, [])
         if row.band == Band.RED and history and history[-1][2] != Band.RED:
-            events.append((row.account_id, f"health-red:{row.account_id}:{as_of}", "moved into red"))
+            events.append((row.account_id, f"health-red:{row.account_id}:{as_of}", "moved into red", {}))
         scores = [(score, date) for date, score, _ in history if score is not None]
         if row.score is not None and scores:
             peak, peak_date = max(scores)
@@ -125,23 +134,76 @@ def _alert_events(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[
             if shown_drop >= drop:
                 what = f"dropped {shown_drop} points since {short_date(peak_date)}"
                 # Keyed on the peak: recomputing, or a further slide from the same peak, alerts once.
-                events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what))
+                facts = {"drop": shown_drop, "score": whole(row.score), "peak": whole(peak), "peak_date": peak_date}
+                events.append((row.account_id, f"health-drop:{row.account_id}:{peak_date}", what, facts))
     return events
 
 
-def health_alerts_send(*, as_of: datetime.date, scored: list[engine.Scored]) -> int:
+def _band_changes(*, as_of: datetime.date, scored: list[engine.Scored]) -> list[tuple[int, str]]:
+    """(account id, previous band) of the accounts whose band differs from their last snapshot (of the
+    past week, today's included): recomputing the same day again reports a change once."""
+    last: dict[int, str] = {}
+    previous = HealthSnapshot.objects.filter(
+        account_id__in=[row.account_id for row in scored],
+        date__gte=as_of - datetime.timedelta(days=7),
+        date__lte=as_of,
+    ).order_by("date")
+    for account_id, band in previous.values_list("account_id", "band"):
+        last[account_id] = band
+    return [
+        (row.account_id, last[row.account_id])
+        for row in scored
+        if row.account_id in last and last[row.account_id] != row.band
+    ]
+
+
+def _health_events_record(
+    *, scored: list[engine.Scored], events: list[tuple[int, str, str, dict]], changes: list[tuple[int, str]]
+) -> None:
+    """health.band_changed and health.dropped webhooks (a drop once per peak, as its alert), set-based."""
+    drops = [(account_id, key, facts) for account_id, key, _, facts in events if facts]
+    if not drops and not changes:
+        return
+    accounts = Account.objects.in_bulk({account_id for account_id, _, _ in drops} | {a for a, _ in changes})
+    by_account = {row.account_id: row for row in scored}
+
+    def shown(account_id: int) -> int | None:
+        score = by_account[account_id].score
+        return None if score is None else whole(score)
+
+    events_record(
+        type=EventType.HEALTH_BAND_CHANGED,
+        items=[
+            (accounts[account_id], {"band": by_account[account_id].band, "previous_band": previous,
+                                    "score": shown(account_id)})
+            for account_id, previous in changes
+        ],
+    )  # fmt: skip
+    events_record(
+        type=EventType.HEALTH_DROPPED,
+        items=[(accounts[account_id], facts | {"band": by_account[account_id].band}) for account_id, _, facts in drops],
+        keys=[key for _, key, _ in drops],
+    )
+
+
+def health_alerts_send(
+    *, as_of: datetime.date, scored: list[engine.Scored], events: list[tuple[int, str, str, dict]] | None = None
+) -> int:
     """Alert each owner once per event, in the app and by email; returns how many alerts were new.
 
     Each email is sent and recorded on its own notification (accounts/notification_emails.py): one
     that fails never stops the others, and the retry sweep sends it later.
     """
-    events = _alert_events(as_of=as_of, scored=scored)
+    if events is None:
+        events = _alert_events(as_of=as_of, scored=scored)
     if not events:
         return 0
-    accounts = Account.objects.select_related("owner").in_bulk([account_id for account_id, _, _ in events])
+    accounts = Account.objects.select_related("owner").in_bulk([account_id for account_id, _, _, _ in events])
     by_account = {row.account_id: row for row in scored}
     candidates = [
-        (accounts[account_id], key, what) for account_id, key, what in events if accounts[account_id].owner is not None
+        (accounts[account_id], key, what)
+        for account_id, key, what, _ in events
+        if accounts[account_id].owner is not None
     ]
     existing = set(Notification.objects.filter(key__in=[key for _, key, _ in candidates]).values_list("user_id", "key"))
     new = [(account, key, what) for account, key, what in candidates if (account.owner_id, key) not in existing]

@@ -11,10 +11,12 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Contact
+from accounts.models import Account, Contact
 from accounts.suppression import address_suppress
-from surveys.models import Invitation, Response, Survey
+from surveys.models import Campaign, Invitation, Response, Survey
 from surveys.tasks import response_recorded_task
+from webhooks.models import EventType
+from webhooks.outbox import event_record, events_record
 
 LINK_OPEN_FOR = datetime.timedelta(days=60)
 COMMENT_MAX_CHARS = 5_000
@@ -180,9 +182,34 @@ def response_submit(*, invitation: Invitation, score: int, comment: str | None =
         if changed:
             response_id = response.pk
             transaction.on_commit(lambda: response_recorded_task.delay(response_id), robust=True)
+            _response_events_record(response=response, contact=current.contact, campaign=invitation.campaign)
 
     invitation.status = Invitation.Status.RESPONDED
     return response
+
+
+def response_event_data(*, response: Response, contact: Contact, campaign: Campaign) -> dict:
+    """The facts of the response.* webhooks (the account is added by the outbox)."""
+    return {
+        "response_id": response.pk,
+        "kind": response.kind,
+        "score": response.score,
+        "comment": response.comment,
+        "answered_at": response.answered_at,
+        "updated": response.updated_at != response.answered_at,
+        "contact": {"id": contact.pk, "name": contact.name},
+        "campaign": {"id": campaign.pk, "name": campaign.name},
+    }
+
+
+def _response_events_record(*, response: Response, contact: Contact, campaign: Campaign) -> None:
+    """response.received for every answer recorded or changed; response.low_score once per answer, the first
+    time its score is low (as the owner's alert). Written in the answer's transaction."""
+    account = Account.objects.get(pk=response.account_id)
+    data = response_event_data(response=response, contact=contact, campaign=campaign)
+    event_record(type=EventType.RESPONSE_RECEIVED, account=account, data=data)
+    if response.alerts_owner:
+        events_record(type=EventType.RESPONSE_LOW_SCORE, items=[(account, data)], keys=[f"low-score:{response.pk}"])
 
 
 def contact_opt_out(*, invitation: Invitation) -> None:

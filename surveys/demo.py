@@ -22,11 +22,13 @@ from django.utils import timezone
 from accounts.demo import external_id
 from accounts.models import Account, CheckIn, Contact, User
 from accounts.suppression import address_suppress
+from surveys.answers import response_event_data
 from surveys.formulas import category
 from surveys.models import Campaign, Invitation, Response, Survey
 from surveys.selectors.feedback import POSITIVE, praise_sla_days
 from surveys.sending import UNCERTAIN_REASON
 from surveys.services import CampaignError, campaign_send
+from webhooks.models import EventType
 
 BATCH_SIZE = 2000
 ANSWER_RATE = 0.45
@@ -301,3 +303,21 @@ def _close(*, rng, answer: Response, owner, note: str) -> None:
     answer.assignee = owner
     answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=rng.randrange(1, 5))
     answer.internal_note = note
+
+
+def webhook_history(*, today: datetime.date, days: int = 90, limit: int = 80) -> list[tuple]:
+    """The latest answers of the last months as the webhooks they would have sent: (type, account, data, at),
+    oldest first (seed_demo hands them to webhooks/demo.py)."""
+    since = _at(today - datetime.timedelta(days=days), hour=0)
+    answers = list(
+        Response.objects.filter(answered_at__gte=since, invitation__isnull=False, contact__isnull=False)
+        .select_related("account", "contact", "invitation__campaign")
+        .order_by("-answered_at", "-pk")[:limit]
+    )
+    history = []
+    for answer in reversed(answers):
+        data = response_event_data(response=answer, contact=answer.contact, campaign=answer.invitation.campaign)
+        history.append((EventType.RESPONSE_RECEIVED, answer.account, data, answer.answered_at))
+        if answer.alerts_owner:
+            history.append((EventType.RESPONSE_LOW_SCORE, answer.account, data, answer.answered_at))
+    return history

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Contact, ContactErasure, Notification, User
 from accounts.suppression import address_suppress
 from surveys.models import Response
+from webhooks.services import events_contact_erase
 
 ERASED_NAME = "Erased contact"
 
@@ -38,8 +39,9 @@ def _notifications_scrub(contact: Contact) -> None:
 
 
 def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
-    """Replace the contact's name, email and title with a placeholder, empty their survey comments,
-    archive the contact, keep the address suppressed (by its hash only), and record who did it and when.
+    """Replace the contact's name, email and title with a placeholder, empty their survey comments (in
+    webhook payloads too), archive the contact, keep the address suppressed (by its hash only), and
+    record who did it and when.
 
     Safe to run twice: a contact already erased returns its first record.
     """
@@ -52,6 +54,7 @@ def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
         # The hash stays on the list, so adding the same person again on any account stays suppressed.
         address_suppress(email_hash=contact.email_hash, reason="erased", at=now)
         _notifications_scrub(contact)
+        events_contact_erase(contact_id=contact.pk, name=ERASED_NAME)
         cleared = Response.objects.filter(contact=contact).exclude(comment="").update(comment="", updated_at=now)
         contact.name, contact.email, contact.title = ERASED_NAME, erased_email(contact.pk), ""
         if contact.archived_at is None:

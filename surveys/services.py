@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account, Contact, User
@@ -26,6 +27,8 @@ from surveys.sending import (
     released_batches,
 )
 from surveys.tasks import campaign_send_task, invitation_batch_send_task
+from webhooks.models import EventType
+from webhooks.outbox import events_record
 
 logger = logging.getLogger(__name__)
 
@@ -235,16 +238,59 @@ def campaign_resend_uncertain(*, campaign: Campaign) -> int:
 
 
 def campaigns_finish_done(campaigns: QuerySet | None = None) -> int:
-    """Sending campaigns with nothing left to send become sent; returns how many."""
+    """Sending campaigns with nothing left to send become sent, each with its campaign.finished webhook;
+    returns how many."""
     unfinished = Invitation.objects.filter(
         campaign_id=OuterRef("pk"), status__in=[Invitation.Status.PENDING, Invitation.Status.SENDING]
     )  # uncertain is an end: it waits for an admin's decision, not for a sender
     campaigns = Campaign.objects.all() if campaigns is None else campaigns
-    return (
-        campaigns.filter(status=Campaign.Status.SENDING)
-        .filter(~Exists(unfinished))
-        .update(status=Campaign.Status.SENT, finished_at=timezone.now())
-    )
+    with transaction.atomic():
+        # Locked, then finished: two sweeps finishing the same campaign announce it once (PostgreSQL
+        # checks the status again after the lock wait).
+        done = list(
+            campaigns.filter(status=Campaign.Status.SENDING)
+            .filter(~Exists(unfinished))
+            .select_related("survey")
+            .select_for_update(of=("self",))
+        )
+        if not done:
+            return 0
+        Campaign.objects.filter(pk__in=[campaign.pk for campaign in done]).update(
+            status=Campaign.Status.SENT, finished_at=timezone.now()
+        )
+        _campaigns_finished_record(done)
+    return len(done)
+
+
+def _campaigns_finished_record(campaigns: list[Campaign]) -> None:
+    counts = {
+        row["campaign_id"]: row
+        for row in Invitation.objects.filter(campaign__in=campaigns)
+        .values("campaign_id")
+        .annotate(
+            sent=Count("pk", filter=Q(status__in=Invitation.WENT_OUT)),
+            failed=Count("pk", filter=Q(status=Invitation.Status.FAILED)),
+            uncertain=Count("pk", filter=Q(status=Invitation.Status.UNCERTAIN)),
+        )
+    }
+    items = []
+    for campaign in campaigns:
+        row = counts.get(campaign.pk, {})
+        items.append(
+            (
+                None,
+                {
+                    "campaign_id": campaign.pk,
+                    "name": campaign.name,
+                    "kind": campaign.survey.kind,
+                    "sent": row.get("sent", 0),
+                    "failed": row.get("failed", 0),
+                    "uncertain": row.get("uncertain", 0),
+                    "url": settings.SITE_URL + reverse("surveys:campaign_detail", args=[campaign.pk]),
+                },
+            )
+        )
+    events_record(type=EventType.CAMPAIGN_FINISHED, items=items)
 
 
 def campaign_finish_if_done(*, campaign_id: int) -> bool:

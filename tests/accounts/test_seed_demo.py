@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.company import company_name
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
+from playbooks.models import Task
 from scoring.demo import history_days
 from surveys.demo import OUTBOX_CAMPAIGN
 from surveys.models import Campaign, Invitation, Response, Survey
@@ -112,7 +113,7 @@ def test_an_account_is_the_same_however_it_was_added():
     fields = ("external_id", "name", "segment", "arr", "owner__email", "renewal_date", "status")
     grown = list(Account.objects.order_by("external_id").values_list(*fields))
     # Survey history is protected from deletion along with its account: delete it first, on purpose.
-    for model in (Response, Invitation, Contact, Account):
+    for model in (Task, Response, Invitation, Contact, Account):
         model.objects.all().delete()
     seed(accounts=25)
     assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown

@@ -166,5 +166,5 @@ def test_a_drop_is_measured_between_the_scores_as_shown(alice, settings):
     version = default_health_version()
     HealthSnapshotFactory(account=account, date=day(-2), version=version, score=50.6, band="yellow")
     scored = [engine.Scored(account.pk, version, 41.4, "yellow", 100.0, [])]
-    [(_, key, what)] = _alert_events(as_of=day(0), scored=scored)
+    [(_, key, what, _)] = _alert_events(as_of=day(0), scored=scored)
     assert key.startswith("health-drop") and what.startswith("dropped 10 points")

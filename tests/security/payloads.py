@@ -34,6 +34,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 XSS = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>{{7*7}}"
 BREAKOUT = "</script><script>alert(1)</script>"
@@ -71,6 +72,8 @@ TEXT = {
     "task_outcome": f"Outcome {XSS}",
     "playbook": f"Playbook {XSS}",
     "rule": f"Rule {XSS}",
+    "endpoint": f"Hooks {XSS}",
+    "webhook_answer": f"Bad gateway {XSS}",
 }
 
 
@@ -169,6 +172,26 @@ def payload_world() -> SimpleNamespace:
     Notification.objects.create(
         user=alice, key="xss", title=TEXT["notification"], body=TEXT["notification_body"], url=JS_URL
     )
+    endpoint = Endpoint.objects.create(
+        name=TEXT["endpoint"], url="http://127.0.0.1:1/hooks", event_types=["response.low_score"]
+    )
+    now = timezone.now()
+    event = Event.objects.create(
+        type="response.low_score",
+        account=account,
+        created_at=now,
+        payload={
+            "type": "response.low_score",
+            "data": {"account": {"name": TEXT["account"]}, "comment": TEXT["comment"]},
+        },
+    )
+    delivery = Delivery.objects.create(
+        event=event, endpoint=endpoint, status=Delivery.Status.FAILED, attempts=7, next_attempt_at=now, created_at=now
+    )
+    Attempt.objects.create(
+        delivery=delivery, started_at=now, duration_ms=12, status_code=502, ok=False,
+        response_start=TEXT["webhook_answer"], error="HTTP 502",
+    )  # fmt: skip
     job = ImportJob.objects.create(
         kind=ImportJob.Kind.ACCOUNTS,
         status=ImportJob.Status.FAILED,
@@ -191,6 +214,8 @@ def payload_world() -> SimpleNamespace:
         answered=answered,
         unanswered=unanswered,
         job=job,
+        endpoint=endpoint,
+        delivery=delivery,
         emails={
             kind: next(message for message in mail.outbox[sent_before:] if subject in message.subject)
             for kind, subject in EMAIL_SUBJECTS.items()

@@ -57,6 +57,8 @@ def url_args(world) -> dict:
         "campaign": world.campaign.pk,
         "draft": world.draft.pk,
         "job": world.job.pk,
+        "endpoint": world.endpoint.pk,
+        "delivery": world.delivery.pk,
     }
 
 
@@ -116,6 +118,15 @@ PAGES = {
     "api tokens": ("adam", "/settings/api-tokens/", ["token"], []),
     "account import": ("adam", "/accounts/import/", ["filenames"], []),
     "import": ("adam", "/imports/{job}/", ["filenames", "import_error"], []),
+    "webhooks": ("adam", "/settings/webhooks/", ["endpoint"], []),
+    "webhook log": ("adam", "/settings/webhooks/{endpoint}/", ["endpoint", "account"], []),
+    "webhook edit": ("adam", "/settings/webhooks/{endpoint}/edit/", ["endpoint"], []),
+    "webhook delivery": (
+        "adam",
+        "/settings/webhooks/deliveries/{delivery}/",
+        ["endpoint", "account", "webhook_answer"],
+        [],
+    ),
     "django admin": ("adam", "/admin/accounts/account/", ["account", "csm"], []),
 }
 

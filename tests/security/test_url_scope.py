@@ -56,6 +56,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from webhooks.models import Delivery, Endpoint, Event
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +113,19 @@ def world(module_db):
     invited = UserFactory(email="invited@pulse.test", name="Ivy Invited", password="!", invited_at=timezone.now())
     departed = UserFactory(email="departed@pulse.test", name="Dee Departed", is_active=False)
     metric = MetricDefinitionFactory(key="active_users", label="Active users")
+    endpoint = Endpoint.objects.create(
+        name="Ops hooks", url="http://127.0.0.1:1/pulse", event_types=["response.low_score"]
+    )
+    event = Event.objects.create(
+        type="response.low_score", account=account, payload={"type": "response.low_score"}, created_at=timezone.now()
+    )
+    delivery = Delivery.objects.create(
+        event=event,
+        endpoint=endpoint,
+        status=Delivery.Status.FAILED,
+        next_attempt_at=timezone.now(),
+        created_at=timezone.now(),
+    )
     admin_objects = {
         # A user who owns no account: deleting an owner is refused (Account.owner is PROTECT).
         "accounts.user": UserFactory(email="leaver@pulse.test", name="Lee Leaver"),
@@ -160,6 +174,8 @@ def world(module_db):
         secret=secret,
         health_model=HealthModel.objects.get(segment=""),
         admin_objects=admin_objects,
+        endpoint=endpoint,
+        delivery=delivery,
     )
 
 
@@ -526,6 +542,32 @@ RULES: dict[str, Rule] = {
     "scoring:model_create": admins(methods=("GET", "POST"), post=lambda w: {"segment": "smb", "name": ""}),
     "scoring:model_edit": admins(
         kwargs=lambda w: {"model_id": w.health_model.pk}, methods=("GET", "POST"), post=model_form
+    ),
+    "webhooks:endpoint_list": admins(),
+    "webhooks:endpoint_create": admins(
+        methods=("GET", "POST"),
+        post=lambda w: {
+            "name": "CRM",
+            "url": "https://93.184.215.14/hook",
+            "kind": "generic",
+            "event_types": ["health.dropped"],
+        },
+    ),  # fmt: skip
+    "webhooks:endpoint_deliveries": admins(kwargs=lambda w: {"endpoint_id": w.endpoint.pk}),
+    "webhooks:endpoint_edit": admins(
+        kwargs=lambda w: {"endpoint_id": w.endpoint.pk},
+        methods=("GET", "POST"),
+        post=lambda w: {
+            "name": "Renamed hooks",
+            "url": "https://93.184.215.14/hook",
+            "kind": "slack",
+            "event_types": ["health.dropped"],
+            "is_active": "on",
+        },
+    ),  # fmt: skip
+    "webhooks:delivery_detail": admins(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
+    "webhooks:delivery_send_again": admins(
+        kwargs=lambda w: {"delivery_id": w.delivery.pk}, methods=("POST",), post=lambda w: {}
     ),
     # -- The Django admin: Pulse admins only (User.is_staff); everyone else is sent to its login --
     "admin:login": public("the Django admin's own sign-in page"),

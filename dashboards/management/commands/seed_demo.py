@@ -15,6 +15,7 @@ from dashboards import demo as dashboards_demo
 from playbooks import demo as playbooks_demo
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
+from webhooks import demo as webhooks_demo
 
 
 class Command(BaseCommand):
@@ -51,6 +52,9 @@ class Command(BaseCommand):
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
             counts |= playbooks_demo.seed_playbooks(rng=random.Random(seed + 2), today=today)
+            counts |= webhooks_demo.seed_webhooks(
+                rng=random.Random(seed + 3), history=surveys_demo.webhook_history(today=today)
+            )
         counts |= surveys_demo.outbox_campaign_seed()
         created = ", ".join(f"{count} {name}" for name, count in counts.items())
         self.stdout.write(
