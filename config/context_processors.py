@@ -27,6 +27,7 @@ SECTIONS = [
     ("surveys:answers_import", "results"),
     ("surveys:campaign", "campaigns"),
     ("surveys:survey", "surveys"),
+    ("surveys:reply_template", "reply_templates"),
     ("dashboards:rollup", "team"),
 ]
 
@@ -37,6 +38,7 @@ SETUP_SECTIONS = {
     "company",
     "campaigns",
     "surveys",
+    "reply_templates",
     "models",
     "import",
     "metrics",
