@@ -11,7 +11,7 @@ from surveys.erasure import contact_erase
 from surveys.models import FeedbackReply, ReplyTemplate, Response
 from surveys.replies import feedback_replies_retry, reply_draft
 from surveys.selectors.feedback import replies_for_account
-from tests.factories import CommentFactory, ContactFactory
+from tests.factories import CommentFactory, ContactFactory, FeedbackReplyFactory
 from tests.helpers import HTMX, text
 
 NOW = datetime.datetime(2026, 3, 10, 9, 0, tzinfo=datetime.UTC)
@@ -354,3 +354,25 @@ def test_a_template_per_kind_and_tone_ships_with_the_install(db):
     assert set(ReplyTemplate.objects.values_list("kind", "tone")) == {
         (kind, tone) for kind in ("nps", "csat", "ces") for tone in ("low", "other")
     }
+
+
+def test_erasing_the_contact_takes_their_name_and_address_out_of_replies_and_stops_unsent_ones(
+    alice, adam, detractor, smtp_server
+):
+    from surveys import services
+
+    smtp_server.refuse["dora@acme.test"] = (451, "Try again later")
+    sent = FeedbackReplyFactory(response=detractor, body="Hi Dora Dorsey, thanks.", subject="For Dora Dorsey")
+    unsent = services.feedback_reply_create(response=detractor, by=alice, subject="Again", body="Dora Dorsey?")
+    contact_erase(contact=detractor.contact, by=adam)
+    sent.refresh_from_db()
+    unsent.refresh_from_db()
+    assert (sent.to, sent.subject, sent.body) == (
+        f"erased-{detractor.contact_id}@erased.invalid",
+        "For Erased contact",
+        "Hi Erased contact, thanks.",
+    )
+    assert unsent.state == "failed" and unsent.error == "Not sent: the contact's personal data was erased."
+    del smtp_server.refuse["dora@acme.test"]
+    assert feedback_replies_retry(now=NOW + datetime.timedelta(hours=1)) == 0
+    assert not smtp_server.messages
