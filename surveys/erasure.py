@@ -54,7 +54,8 @@ def _replies_scrub(contact: Contact) -> None:
 
 def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
     """Replace the contact's name, email and title with a placeholder (in the replies they were sent
-    too), empty their survey comments, archive the contact, keep the address suppressed (by its hash only), and record who did it and when.
+    too), empty their survey comments, archive the contact, keep the address suppressed (by its hash
+    only), and record who did it and when.
 
     Safe to run twice: a contact already erased returns its first record.
     """
