@@ -152,9 +152,8 @@ def feedback_reply(request, response_id):
                 for field, field_errors in error.message_dict.items():
                     form.add_error(None if field == "__all__" else field, field_errors)
             else:
-                to = response.contact.email
                 if not request.htmx:
-                    messages.success(request, f"Reply to {to} saved; it is being sent.")
+                    messages.success(request, f"Reply to {response.contact.email} saved; it is being sent.")
                     return redirect(_back_url(request))
                 response = _editable_item(request, response_id)  # with the new reply and status
                 form = None
