@@ -5,10 +5,20 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from dashboards.rollup import compute_rollup
 from tests.dashboards.test_rollup import cells
-from tests.factories import AccountFactory, CommentFactory, FeedbackReplyFactory, ResponseFactory
+from tests.factories import (
+    AccountFactory,
+    CommentFactory,
+    FeedbackReplyFactory,
+    ResponseFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 NOW = datetime.datetime(2025, 3, 19, 12, 0, tzinfo=datetime.UTC)
 URL = "/team/"
@@ -113,3 +123,24 @@ def test_without_low_scores_the_figures_are_dashes_with_n_0(maria, login, alice)
     assert page["Alice Archer"]["reply-median"]["text"] == "— n = 0"
     assert page["Alice Archer"]["reply-sla"]["text"] == "— 0 of 0"
     assert page["Alice Archer"]["reply-median"]["links"] == []
+
+
+def _teams_with_replies(size: int) -> None:
+    for n in range(size):
+        csm = UserFactory(role=User.Role.CSM, team=TeamFactory(name=f"Team {n}"))
+        for ago in (2 * D, 5 * D):
+            answer = CommentFactory(account=AccountFactory(owner=csm), kind="nps", score=n % 7, answered_at=NOW - ago)
+            FeedbackReplyFactory(response=answer, created_at=answer.answered_at + (n + 1) * H)
+
+
+def test_the_reply_figures_cost_the_same_queries_whatever_the_number_of_teams_and_csms(adam):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            rollup = compute_rollup(user=adam)
+        return len(captured.captured_queries), len(rollup.teams)
+
+    _teams_with_replies(2)
+    small, small_teams = queries()
+    _teams_with_replies(20)
+    large, large_teams = queries()
+    assert (small_teams, large_teams) == (2, 20) and large == small  # team names repeat: 20 teams
