@@ -27,6 +27,7 @@ SECTIONS = [
     ("surveys:answers_import", "results"),
     ("surveys:campaign", "campaigns"),
     ("surveys:survey", "surveys"),
+    ("surveys:reply_template", "reply_templates"),
     ("dashboards:rollup", "team"),
     ("webhooks:", "webhooks"),
 ]
@@ -38,6 +39,7 @@ SETUP_SECTIONS = {
     "company",
     "campaigns",
     "surveys",
+    "reply_templates",
     "models",
     "import",
     "metrics",

@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "playbooks.tasks.rules_sweep_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Every 10 minutes: replies to survey comments the mail server did not take (or whose task was lost
+    # with the broker), tried again up to 5 times in all; the error stays on the reply in the inbox.
+    "feedback-replies-retry": {
+        "task": "surveys.tasks.feedback_replies_retry_task",
+        "schedule": 10 * 60.0,
+    },
     # 03:00 every night: expired sessions are deleted (the database keeps every login's row until then).
     "sessions-clear": {
         "task": "accounts.tasks.sessions_clear_task",
@@ -340,6 +346,8 @@ SURVEY_RATE_LIMIT_PER_MINUTE = env_int("SURVEY_RATE_LIMIT_PER_MINUTE", 60)
 FEEDBACK_SLA_DAYS = env_int("FEEDBACK_SLA_DAYS", 3)
 # Praise waits longer for its thank-you; 0: praise is never overdue.
 FEEDBACK_PRAISE_SLA_DAYS = env_int("FEEDBACK_PRAISE_SLA_DAYS", 14)
+# Hours a low score may wait for its first email reply within the SLA (the rollup's reply times).
+FEEDBACK_REPLY_SLA_HOURS = env_int("FEEDBACK_REPLY_SLA_HOURS", 48)
 
 # Login: attempts (posts) per minute per client address, and the lockout of an email after
 # LOGIN_MAX_FAILURES failures within LOGIN_LOCKOUT_MINUTES, for LOGIN_LOCKOUT_MINUTES.

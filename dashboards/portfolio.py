@@ -21,7 +21,7 @@ from scoring.models import Band, HealthSnapshot, Override
 from scoring.selectors import overrides_shown_by_account
 from scoring.trends import FLAT_BELOW, Trend, trend
 from surveys import formulas
-from surveys.models import Kind, Response
+from surveys.models import OPEN_FEEDBACK, Kind, Response
 from surveys.selectors import account_survey_figures
 from surveys.selectors.feedback import low_score_q
 
@@ -30,7 +30,7 @@ DROP_DAYS = 7  # "this week" for the biggest drops
 OVERDUE_AFTER_DAYS = 45  # no next check-in planned and the last one older than this: overdue
 SOON_DAYS = 14  # the "Coming up" horizon
 RENEWAL_RISK_DAYS = 30  # a renewal this close on a red or yellow account is flagged
-OPEN_STATUSES = [Response.FeedbackStatus.NEW, Response.FeedbackStatus.ACKNOWLEDGED]
+OPEN_STATUSES = OPEN_FEEDBACK
 BAND_RANK = {Band.RED: 0, Band.YELLOW: 1, Band.GREEN: 2}
 
 

@@ -7,7 +7,10 @@ Every number comes from a fixed number of grouped queries, whatever the number o
 3. invitations sent in the period grouped by (owner, segment) (2 and 3 kept in the cache for five
    minutes per set of accounts, period and day, see `survey_cells`);
 4. the mean health of the same accounts at the end of each week over twelve months (kept in the
-   cache for an hour per set of accounts and day, see `health_trend`).
+   cache for an hour per set of accounts and day, see `health_trend`);
+5. the period's low scores with a comment from a known contact (the inbox items a CSM can reply to),
+   each with the time its first reply went out (`reply_cells`): the median time to a first reply and
+   the share replied within FEEDBACK_REPLY_SLA_HOURS, per CSM, per segment, per team and in total.
 
 The CSM rows, the segment rows and the total are sums of the same (owner, segment) cells, so
 they always add up to one another.
@@ -19,9 +22,11 @@ computed score: an override is a person's correction shown beside it, not a new 
 
 import datetime
 import logging
+import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Avg, CharField, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -34,7 +39,8 @@ from playbooks.models import Task
 from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW, Band, HealthModel, HealthSnapshot
 from scoring.selectors import overrides_shown_by_account
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
-from surveys.models import Invitation, Kind, Response
+from surveys.models import FeedbackReply, Invitation, Kind, Response
+from surveys.selectors.feedback import low_score_q
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +97,37 @@ class RollupRow:
     answered: int = 0
     tasks_open: int = 0
     tasks_overdue: int = 0
+
+    # Low scores of the period (n), the hours to the first reply of those replied, how many of those
+    # within the SLA, and how many are unreplied but still within it (not yet late, so not counted either way).
+    low_scores: int = 0
+    reply_hours: list[float] = field(default_factory=list)
+    replied_in_sla: int = 0
+    waiting_in_sla: int = 0
+
+    @property
+    def reply_median_hours(self) -> float | None:
+        """The median time from a low score to its first reply, over the replied ones."""
+        return statistics.median(self.reply_hours) if self.reply_hours else None
+
+    @property
+    def reply_due(self) -> int:
+        """The low scores whose SLA is over or that were replied: the SLA share's n."""
+        return self.low_scores - self.waiting_in_sla
+
+    @property
+    def reply_sla_share(self) -> float | None:
+        """The share (0-100) of `reply_due` replied within the SLA; never replied past it counts as late."""
+        return 100 * self.replied_in_sla / self.reply_due if self.reply_due else None
+
+    def add_low_score(self, *, hours: float | None, sla_hours: float, waited_hours: float) -> None:
+        """One low score: replied after `hours` (None: not yet), `waited_hours` since it was answered."""
+        self.low_scores += 1
+        if hours is not None:
+            self.reply_hours.append(hours)
+            self.replied_in_sla += hours <= sla_hours
+        elif waited_hours < sla_hours:
+            self.waiting_in_sla += 1
 
     @property
     def mean_health(self) -> float | None:
@@ -170,10 +207,12 @@ class Rollup:
     period_start: datetime.date
     owners: list[RollupRow]
     segments: list[RollupRow]
+    teams: list[RollupRow]
     total: RollupRow
     trend: list[TrendPoint]
     red_below: int
     green_from: int
+    reply_sla_hours: int = 48
 
     @property
     def has_scores(self) -> bool:
@@ -293,8 +332,12 @@ def compute_rollup(
     if team is not None:
         csms = csms.filter(team=team)
     people = User.objects.filter(Q(pk__in=[pk for pk in owners if pk is not None]) | Q(pk__in=csms.values("pk")))
-    for pk, name, email in people.values_list("pk", "name", "email"):
+    teams_rows: dict[int, RollupRow] = {}
+    team_of: dict[int, RollupRow] = {}  # owner id -> their team's row
+    for pk, name, email, team_id, team_name in people.values_list("pk", "name", "email", "team", "team__name"):
         owners.setdefault(pk, RollupRow("owner", pk, "")).label = _owner_label(name, email)
+        if team_id is not None:
+            team_of[pk] = teams_rows.setdefault(team_id, RollupRow("team", team_id, team_name))
 
     # 2. and 3. Answers and invitations of the period.
     key = scope_key(user=user, team=team, teams=teams)
@@ -323,6 +366,16 @@ def compute_rollup(
                 row.tasks_open += cell["n_open"]
                 row.tasks_overdue += cell["n_overdue"]
 
+    # 5. Replies to the period's low scores.
+    sla_hours = settings.FEEDBACK_REPLY_SLA_HOURS
+    now = timezone.now()
+    for owner_id, segment, answered_at, first_reply in reply_cells(accounts=accounts, start=period_start, today=today):
+        hours = None if first_reply is None else max((first_reply - answered_at).total_seconds(), 0) / 3600
+        waited = (now - answered_at).total_seconds() / 3600
+        for row in (owners.get(owner_id), segments.get(segment), team_of.get(owner_id), total):
+            if row is not None:
+                row.add_low_score(hours=hours, sla_hours=sla_hours, waited_hours=waited)
+
     red_below, green_from = _default_thresholds()
     segment_order = {value: index for index, value in enumerate(Account.Segment.values)}
     return Rollup(
@@ -330,10 +383,12 @@ def compute_rollup(
         period_start=period_start,
         owners=sorted(owners.values(), key=lambda row: (row.key is None, row.label.casefold(), row.key or 0)),
         segments=sorted(segments.values(), key=lambda row: (segment_order.get(row.key, 99), row.label)),
+        teams=sorted(teams_rows.values(), key=lambda row: (row.label.casefold(), row.key)),
         total=total,
         trend=health_trend(accounts=accounts, today=today, cache_key=key),
         red_below=red_below,
         green_from=green_from,
+        reply_sla_hours=sla_hours,
     )
 
 
@@ -395,6 +450,32 @@ def survey_cells(
     )
     _cache_set(key, (answer_counts, invitation_cells), SURVEY_CACHE_SECONDS)
     return answer_counts, invitation_cells
+
+
+def reply_cells(*, accounts: QuerySet, start: datetime.date, today: datetime.date) -> list[tuple]:
+    """The period's low scores that can be replied to from the inbox (a comment, a known contact), as
+    (owner, segment, answered_at, sent_at of the first reply or None); one query.
+
+    Low scores are a few percent of the answers; the first reply comes from the (response, sent_at) index.
+    """
+    first_reply = (
+        FeedbackReply.objects.filter(response=OuterRef("pk"), sent_at__isnull=False)
+        .order_by("sent_at")
+        .values("sent_at")
+    )
+    return list(
+        Response.objects.filter(
+            low_score_q(),
+            account__in=accounts,
+            answered_at__gte=day_start(start),
+            answered_at__lt=day_start(today + datetime.timedelta(days=1)),
+            contact__isnull=False,
+        )
+        .exclude(comment="")
+        .order_by()
+        .annotate(first_reply=Subquery(first_reply[:1]))
+        .values_list("account__owner", "account__segment", "answered_at", "first_reply")
+    )
 
 
 def _default_thresholds() -> tuple[int, int]:

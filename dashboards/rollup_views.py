@@ -64,6 +64,17 @@ def percent(result: Result) -> str:
     return "—" if result.value is None else numbers.percent(result.value)
 
 
+def wait(hours: float | None) -> str:
+    """A time to reply: "40 min", "5.5 h" under two days, then "3.2 d"; "—" for none."""
+    if hours is None:
+        return "—"
+    if hours < 1:
+        return f"{numbers.whole(hours * 60)} min"
+    if hours < 48:
+        return f"{numbers.plain(hours, 1)} h"
+    return f"{numbers.plain(hours / 24, 1)} d"
+
+
 # ---- Cells: text, the link behind it, and what a screen reader or a tooltip says more ----
 
 
@@ -139,6 +150,7 @@ class Links:
         self.rollup_url = reverse("dashboards:rollup")
         self.results_url = reverse("surveys:results")
         self.tasks_url = reverse("playbooks:task_list")
+        self.feedback_url = reverse("surveys:feedback_list")
         self.portfolio_url = reverse("dashboards:portfolio_of", args=[0]).replace("/0/", "/{}/")
 
     def accounts(self, row: RollupRow, *, band: str = "", renewal: bool = False, sort: str = "") -> tuple[str, bool]:
@@ -170,6 +182,21 @@ class Links:
         if self.team is not None:
             query["team"] = self.team.pk
         return f"{self.results_url}?{urlencode(query)}"
+
+    def feedback(self, row: RollupRow) -> str:
+        """The row's low scores of any status in the feedback inbox; "" for a segment (the inbox has no such filter)."""
+        query = {"status": "all", "low": "on"}
+        if row.group == "segment":
+            return ""
+        if row.group == "owner":
+            if row.key is None:
+                return ""
+            query["owner"] = row.key
+        elif row.group == "team":
+            query["team"] = row.key
+        elif self.team is not None:
+            query["team"] = self.team.pk
+        return f"{self.feedback_url}?{urlencode(query)}"
 
 
 def _count_cell(count: int, link: tuple[str, bool], title: str = "") -> Cell:
@@ -258,6 +285,38 @@ def row_view(row: RollupRow, links: Links) -> RowView:
     )
 
 
+@dataclass
+class ReplyView:
+    """One line of the replies table: a CSM, a segment, a team or the total."""
+
+    row: RollupRow
+    name: str
+    median: Cell
+    sla: Cell
+    is_total: bool = False
+
+
+def reply_view(row: RollupRow, links: Links, sla_hours: int) -> ReplyView:
+    """The median time to a first reply and the share within the SLA, each linked to those low scores in the inbox."""
+    url = links.feedback(row) if row.low_scores else ""
+    replied = len(row.reply_hours)
+    median = Cell(
+        wait(row.reply_median_hours),
+        url,
+        f"Median over the {replied} low score{'' if replied == 1 else 's'} replied to, of {row.low_scores}",
+        f"n = {row.low_scores}",
+    )
+    share = row.reply_sla_share
+    sla = Cell(
+        "—" if share is None else numbers.percent(share),
+        url,
+        f"{row.replied_in_sla} of {row.reply_due} replied within {sla_hours} hours"
+        + (f"; {row.waiting_in_sla} still within it" if row.waiting_in_sla else ""),
+        f"{row.replied_in_sla} of {row.reply_due}",
+    )
+    return ReplyView(row, "Total" if row.group == "total" else row.label, median, sla, is_total=row.group == "total")
+
+
 def chart_data(rollup: Rollup, owner_views: list[RowView]) -> dict:
     """What static/js/rollup.js draws; goes to the page through json_script only."""
     return {
@@ -330,6 +389,12 @@ def rollup(request):
         "owners": owner_views,
         "segments": [row_view(row, links) for row in computed.segments],
         "total": row_view(computed.total, links),
+        "replies": {
+            group: [reply_view(row, links, computed.reply_sla_hours) for row in rows]
+            for group, rows in (("owners", computed.owners), ("teams", computed.teams), ("segments", computed.segments))
+        },
+        "replies_total": reply_view(computed.total, links, computed.reply_sla_hours),
+        "reply_sla_hours": computed.reply_sla_hours,
         "bands": [(band, BAND_LABELS[band]) for band in BANDS],
         "renewal_days": RENEWAL_DAYS,
         "chart_data": chart_data(computed, owner_views),

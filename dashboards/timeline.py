@@ -18,6 +18,7 @@ from core.numbers import whole
 from playbooks.models import TaskEvent
 from scoring.models import Band, HealthSnapshot, Override
 from surveys.models import Response
+from surveys.selectors.feedback import replies_for_account
 
 PAGE = 25
 
@@ -61,6 +62,19 @@ def _answers(account: Account, before: datetime.datetime, limit: int) -> list[It
         )  # fmt: skip
         for answer in rows.order_by("-answered_at", "-pk")[:limit]
     ]
+
+
+def _replies(account: Account, before: datetime.datetime, limit: int) -> list[Item]:
+    """Replies to the account's survey comments (the feedback inbox's), sent or still on their way."""
+    items = []
+    for reply in replies_for_account(account, before=before, limit=limit):
+        answer = reply.response
+        state = {"sent": "", "sending": " (sending)", "failed": " (not sent)"}[reply.state]
+        title = f"Reply to {answer.get_kind_display()} {answer.score}: {reply.subject}{state}"
+        items.append(
+            Item(reply.created_at, "reply", title, reply.excerpt, str(reply.author or ""), f"cat-{answer.category}")
+        )
+    return items
 
 
 TASK_WORDS = {
@@ -132,7 +146,7 @@ def _overrides(account: Account, before: datetime.datetime, limit: int) -> list[
 
 
 SOURCES: list[Callable[[Account, datetime.datetime, int], list[Item]]] = [
-    _checkins, _answers, _tasks, _band_changes, _alerts, _overrides,
+    _checkins, _answers, _replies, _tasks, _band_changes, _alerts, _overrides,
 ]  # fmt: skip
 
 

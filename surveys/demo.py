@@ -8,6 +8,9 @@ for the first campaign someone makes in the demo. Contacts that already have dem
 invitations are left alone, so seeding again adds nothing. Every reminder whose time has
 come is seeded as sent then, so the first reminder run of a demo install sends none.
 
+Low scores with a comment were mostly replied to from the inbox: most within the reply SLA, some
+late, some never (`_replies_draw`), so the rollup's reply times show real numbers.
+
 One more campaign goes out at seeding time through the real sending path
 (`outbox_campaign_seed`), so the outbox holds survey emails whose scores can be clicked.
 """
@@ -24,7 +27,8 @@ from accounts.models import Account, CheckIn, Contact, User
 from accounts.suppression import address_suppress
 from surveys.answers import response_event_data
 from surveys.formulas import category
-from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.models import Campaign, FeedbackReply, Invitation, ReplyTemplate, Response, Survey
+from surveys.replies import fill_placeholders
 from surveys.selectors.feedback import POSITIVE, praise_sla_days
 from surveys.sending import UNCERTAIN_REASON
 from surveys.services import CampaignError, campaign_send
@@ -114,12 +118,16 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
             if answer is not None:
                 answers.append(answer)
     _story_answers_pin(answers)
+    replies = _replies_draw(rng=rng, answers=answers, now=timezone.now())  # after every other draw
     Invitation.objects.bulk_create(invitations, batch_size=BATCH_SIZE)
     for answer in answers:
         answer.invitation_id = answer.invitation.pk
     Response.objects.bulk_create(answers, batch_size=BATCH_SIZE)
+    for reply in replies:
+        reply.response_id = reply.response.pk
+    FeedbackReply.objects.bulk_create(replies, batch_size=BATCH_SIZE)
     return (
-        {"survey invitations": len(invitations), "survey answers": len(answers)}
+        {"survey invitations": len(invitations), "survey answers": len(answers), "feedback replies": len(replies)}
         | _uncertain_seed(campaigns[CAMPAIGNS[-1][0]])
         | _removed_contacts_seed(today=today)
     )
@@ -296,6 +304,52 @@ def _triage(*, rng, answer: Response, today: datetime.date) -> None:
         answer.feedback_status = Response.FeedbackStatus.ACKNOWLEDGED
         answer.assignee = owner
         answer.feedback_changed_at = answer.answered_at + datetime.timedelta(days=1)
+
+
+# How long after a low score its owner replied, in hours: mostly within the 48-hour SLA, some late.
+REPLY_WITHIN = (1, 40)
+REPLY_LATE = (50, 150)
+# In turn, low score after low score: replied within the SLA (W), late (L) or never (N); 14, 3 and 3 of 20.
+REPLY_PATTERN = "WWLWWNWWWLWWNWWWLWWN"
+
+
+def _replies_draw(*, rng, answers: list[Response], now: datetime.datetime) -> list[FeedbackReply]:
+    """A reply from the owner to most low scores with a comment (REPLY_PATTERN), from the reply templates;
+    the answer's status becomes replied unless it was closed. Unsaved."""
+    templates = {(t.kind, t.tone): t for t in ReplyTemplate.objects.filter(tone=ReplyTemplate.Tone.LOW)}
+    replies = []
+    turn = 0
+    for answer in answers:
+        owner, contact = answer.contact.account.owner, answer.contact
+        if not answer.comment or not answer.alerts_owner or owner is None or (answer.kind, "low") not in templates:
+            continue
+        outcome = REPLY_PATTERN[turn % len(REPLY_PATTERN)]
+        turn += 1
+        if outcome == "N" or contact.opted_out_at is not None:
+            continue
+        low, high = REPLY_WITHIN if outcome == "W" else REPLY_LATE
+        created_at = answer.answered_at + datetime.timedelta(hours=rng.uniform(low, high))
+        if created_at > now:
+            continue  # still waiting: the inbox has a few fresh ones to reply to
+        template = templates[(answer.kind, "low")]
+        values = {
+            "contact_name": contact.name,
+            "account_name": contact.account.name,
+            "csm_name": owner.name,
+            "score": str(answer.score),
+        }
+        replies.append(
+            FeedbackReply(
+                response=answer, author=owner, to=contact.email, reply_to=owner.email,
+                subject=fill_placeholders(template.subject, values), body=fill_placeholders(template.body, values),
+                created_at=created_at, sent_at=created_at + datetime.timedelta(seconds=4), attempts=1,
+            )
+        )  # fmt: skip
+        if answer.feedback_status != Response.FeedbackStatus.CLOSED:
+            answer.feedback_status = Response.FeedbackStatus.REPLIED
+            answer.assignee = owner
+            answer.feedback_changed_at = created_at
+    return replies
 
 
 def _close(*, rng, answer: Response, owner, note: str) -> None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Contact, ContactErasure, Notification, User
 from accounts.suppression import address_suppress
-from surveys.models import Response
+from surveys.models import FeedbackReply, Response
 from webhooks.services import events_contact_erase
 
 ERASED_NAME = "Erased contact"
@@ -38,10 +38,25 @@ def _notifications_scrub(contact: Contact) -> None:
     Notification.objects.bulk_update(notifications, fields)
 
 
+ERASED_REPLY_ERROR = "Not sent: the contact's personal data was erased."
+
+
+def _replies_scrub(contact: Contact) -> None:
+    """Take the person's name and address out of the replies they were sent; one still unsent never goes out."""
+    replies = list(FeedbackReply.objects.filter(response__contact=contact))
+    for reply in replies:
+        reply.to = erased_email(contact.pk)
+        reply.subject = reply.subject.replace(contact.name, ERASED_NAME)
+        reply.body = reply.body.replace(contact.name, ERASED_NAME)
+        if reply.sent_at is None:
+            reply.attempts, reply.error = FeedbackReply.MAX_ATTEMPTS, ERASED_REPLY_ERROR
+    FeedbackReply.objects.bulk_update(replies, ["to", "subject", "body", "attempts", "error"])
+
+
 def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
-    """Replace the contact's name, email and title with a placeholder, empty their survey comments (in
-    webhook payloads too), archive the contact, keep the address suppressed (by its hash only), and
-    record who did it and when.
+    """Replace the contact's name, email and title with a placeholder (in the replies they were sent
+    too), empty their survey comments (in webhook payloads too), archive the contact, keep the address
+    suppressed (by its hash only), and record who did it and when.
 
     Safe to run twice: a contact already erased returns its first record.
     """
@@ -55,6 +70,7 @@ def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
         address_suppress(email_hash=contact.email_hash, reason="erased", at=now)
         _notifications_scrub(contact)
         events_contact_erase(contact_id=contact.pk, name=ERASED_NAME)
+        _replies_scrub(contact)
         cleared = Response.objects.filter(contact=contact).exclude(comment="").update(comment="", updated_at=now)
         contact.name, contact.email, contact.title = ERASED_NAME, erased_email(contact.pk), ""
         if contact.archived_at is None:

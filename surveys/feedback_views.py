@@ -1,4 +1,4 @@
-"""Feedback: every comment in the user's scope, worked in place (status, assignee, internal note)."""
+"""Feedback: every comment in the user's scope, worked in place (status, assignee, internal note, replies)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,13 +7,14 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors import people_in_scope
-from core.htmx import form_status, render_page_or_partial
+from core.htmx import INVALID, form_status, render_page_or_partial
 from surveys import services
-from surveys.forms import FeedbackFilterForm, FeedbackForm
+from surveys.forms import FeedbackFilterForm, FeedbackForm, FeedbackReplyForm
 from surveys.models import Response
+from surveys.replies import reply_draft, reply_refusal
 from surveys.selectors.feedback import OPEN, feedback_annotate, feedback_comments, praise_sla_days, sla_days
 
 PAGE_SIZE = 50
@@ -68,8 +69,8 @@ def feedback_list(request):
 
 
 def _back_url(request) -> str:
-    """Where a form POST without script returns: the feedback list as it was filtered, never another site."""
-    back = request.POST.get("next", "")
+    """Where a form without script returns: the feedback list as it was filtered, never another site."""
+    back = (request.POST if request.method == "POST" else request.GET).get("next", "")
     if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
         return back
     return reverse("surveys:feedback_list")
@@ -88,10 +89,7 @@ def feedback_item(request, response_id):
 @login_required
 @require_POST
 def feedback_update(request, response_id):
-    # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
-    response = get_object_or_404(
-        feedback_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id
-    )
+    response = _editable_item(request, response_id)
     form = FeedbackForm(request.POST, user=request.user, response=response)
     if form.is_valid():
         try:
@@ -123,3 +121,53 @@ def feedback_update(request, response_id):
         "single": True,
     }
     return render_page_or_partial(request, "surveys/feedback.html", "item", context, status=form_status(form))
+
+
+def _editable_item(request, response_id) -> Response:
+    # Only those who may edit the account work its feedback; teammates read it, anyone else gets 404.
+    return get_object_or_404(feedback_comments(user=request.user, status="all").filter(can_edit=True), pk=response_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def feedback_reply(request, response_id):
+    """The reply form of one item, opened in place from a template of its kind, and its sending.
+
+    A respondent who cannot be emailed (no contact, erased, archived, opted out, bounced) gets the
+    reason instead of the form, and a post for them changes nothing.
+    """
+    response = _editable_item(request, response_id)
+    refusal = reply_refusal(response)
+    if request.method == "POST":
+        form = FeedbackReplyForm(request.POST)
+        if not refusal and form.is_valid():
+            try:
+                services.feedback_reply_create(
+                    response=response,
+                    by=request.user,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                )
+            except ValidationError as error:
+                for field, field_errors in error.message_dict.items():
+                    form.add_error(None if field == "__all__" else field, field_errors)
+            else:
+                if not request.htmx:
+                    messages.success(request, f"Reply to {response.contact.email} saved; it is being sent.")
+                    return redirect(_back_url(request))
+                response = _editable_item(request, response_id)  # with the new reply and status
+                form = None
+    else:
+        subject, body = reply_draft(response=response, author=request.user)
+        form = FeedbackReplyForm(initial={"subject": subject, "body": body})
+    feedback_annotate([response])
+    context = {
+        "item": response,
+        "reply_form": None if refusal else form,
+        "reply_refusal": refusal,
+        **_item_context(request),
+        "back_url": _back_url(request),
+        "single": True,
+    }
+    status = INVALID if request.method == "POST" and (refusal or (form is not None and form.errors)) else 200
+    return render_page_or_partial(request, "surveys/feedback.html", "item", context, status=status)

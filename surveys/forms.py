@@ -8,8 +8,9 @@ from accounts.forms import CsvUploadField, DateInput, PulseForm
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
 from accounts.validators import validate_date
-from surveys.models import DEFAULT_QUESTIONS, Campaign, Kind, Response, Survey
+from surveys.models import DEFAULT_QUESTIONS, Campaign, Kind, ReplyTemplate, Response, Survey
 from surveys.reminders import REMINDER_MAX_DAYS
+from surveys.replies import unknown_placeholders
 from surveys.results import DEFAULT_PERIOD, GROUPS, ResultFilters, period_start
 from surveys.selectors.feedback import OPEN, teams_in_scope
 
@@ -109,7 +110,7 @@ class FeedbackFilterForm(PulseForm, forms.Form):
 class FeedbackForm(PulseForm, forms.Form):
     status = forms.ChoiceField(
         choices=Response.FeedbackStatus.choices,
-        error_messages={"required": "Pick a status.", "invalid_choice": "Pick new, acknowledged or closed."},
+        error_messages={"required": "Pick a status.", "invalid_choice": "Pick new, acknowledged, replied or closed."},
     )
     assignee = forms.ModelChoiceField(
         queryset=None, required=False, error_messages={"invalid_choice": "Assign it to someone in your team."}
@@ -127,6 +128,41 @@ class FeedbackForm(PulseForm, forms.Form):
     def clean_note(self):
         # Browsers send line breaks as CRLF but count them as one against maxlength; the service checks the length.
         return self.cleaned_data["note"].replace("\r\n", "\n")
+
+
+class FeedbackReplyForm(PulseForm, forms.Form):
+    subject = forms.CharField(max_length=200, error_messages={"required": "Write a subject."})
+    body = forms.CharField(
+        label="Reply", widget=forms.Textarea(attrs={"rows": 9}), error_messages={"required": "Write the reply."}
+    )
+
+    def clean_body(self):
+        # Browsers send line breaks as CRLF but count them as one against maxlength.
+        return self.cleaned_data["body"].replace("\r\n", "\n")
+
+
+PLACEHOLDER_HELP = "Placeholders: " + ", ".join("{" + name + "}" for name in ReplyTemplate.PLACEHOLDERS) + "."
+
+
+class ReplyTemplateForm(PulseForm, forms.ModelForm):
+    class Meta:
+        model = ReplyTemplate
+        fields = ["subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 9})}
+        help_texts = {"body": PLACEHOLDER_HELP}
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ("subject", "body"):
+            unknown = unknown_placeholders(cleaned.get(name) or "")
+            if unknown:
+                self.add_error(
+                    name,
+                    "Unknown placeholder " + ", ".join("{" + item + "}" for item in unknown) + ". " + PLACEHOLDER_HELP,
+                )
+        if cleaned.get("body"):
+            cleaned["body"] = cleaned["body"].replace("\r\n", "\n")
+        return cleaned
 
 
 PERIOD_CHOICES = [("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 12 months"), ("custom", "Custom dates")]

@@ -233,6 +233,10 @@ class ResponseQuerySet(models.QuerySet):
         )
 
 
+# The feedback statuses still waiting to be closed: replied is answered, but not yet handled.
+OPEN_FEEDBACK = ["new", "acknowledged", "replied"]
+
+
 class Response(models.Model):
     """One answer per invitation. The contact may change it for a while, then it locks."""
 
@@ -241,6 +245,8 @@ class Response(models.Model):
     class FeedbackStatus(models.TextChoices):
         NEW = "new", "New"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        # The respondent has had an email reply (FeedbackReply); still open until closed with an outcome.
+        REPLIED = "replied", "Replied"
         CLOSED = "closed", "Closed"
 
     # Answers imported from another tool have no invitation, and may name only the account.
@@ -289,7 +295,7 @@ class Response(models.Model):
             # percent of the answers, so a small index instead of every answer of the accounts.
             models.Index(
                 fields=["account", "-answered_at"],
-                condition=Q(feedback_status__in=["new", "acknowledged"]) & ~Q(comment=""),
+                condition=Q(feedback_status__in=OPEN_FEEDBACK) & ~Q(comment=""),
                 name="response_open_feedback",
             ),
             models.Index(fields=["updated_at"], condition=Q(follow_up_due=True), name="response_follow_up_due"),
@@ -324,3 +330,69 @@ class Response(models.Model):
     @property
     def alerts_owner(self) -> bool:
         return self.score <= ALERT_AT_OR_BELOW[self.kind]
+
+
+class ReplyTemplate(models.Model):
+    """The text a reply to a survey comment starts from, one per survey kind and tone (low score or not).
+
+    Placeholders in {braces} (PLACEHOLDERS) are filled in when the reply form opens; the CSM edits the
+    result before sending.
+    """
+
+    class Tone(models.TextChoices):
+        LOW = "low", "Low score"
+        OTHER = "other", "Other scores"
+
+    PLACEHOLDERS = ("contact_name", "account_name", "csm_name", "score")
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    tone = models.CharField(max_length=5, choices=Tone.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "tone"]
+        constraints = [models.UniqueConstraint(fields=["kind", "tone"], name="reply_template_once_per_kind_tone")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.get_tone_display()}"
+
+
+class FeedbackReply(models.Model):
+    """An email reply to a survey comment, written by a CSM: kept as sent, and sent (and retried) by
+    surveys/replies.py. `sent_at` is when the mail server took it; the first one is the answer's
+    time to reply in the rollup."""
+
+    MAX_ATTEMPTS = 5
+
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="replies")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    to = models.EmailField()
+    reply_to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    tried_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "feedback replies"
+        indexes = [
+            models.Index(fields=["response", "sent_at"]),
+            # The retry sweep reads only the unsent replies, a handful among all.
+            models.Index(fields=["tried_at"], condition=Q(sent_at__isnull=True), name="feedback_reply_unsent"),
+        ]
+
+    def __str__(self):
+        return f"Reply to {self.response_id} by {self.author_id}"
+
+    @property
+    def state(self) -> str:
+        """sent (the mail server took it), failed (no attempts left: `error` says why) or sending."""
+        if self.sent_at is not None:
+            return "sent"
+        return "failed" if self.attempts >= self.MAX_ATTEMPTS else "sending"

@@ -18,15 +18,17 @@ from django.utils import timezone
 
 from accounts.models import Account, Contact, User
 from accounts.selectors import people_in_scope
+from accounts.validators import one_line
 from surveys.audience import Reason, contact_reasons
-from surveys.models import Campaign, Invitation, Response
+from surveys.models import Campaign, FeedbackReply, Invitation, Response
+from surveys.replies import reply_refusal
 from surveys.sending import (
     campaigns_stalled,
     expired_claims_recover,
     invitation_batch_send,
     released_batches,
 )
-from surveys.tasks import campaign_send_task, invitation_batch_send_task
+from surveys.tasks import campaign_send_task, feedback_reply_send_task, invitation_batch_send_task
 from webhooks.models import EventType
 from webhooks.outbox import events_record
 
@@ -351,7 +353,7 @@ def feedback_update(*, response: Response, by: User, status: str, assignee: User
     """
     errors = {}
     if status not in Response.FeedbackStatus.values:
-        errors["status"] = "Pick new, acknowledged or closed."
+        errors["status"] = "Pick new, acknowledged, replied or closed."
     if (
         assignee is not None
         and assignee.pk != response.assignee_id
@@ -368,3 +370,48 @@ def feedback_update(*, response: Response, by: User, status: str, assignee: User
     response.feedback_changed_at = timezone.now()
     response.save(update_fields=["feedback_status", "assignee", "internal_note", "feedback_changed_at"])
     return response
+
+
+REPLY_SUBJECT_MAX_LENGTH = 200
+REPLY_BODY_MAX_LENGTH = 10_000
+
+
+def feedback_reply_create(*, response: Response, by: User, subject: str, body: str) -> FeedbackReply:
+    """Store a reply to the answer's respondent and queue its email; the answer's status becomes replied
+    (a closed answer stays closed). The email goes out from a task (surveys/replies.py), retried if it fails.
+
+    `by` must be allowed to edit the answer's account (the view checks that). Raises ValidationError,
+    with nothing stored, when the respondent cannot be emailed (`reply_refusal`) or the text is empty or too long.
+    """
+    subject, body = one_line(subject), body.strip()
+    errors = {}
+    if refusal := reply_refusal(response):
+        errors["__all__"] = refusal
+    if not subject:
+        errors["subject"] = "Write a subject."
+    elif len(subject) > REPLY_SUBJECT_MAX_LENGTH:
+        errors["subject"] = f"Keep the subject under {REPLY_SUBJECT_MAX_LENGTH} characters (it has {len(subject):,})."
+    if not body:
+        errors["body"] = "Write the reply."
+    elif len(body) > REPLY_BODY_MAX_LENGTH:
+        errors["body"] = f"Keep the reply under {REPLY_BODY_MAX_LENGTH:,} characters (it has {len(body):,})."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        reply = FeedbackReply.objects.create(
+            response=response,
+            author=by,
+            to=response.contact.email,
+            reply_to=by.email,
+            subject=subject,
+            body=body,
+            created_at=now,
+        )
+        if response.feedback_status != Response.FeedbackStatus.CLOSED:
+            response.feedback_status = Response.FeedbackStatus.REPLIED
+            response.feedback_changed_at = now
+            response.save(update_fields=["feedback_status", "feedback_changed_at"])
+        # With the broker down the reply is stored all the same: the retry sweep sends it.
+        transaction.on_commit(lambda: feedback_reply_send_task.delay(reply.pk), robust=True)
+    return reply

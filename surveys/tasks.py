@@ -84,3 +84,19 @@ def campaign_reminders_task() -> None:
     from surveys.reminders import reminders_send
 
     reminders_send()
+
+
+@shared_task(acks_late=True, **DATABASE_RETRY)
+def feedback_reply_send_task(reply_id: int) -> None:
+    """Send one reply to a survey comment (claimed, so a second run sends nothing); a failure waits for the retry."""
+    from surveys.replies import feedback_reply_send
+
+    feedback_reply_send(reply_id=reply_id)
+
+
+@shared_task
+def feedback_replies_retry_task() -> None:
+    """Send again the replies that failed, or whose task was lost with the broker."""
+    from surveys.replies import feedback_replies_retry
+
+    feedback_replies_retry()

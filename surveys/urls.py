@@ -1,6 +1,13 @@
 from django.urls import path
 
-from surveys import answer_views, campaign_views, erasure_views, feedback_views, results_views
+from surveys import (
+    answer_views,
+    campaign_views,
+    erasure_views,
+    feedback_views,
+    reply_template_views,
+    results_views,
+)
 
 app_name = "surveys"
 
@@ -33,4 +40,8 @@ urlpatterns = [
     path("feedback/", feedback_views.feedback_list, name="feedback_list"),
     path("feedback/<int:response_id>/", feedback_views.feedback_update, name="feedback_update"),
     path("feedback/<int:response_id>/view/", feedback_views.feedback_item, name="feedback_item"),
+    path("feedback/<int:response_id>/reply/", feedback_views.feedback_reply, name="feedback_reply"),
+    # Reply templates (admins).
+    path("reply-templates/", reply_template_views.reply_template_list, name="reply_template_list"),
+    path("reply-templates/<int:template_id>/", reply_template_views.reply_template_edit, name="reply_template_edit"),
 ]

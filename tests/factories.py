@@ -150,6 +150,23 @@ class CommentFactory(ResponseFactory):
     comment = factory.Sequence(lambda n: f"Comment number {n} about the product.")
 
 
+class FeedbackReplyFactory(factory.django.DjangoModelFactory):
+    """A reply the mail server took (`sent_at`), by the account's owner, to the answer's contact."""
+
+    class Meta:
+        model = "surveys.FeedbackReply"
+
+    response = factory.SubFactory(CommentFactory)
+    author = factory.LazyAttribute(lambda o: o.response.account.owner)
+    to = factory.LazyAttribute(lambda o: o.response.contact.email)
+    reply_to = factory.LazyAttribute(lambda o: o.author.email)
+    subject = "About your feedback"
+    body = "Thank you for telling us."
+    created_at = factory.LazyFunction(timezone.now)
+    sent_at = factory.SelfAttribute("created_at")
+    attempts = factory.LazyAttribute(lambda o: 1 if o.sent_at else 0)
+
+
 def answered_invitation(*, account, score: int, survey: Survey | None = None, comment: str = "", **kwargs) -> Response:
     """A sent invitation to a new contact of `account`, answered with `score`."""
     survey = survey or SurveyFactory()

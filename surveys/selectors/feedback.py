@@ -1,26 +1,27 @@
 """The feedback inbox: the comments a user may see, filtered, sorted by need, and which are overdue.
 
 What needs a reply first: low scores (the owner's alert thresholds, ALERT_AT_OR_BELOW) wait at most
-FEEDBACK_SLA_DAYS until closed; other criticism waits at most FEEDBACK_SLA_DAYS until acknowledged;
-praise waits FEEDBACK_PRAISE_SLA_DAYS until acknowledged (0: praise is never overdue).
+FEEDBACK_SLA_DAYS until closed; other criticism waits at most FEEDBACK_SLA_DAYS until acknowledged or
+replied to; praise waits FEEDBACK_PRAISE_SLA_DAYS likewise (0: praise is never overdue).
 """
 
 import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Account, Team, User
-from surveys.models import ALERT_AT_OR_BELOW, Response
+from surveys.models import ALERT_AT_OR_BELOW, OPEN_FEEDBACK, FeedbackReply, Response
 
 Status = Response.FeedbackStatus
 OPEN = "open"
 STATUS_FILTERS = {
-    OPEN: [Status.NEW, Status.ACKNOWLEDGED],
+    OPEN: OPEN_FEEDBACK,
     Status.NEW: [Status.NEW],
     Status.ACKNOWLEDGED: [Status.ACKNOWLEDGED],
+    Status.REPLIED: [Status.REPLIED],
     Status.CLOSED: [Status.CLOSED],
     "all": None,
 }
@@ -78,7 +79,8 @@ def feedback_comments(
     owner: User | None = None,
     assigned_to: User | None = None,
 ):
-    """Answers with a comment that the user may see, by need, each with `can_edit`; one query.
+    """Answers with a comment that the user may see, by need, each with `can_edit` and its `reply_list`
+    (oldest first); one query, and one more for the replies of the rows read.
 
     Open low scores first, then the other open comments, each group oldest first (the longest wait on
     top); closed comments last, newest first.
@@ -87,6 +89,13 @@ def feedback_comments(
         Response.objects.visible_to(user)
         .exclude(comment="")
         .select_related("account__owner", "contact", "assignee")
+        .prefetch_related(
+            Prefetch(
+                "replies",
+                queryset=FeedbackReply.objects.select_related("author").order_by("created_at", "pk"),
+                to_attr="reply_list",
+            )
+        )
         # Whether this user may work the item, for every row at once (same rule as the account pages).
         .annotate(can_edit=Exists(Account.objects.editable_by(user).filter(pk=OuterRef("account_id"))))
     )
@@ -129,3 +138,26 @@ def feedback_annotate(comments: Iterable[Response], *, now: datetime.datetime | 
         response.sla_days = sla_days_for(response)
         response.is_overdue = response.sla_days is not None and response.age_days > response.sla_days
         response.tone_label = TONE_LABELS[response.category]
+
+
+EXCERPT_CHARS = 200
+
+
+def replies_for_account(
+    account: Account, *, before: datetime.datetime | None = None, limit: int = 50
+) -> list[FeedbackReply]:
+    """The replies to this account's survey comments, newest first, `limit` at most, created before
+    `before` when given (the next page of a feed); one query.
+
+    Each has `author`, `created_at`, `sent_at` and `state` (sent, sending, failed), `subject`,
+    `excerpt` (the start of the body), and `response` with its `kind`, `score` and `category`.
+    Scope is the caller's: read it only for an account the user may see.
+    """
+    replies = FeedbackReply.objects.filter(response__account=account).select_related("author", "response")
+    if before is not None:
+        replies = replies.filter(created_at__lt=before)
+    found = list(replies.order_by("-created_at", "-pk")[:limit])
+    for reply in found:
+        body = " ".join(reply.body.split())
+        reply.excerpt = body if len(body) <= EXCERPT_CHARS else body[: EXCERPT_CHARS - 1].rstrip() + "…"
+    return found

@@ -1,8 +1,10 @@
 import datetime
+import random
 import re
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Avg, Count, Max, Min, Q
 from django.test import TestCase
@@ -13,7 +15,7 @@ from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefiniti
 from playbooks.models import Task
 from scoring.demo import history_days
 from surveys.demo import OUTBOX_CAMPAIGN
-from surveys.models import Campaign, Invitation, Response, Survey
+from surveys.models import Campaign, FeedbackReply, Invitation, Response, Survey
 from surveys.selectors.feedback import POSITIVE, feedback_annotate, feedback_comments
 from surveys.services import campaign_preview
 
@@ -113,7 +115,7 @@ def test_an_account_is_the_same_however_it_was_added():
     fields = ("external_id", "name", "segment", "arr", "owner__email", "renewal_date", "status")
     grown = list(Account.objects.order_by("external_id").values_list(*fields))
     # Survey history is protected from deletion along with its account: delete it first, on purpose.
-    for model in (Task, Response, Invitation, Contact, Account):
+    for model in (Task, FeedbackReply, Response, Invitation, Contact, Account):
         model.objects.all().delete()
     seed(accounts=25)
     assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown
@@ -317,3 +319,34 @@ def test_a_newcomers_first_campaign_to_every_primary_contact_reaches_people():
     preview = campaign_preview(first)
     # The demo CSM's campaign took some; the other CSMs' odd-numbered accounts were last asked 100 days ago.
     assert preview.will_ask >= preview.audience // 4
+
+
+def test_the_demo_has_replies_to_low_scores_and_the_rollup_shows_their_times():
+    from dashboards.rollup import compute_rollup
+
+    seed(accounts=40)
+    replies = list(FeedbackReply.objects.select_related("response__account__owner", "response__contact"))
+    assert replies
+    for reply in replies:
+        answer = reply.response
+        assert answer.alerts_owner and answer.comment and reply.author == answer.account.owner
+        assert reply.to == answer.contact.email and reply.sent_at >= reply.created_at > answer.answered_at
+        assert answer.feedback_status in ("replied", "closed")
+    total = compute_rollup(user=User.objects.get(email="admin@example.com"), period_days=365).total
+    assert total.low_scores > len(replies) / 2 and total.reply_median_hours is not None
+
+
+def test_demo_replies_are_mostly_within_the_sla_some_late_some_never(db, alice, alice_account):
+    from surveys.demo import _replies_draw
+    from surveys.models import Response as Answer
+
+    contact = Contact.objects.create(account=alice_account, name="Dora", email="dora@acme.test")
+    answered_at = timezone.now() - datetime.timedelta(days=30)
+    answers = [
+        Answer(account=alice_account, contact=contact, kind="nps", score=2, comment="Slow.", answered_at=answered_at)
+        for _ in range(20)
+    ]
+    replies = _replies_draw(rng=random.Random(1), answers=answers, now=timezone.now())
+    hours = sorted((reply.created_at - answered_at).total_seconds() / 3600 for reply in replies)
+    assert len(replies) == 17 and sum(h <= settings.FEEDBACK_REPLY_SLA_HOURS for h in hours) == 14
+    assert [answer.feedback_status for answer in answers].count("replied") == 17

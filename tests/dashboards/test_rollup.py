@@ -22,6 +22,8 @@ from surveys.models import Invitation, Kind
 from tests import helpers
 from tests.factories import (
     AccountFactory,
+    CommentFactory,
+    FeedbackReplyFactory,
     HealthSnapshotFactory,
     InvitationFactory,
     OverrideFactory,
@@ -580,6 +582,8 @@ def _team_of(size: int, team):
             ResponseFactory(account=account, kind=Kind.NPS, score=n % 11, answered_at=at(day(-2)))
             ResponseFactory(account=account, kind=Kind.CES, score=5, answered_at=at(day(-3)))
             InvitationFactory(contact__account=account, sent_at=at(day(-2)))
+            low = CommentFactory(account=account, kind=Kind.NPS, score=2, answered_at=at(day(-4)))
+            FeedbackReplyFactory(response=low, created_at=at(day(-4), hour=15))
         if n % 3 == 0:
             OverrideFactory(account=account, band="red")
     return manager

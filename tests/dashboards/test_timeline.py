@@ -51,7 +51,7 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(alice, alice_account, l
     client = login(alice)
     seen, url = [], f"/accounts/{alice_account.pk}/timeline/"
     while url:
-        with django_assert_max_num_queries(10):  # session, user, account, bell, and one per source
+        with django_assert_max_num_queries(11):  # session, user, account, bell, and one per source
             response = client.get(url, headers=HTMX)
         page = response.context["page"] if response.context else None
         html = response.content.decode()
@@ -71,3 +71,19 @@ def test_a_bad_cursor_starts_from_now(alice, alice_account, login):
     ResponseFactory(account=alice_account, kind="nps", score=9, answered_at=at(day(-1)))
     response = login(alice).get(f"/accounts/{alice_account.pk}/timeline/?before=not-a-time")
     assert response.status_code == 200 and "NPS 9" in text(response)
+
+
+def test_a_reply_to_a_comment_is_on_the_timeline(alice, alice_account, login):
+    from surveys.models import FeedbackReply
+
+    contact = ContactFactory(account=alice_account, name="Dana Diaz")
+    answer = ResponseFactory(
+        account=alice_account, contact=contact, kind="nps", score=2, comment="Slow.", answered_at=at(day(-3))
+    )
+    FeedbackReply.objects.create(
+        response=answer, author=alice, to=contact.email, reply_to=alice.email, subject="Sorry about the wait",
+        body="We are on it.", sent_at=timezone.now(),
+    )  # fmt: skip
+    page = login(alice).get(f"/accounts/{alice_account.pk}/timeline/")
+    assert page.context["page"].items[0].title == "Reply to NPS 2: Sorry about the wait"
+    assert "We are on it." in text(page)

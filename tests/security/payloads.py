@@ -21,8 +21,8 @@ from scoring.models import HealthModel, Input, Reading
 from scoring.services import health_backfill, health_recompute, model_version_create, override_create
 from surveys.alerts import response_alert_owner
 from surveys.answers import response_submit
-from surveys.models import Campaign, Invitation, Kind
-from surveys.services import feedback_update
+from surveys.models import Campaign, Invitation, Kind, ReplyTemplate
+from surveys.services import feedback_reply_create, feedback_update
 from tests.factories import (
     AccountFactory,
     CampaignFactory,
@@ -74,6 +74,9 @@ TEXT = {
     "rule": f"Rule {XSS}",
     "endpoint": f"Hooks {XSS}",
     "webhook_answer": f"Bad gateway {XSS}",
+    "reply_subject": f"Re {XSS}",
+    "reply_body": f"Reply {BREAKOUT}{XSS}",
+    "reply_template": f"Template {XSS}",
 }
 
 
@@ -149,6 +152,10 @@ def payload_world() -> SimpleNamespace:
     # either way). Without one (a live-server test) they have run: the recompute has sent the health alert too.
     response_alert_owner(response_id=response.pk)
     feedback_update(response=response, by=alice, status="acknowledged", assignee=alice, note=TEXT["internal_note"])
+    feedback_reply_create(response=response, by=alice, subject=TEXT["reply_subject"], body=TEXT["reply_body"])
+    ReplyTemplate.objects.update_or_create(
+        kind=Kind.NPS, tone=ReplyTemplate.Tone.LOW, defaults={"subject": "Hi", "body": TEXT["reply_template"]}
+    )
     failed = InvitationFactory(
         campaign=campaign, contact=ContactFactory(account=account), status=Invitation.Status.FAILED
     )

@@ -59,6 +59,7 @@ def url_args(world) -> dict:
         "job": world.job.pk,
         "endpoint": world.endpoint.pk,
         "delivery": world.delivery.pk,
+        "response": world.response.pk,
     }
 
 
@@ -103,7 +104,19 @@ PAGES = {
     "rollup": ("maria", "/team/", ["csm"], ["csm"]),
     "rollup accounts": ("maria", "/team/?show=accounts", ["account", "csm"], ["csm"]),
     "results": ("maria", "/results/?account={account}", ["account", "contact", "comment", "team", "csm", "survey"], []),
-    "inbox": ("alice", "/feedback/", ["account", "contact", "comment", "internal_note", "csm"], []),
+    "inbox": (
+        "alice",
+        "/feedback/",
+        ["account", "contact", "comment", "internal_note", "csm", "reply_subject", "reply_body"],
+        [],
+    ),
+    "reply form": (
+        "alice",
+        "/feedback/{response}/reply/",
+        ["account", "contact", "contact_email", "comment", "reply_subject", "reply_body", "reply_template"],
+        [],
+    ),
+    "reply templates": ("adam", "/reply-templates/", ["reply_template"], []),
     "notifications": ("alice", "/notifications/", ["notification", "notification_body", "account", "comment"], []),
     "overrides": ("maria", "/health/overrides/", ["account", "override_reason"], []),
     "health models": ("adam", "/health/models/", ["model"], []),

@@ -41,7 +41,7 @@ from playbooks.models import Playbook, Trigger
 from playbooks.models import Rule as PlaybookRule
 from playbooks.services import task_create
 from scoring.models import HealthModel
-from surveys.models import Campaign, Invitation, Kind, Survey
+from surveys.models import Campaign, Invitation, Kind, ReplyTemplate, Survey
 from tests.factories import (
     AccountFactory,
     CampaignFactory,
@@ -393,6 +393,11 @@ RULES: dict[str, Rule] = {
         methods=("POST",),
         post=lambda w: {"status": "closed", "assignee": w.cast["alice"].pk, "note": "Called them"},
     ),
+    "surveys:feedback_reply": edits(
+        kwargs=lambda w: {"response_id": w.comment.pk},
+        methods=("GET", "POST"),
+        post=lambda w: {"subject": "About the export", "body": "We are on it."},
+    ),
     # -- Roles --
     "scoring:override_list": Rule(
         ROLE, "managers and admins review overrides; a CSM gets 404", allowed="maria", denied=("alice", "carol")
@@ -481,6 +486,12 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"survey_id": w.survey.pk},
         methods=("GET", "POST"),
         post=lambda w: {"name": "Renamed NPS", "question": w.survey.question, "is_active": "on"},
+    ),
+    "surveys:reply_template_list": admins(),
+    "surveys:reply_template_edit": admins(
+        kwargs=lambda w: {"template_id": ReplyTemplate.objects.get(kind="nps", tone="low").pk},
+        methods=("GET", "POST"),
+        post=lambda w: {"subject": "About your {score}", "body": "Hi {contact_name}"},
     ),
     "surveys:campaign_list": admins(),
     "surveys:campaign_create": admins(

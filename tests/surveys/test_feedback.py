@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from surveys.models import Response
-from tests.factories import AccountFactory, CommentFactory, ContactFactory
+from tests.factories import AccountFactory, CommentFactory, ContactFactory, FeedbackReplyFactory
 from tests.helpers import HTMX
 
 INBOX = "/feedback/"
@@ -494,11 +494,13 @@ def test_query_count_does_not_grow_with_items(
     alice, bob, alice_account, bob_account, login, django_assert_max_num_queries, count
 ):
     for n in range(count):
-        CommentFactory(account=alice_account if n % 2 else bob_account, assignee=bob if n % 3 else None)
+        item = CommentFactory(account=alice_account if n % 2 else bob_account, assignee=bob if n % 3 else None)
+        FeedbackReplyFactory(response=item)  # each item's replies, with their authors, come in one query
     client = login(alice)
     with django_assert_max_num_queries(8):
         html = page_text(client, "?status=all")
     assert html.count('class="feedback-item') == count
+    assert html.count('class="feedback-reply"') == count
 
 
 # Empty states
