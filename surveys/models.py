@@ -1,6 +1,8 @@
 """Surveys (NPS, CSAT, CES), campaigns that send them, invitations and the answers."""
 
 import datetime
+import functools
+import operator
 import secrets
 
 from django.conf import settings
@@ -210,6 +212,9 @@ class Invitation(models.Model):
         return settings.SITE_URL + reverse("surveys:opt_out", args=[self.token])
 
 
+LOW_SCORES = list(ALERT_AT_OR_BELOW.items())  # (kind, highest low score): the partial index's condition
+
+
 class ResponseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Answers of the accounts the user may see (the one scope rule lives on AccountQuerySet)."""
@@ -299,6 +304,20 @@ class Response(models.Model):
                 name="response_open_feedback",
             ),
             models.Index(fields=["updated_at"], condition=Q(follow_up_due=True), name="response_follow_up_due"),
+            # The period's low scores that can be replied to (the rollup's reply times): a few percent of
+            # the answers. The condition is written as low_score_q() writes it, so PostgreSQL matches it.
+            models.Index(
+                fields=["answered_at"],
+                include=["account", "contact"],
+                condition=(
+                    functools.reduce(
+                        operator.or_, (Q(kind=kind, score__lte=top) for kind, top in ALERT_AT_OR_BELOW.items())
+                    )
+                    & Q(contact__isnull=False)
+                    & ~Q(comment="")
+                ),
+                name="response_low_comment",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
