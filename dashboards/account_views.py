@@ -5,6 +5,8 @@ targets that section (the "compare with" links), otherwise `content` (the page w
 The check-in and contact forms post to the accounts app, which answers with its section.
 """
 
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -40,9 +42,22 @@ def account_page(request, account_id):
 def account_timeline(request, account_id):
     """The account's timeline, a page at a time: the items before `?before=` (an ISO instant), newest first."""
     account = get_object_or_404(Account.objects.visible_to(request.user), pk=account_id)
-    before = parse_datetime(request.GET.get("before", "") or "") if len(request.GET.get("before", "")) < 40 else None
-    if before is not None and timezone.is_naive(before):
-        before = timezone.make_aware(before)
-    page = timeline_page(account=account, before=before)
+    page = timeline_page(account=account, before=_cursor(request.GET.get("before", "")))
     context = {"account": account, "page": page, "nav": "accounts"}
     return render_page_or_partial(request, "dashboards/timeline.html", "items", context)
+
+
+EARLIEST_CURSOR = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)  # a local day of it exists in every zone
+
+
+def _cursor(text: str) -> datetime.datetime | None:
+    """The `?before=` instant, between 1970 and now; None (start from now) for anything else."""
+    try:
+        before = parse_datetime(text) if 0 < len(text) < 40 else None
+        if before is not None and timezone.is_naive(before):
+            before = timezone.make_aware(before)
+    except (ValueError, OverflowError):  # well-formed but not a real moment ("2026-13-01T00:00")
+        return None
+    if before is None:
+        return None
+    return min(max(before, EARLIEST_CURSOR), timezone.now())

@@ -162,5 +162,9 @@ def timeline_page(*, account: Account, before: datetime.datetime | None = None, 
     items = [item for source in SOURCES for item in source(account, before, limit + 1)]
     items.sort(key=lambda item: item.at, reverse=True)
     more = len(items) > limit
-    items = items[:limit]
+    if more:
+        # The next page starts strictly before the last item shown: the items sharing its time (check-ins
+        # and band changes are set at noon of their day) all go on this page, so none is skipped.
+        last = items[limit - 1].at
+        items = [item for item in items if item.at >= last]
     return TimelinePage(items=items, next_before=items[-1].at if more and items else None)

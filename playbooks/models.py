@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, MetricDefinition, User
+from core.numbers import plain
 
 
 class Priority(models.TextChoices):
@@ -136,7 +137,7 @@ class Rule(models.Model):
                 return f"Check-in overdue by {self.days} days"
             case Trigger.METRIC_THRESHOLD:
                 label = self.metric.label if self.metric_id else "a metric"
-                return f"{label} {self.comparison} {self.threshold:g} for {self.days} days"
+                return f"{label} {self.comparison} {plain(self.threshold, 2)} for {self.days} days"
         return self.get_trigger_display()
 
 

@@ -4,7 +4,7 @@ Both run inside background work already (the recompute, the answers' follow-up);
 is logged by rules_evaluate and never fails the pass that called it.
 """
 
-from playbooks.services import tasks_for_answers, tasks_for_health
+from playbooks.services import tasks_contact_erase, tasks_for_answers, tasks_for_health
 
 
 def health_recomputed(sender, accounts, as_of, **kwargs):
@@ -13,3 +13,7 @@ def health_recomputed(sender, accounts, as_of, **kwargs):
 
 def answers_followed_up(sender, account_ids, **kwargs):
     tasks_for_answers(account_ids=account_ids)
+
+
+def contact_erased(sender, contact, personal, **kwargs):
+    tasks_contact_erase(account_id=contact.account_id, personal=personal)

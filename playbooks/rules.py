@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact, MetricValue
 from core.dates import day_start, short_date
-from core.numbers import whole
+from core.numbers import plain, whole
 from playbooks.models import Rule, Task, Trigger
 from scoring.models import Band, HealthSnapshot
 from scoring.selectors import overrides_shown_by_account
@@ -180,8 +180,12 @@ def _metric_threshold(rule: Rule, accounts: QuerySet, today: datetime.date) -> d
         rows = accounts.annotate(edge=low).filter(edge__gt=rule.threshold)
     label = rule.metric.label
     return {
-        account_id: f"{label} {rule.comparison} {rule.threshold:g} for {rule.days} days"
-        + ("" if edge is None else f" ({'highest' if rule.comparison == Rule.Comparison.BELOW else 'lowest'} {edge:g})")
+        account_id: f"{label} {rule.comparison} {plain(rule.threshold, 2)} for {rule.days} days"
+        + (
+            ""
+            if edge is None
+            else f" ({'highest' if rule.comparison == Rule.Comparison.BELOW else 'lowest'} {plain(edge, 2)})"
+        )
         for account_id, edge in rows.values_list("pk", "edge")
     }
 

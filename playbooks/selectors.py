@@ -51,7 +51,8 @@ class MyTasks:
 
 
 def my_tasks(*, user: User, today: datetime.date) -> MyTasks:
-    """The user's open tasks due by the end of this week, in three groups with their full counts: two queries."""
+    """The user's open tasks due by the end of this week, in three groups with their full counts: four
+    queries (one per group, so a long overdue list never hides today's)."""
     mine = Task.objects.visible_to(user).filter(owner=user, status=Task.Status.OPEN)
     end = week_end(today)
     counts = mine.aggregate(
@@ -60,13 +61,18 @@ def my_tasks(*, user: User, today: datetime.date) -> MyTasks:
         this_week=Count("pk", filter=Q(due_on__gt=today, due_on__lte=end)),
         later=Count("pk", filter=Q(due_on__gt=end)),
     )
-    due = list(mine.filter(due_on__lte=end).select_related("account").order_by("due_on", "pk")[: 3 * MY_TASKS_SHOWN])
-    groups = {"overdue": [], "today": [], "this_week": []}
-    for task in due:
-        group = "overdue" if task.due_on < today else "today" if task.due_on == today else "this_week"
-        if len(groups[group]) < MY_TASKS_SHOWN:
-            groups[group].append(task)
-    return MyTasks(**groups, counts=counts)
+    groups = {
+        "overdue": Q(due_on__lt=today),
+        "today": Q(due_on=today),
+        "this_week": Q(due_on__gt=today, due_on__lte=end),
+    }
+    listed = {
+        name: list(mine.filter(condition).select_related("account").order_by("due_on", "pk")[:MY_TASKS_SHOWN])
+        if counts[name]
+        else []
+        for name, condition in groups.items()
+    }
+    return MyTasks(**listed, counts=counts)
 
 
 def open_task_counts(*, accounts) -> dict[int, int]:
@@ -81,10 +87,11 @@ class OwnerCounts:
     overdue: int
 
 
-def counts_by_owner(*, owners, today: datetime.date) -> dict[int, OwnerCounts]:
-    """{user id: open and overdue tasks} for these owners (ids or a queryset): one query."""
+def counts_by_owner(*, user: User, owners, today: datetime.date) -> dict[int, OwnerCounts]:
+    """{owner id: open and overdue tasks} of the tasks `user` may see, for these owners: one query."""
     rows = (
-        Task.objects.open()
+        Task.objects.visible_to(user)
+        .open()
         .filter(owner__in=owners)
         .values("owner_id")
         .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=today)))

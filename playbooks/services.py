@@ -20,7 +20,7 @@ from core.dates import long_date
 from playbooks.events import task_event_data
 from playbooks.models import ANSWER_TRIGGERS, HEALTH_TRIGGERS, Playbook, Rule, RuleOccurrence, Task, TaskEvent
 from playbooks.rules import rule_matches
-from webhooks.models import EventType
+from webhooks.models import Event, EventType
 from webhooks.outbox import event_record, events_record
 
 logger = logging.getLogger(__name__)
@@ -62,9 +62,16 @@ def task_create(
     return task
 
 
+class TaskClosed(Exception):
+    """The task was closed meanwhile (a second click, another person): nothing changed."""
+
+
 def _task_change(*, task: Task, by: User, action: str, note: str = "", **fields) -> Task:
-    """Set fields on the task and record the event, in one transaction."""
+    """Set fields on the still-open task and record the event, in one transaction; raises TaskClosed."""
     with transaction.atomic():
+        # Locked, and still open: a double-submitted "Complete" records one event and one webhook.
+        if not Task.objects.select_for_update().filter(pk=task.pk, status__in=Task.OPEN_STATUSES).exists():
+            raise TaskClosed
         for name, value in fields.items():
             setattr(task, name, value)
         task.save(update_fields=list(fields))
@@ -113,10 +120,23 @@ def task_step_toggle(*, task: Task, by: User, index: int) -> Task:
 
 
 def tasks_wake(*, today: datetime.date) -> int:
-    """Snoozed tasks whose date has come are open again: one UPDATE."""
-    return Task.objects.filter(status=Task.Status.SNOOZED, snoozed_until__lte=today).update(
-        status=Task.Status.OPEN, snoozed_until=None
-    )
+    """Snoozed tasks whose date has come are open again, each with its "reopened" event: three queries."""
+    with transaction.atomic():
+        due = list(
+            Task.objects.select_for_update()
+            .filter(status=Task.Status.SNOOZED, snoozed_until__lte=today)
+            .values_list("pk", "account_id")
+        )
+        if not due:
+            return 0
+        Task.objects.filter(pk__in=[pk for pk, _ in due]).update(status=Task.Status.OPEN, snoozed_until=None)
+        TaskEvent.objects.bulk_create(
+            [
+                TaskEvent(task_id=pk, account_id=account_id, action=TaskEvent.Action.REOPENED, note="snooze over")
+                for pk, account_id in due
+            ]
+        )
+    return len(due)
 
 
 # ---- Playbooks and rules -------------------------------------------------------------------------
@@ -162,7 +182,7 @@ def rules_evaluate(
     """
     today = today or timezone.localdate()
     accounts = Account.objects.all() if accounts is None else accounts
-    rules = Rule.objects.filter(is_active=True).select_related("playbook", "metric")
+    rules = Rule.objects.filter(is_active=True).select_related("playbook", "metric", "owner")
     if triggers is not None:
         rules = rules.filter(trigger__in=triggers)
     created = 0
@@ -213,6 +233,10 @@ def _rule_tasks_create(
         [RuleOccurrence(rule=rule, account_id=account_id, started_at=now) for account_id in reasons]
     )
     steps = [{"text": text, "done": False} for text in playbook.steps]
+    # A named owner gets the tasks of the accounts they can see; the others go to the account's CSM.
+    named = set()
+    if rule.owner_id:
+        named = set(Account.objects.visible_to(rule.owner).filter(pk__in=list(reasons)).values_list("pk", flat=True))
     tasks = Task.objects.bulk_create(
         [
             Task(
@@ -220,7 +244,7 @@ def _rule_tasks_create(
                 title=playbook.title_for(accounts[occurrence.account_id]),
                 kind=playbook.kind,
                 reason=reasons[occurrence.account_id][:500],
-                owner_id=rule.owner_id or accounts[occurrence.account_id].owner_id,
+                owner_id=rule.owner_id if occurrence.account_id in named else accounts[occurrence.account_id].owner_id,
                 due_on=today + datetime.timedelta(days=playbook.due_in_days),
                 priority=playbook.priority,
                 steps=steps,
@@ -302,3 +326,39 @@ def rules_sweep(*, today: datetime.date | None = None) -> int:
     today = today or timezone.localdate()
     tasks_wake(today=today)
     return rules_evaluate(today=today)
+
+
+def _scrubbed(text: str, personal: list[tuple[str, str]]) -> str:
+    for found, replacement in personal:
+        if found:
+            text = text.replace(found, replacement)
+    return text
+
+
+def tasks_contact_erase(*, account_id: int, personal: list[tuple[str, str]]) -> int:
+    """Take an erased contact's name, address and comments out of the account's task reasons, the
+    notifications of those tasks and their webhook events; a fixed number of queries. Returns tasks changed."""
+    tasks = [
+        task for task in Task.objects.filter(account_id=account_id) if _scrubbed(task.reason, personal) != task.reason
+    ]
+    if not tasks:
+        return 0
+    for task in tasks:
+        task.reason = _scrubbed(task.reason, personal)
+    Task.objects.bulk_update(tasks, ["reason"])
+    fields = ["title", "body", "email_subject", "email_body"]
+    notifications = list(Notification.objects.filter(key__in=[f"task:{task.pk}" for task in tasks]))
+    for notification in notifications:
+        for field in fields:
+            setattr(notification, field, _scrubbed(getattr(notification, field), personal))
+    Notification.objects.bulk_update(notifications, fields)
+    reasons = {task.pk: task.reason for task in tasks}
+    events = list(
+        Event.objects.filter(type__in=[EventType.TASK_CREATED, EventType.TASK_COMPLETED], account_id=account_id)
+    )
+    for event in events:
+        task_data = event.payload.get("data", {}).get("task", {})
+        if task_data.get("id") in reasons:
+            task_data["reason"] = reasons[task_data["id"]]
+    Event.objects.bulk_update(events, ["payload"])
+    return len(tasks)

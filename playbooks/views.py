@@ -81,6 +81,14 @@ def task_action(request, task_id, action):
     if not form.is_valid():
         return _section(request, task.account, status=INVALID, failed=(task.pk, action, form))
     data = form.cleaned_data
+    try:
+        _act(request, task, action, data)
+    except services.TaskClosed:
+        pass  # closed meanwhile: the section shows it as it is now
+    return _section(request, task.account)
+
+
+def _act(request, task: Task, action: str, data: dict) -> None:
     match action:
         case "complete":
             services.task_complete(task=task, by=request.user, outcome=data["outcome"])
@@ -90,7 +98,6 @@ def task_action(request, task_id, action):
             services.task_reassign(task=task, by=request.user, owner=data["owner"])
         case "cancel":
             services.task_cancel(task=task, by=request.user, note=data["note"])
-    return _section(request, task.account)
 
 
 @login_required
@@ -151,7 +158,7 @@ def task_list(request):
     # Managers see their people's load beside the list: open and overdue per person, one query.
     by_owner = []
     if user.role != User.Role.CSM:
-        counts = counts_by_owner(owners=[person.pk for person in people], today=today)
+        counts = counts_by_owner(user=user, owners=[person.pk for person in people], today=today)
         by_owner = [(person, counts[person.pk]) for person in people if person.pk in counts]
         by_owner.sort(key=lambda pair: (-pair[1].overdue, -pair[1].open, pair[0].name))
     query = request.GET.copy()

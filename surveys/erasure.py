@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Contact, ContactErasure, Notification, User
 from accounts.suppression import address_suppress
 from surveys.models import FeedbackReply, Response
+from surveys.signals import contact_erased
 from webhooks.services import events_contact_erase
 
 ERASED_NAME = "Erased contact"
@@ -71,6 +72,11 @@ def contact_erase(*, contact: Contact, by: User) -> ContactErasure:
         _notifications_scrub(contact)
         events_contact_erase(contact_id=contact.pk, name=ERASED_NAME)
         _replies_scrub(contact)
+        comments = Response.objects.filter(contact=contact).exclude(comment="").values_list("comment", flat=True)
+        personal = [(text, "") for comment in comments for text in (comment, comment[:120])]
+        contact_erased.send(
+            sender=Contact, contact=contact, personal=personal + [(contact.name, ERASED_NAME), (contact.email, "")]
+        )
         cleared = Response.objects.filter(contact=contact).exclude(comment="").update(comment="", updated_at=now)
         contact.name, contact.email, contact.title = ERASED_NAME, erased_email(contact.pk), ""
         if contact.archived_at is None:

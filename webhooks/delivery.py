@@ -18,12 +18,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 from standardwebhooks import Webhook
 
 from accounts.models import User
 from accounts.notification_emails import notification_emails_send
 from accounts.services import notification_create
+from config.celery import BROKER_ERRORS, BrokerUnavailable
 from webhooks import transport
 from webhooks.guard import UrlRefused
 from webhooks.models import Attempt, Delivery, Endpoint
@@ -70,16 +70,20 @@ def request_for(delivery: Delivery, *, now: datetime.datetime) -> tuple[bytes, d
 
 
 def _claim(delivery_id: int, now: datetime.datetime) -> Delivery | None:
+    # Only the delivery's own columns in the condition: one through a join makes Django write
+    # `id IN (SELECT …)`, which PostgreSQL does not re-check after a lock wait (two claims could win).
     claimed = (
-        Delivery.objects.filter(
-            pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now, endpoint__is_active=True
-        )
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         .update(claimed_until=now + CLAIM_LEASE)
     )
     if not claimed:
         return None
-    return Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    if not delivery.endpoint.is_active:  # disabled meanwhile: let the claim go, nothing is sent
+        Delivery.objects.filter(pk=delivery_id, claimed_until=now + CLAIM_LEASE).update(claimed_until=None)
+        return None
+    return delivery
 
 
 def delivery_attempt(*, delivery_id: int) -> Attempt | None:
@@ -205,7 +209,7 @@ def deliveries_queue(*, delivery_ids: list[int]) -> int:
     for queued, delivery_id in enumerate(delivery_ids):
         try:
             delivery_send_task.delay(delivery_id)
-        except OperationalError:  # the broker refused or did not answer; a failure of the attempt itself propagates
+        except (BrokerUnavailable, *BROKER_ERRORS):  # the broker refused, did not answer, or its breaker is open
             logger.warning(
                 "webhooks: could not queue %s deliveries (broker down?); the sweep sends them",
                 len(delivery_ids) - queued,

@@ -22,14 +22,11 @@ class UrlRefused(Exception):
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return (
-        address.is_loopback
-        or address.is_private
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
+    # Only globally routable addresses: this also refuses carrier-grade NAT (100.64.0.0/10, where some
+    # cloud metadata services live), NAT64 and documentation ranges, beside private and link-local ones.
+    if isinstance(address, ipaddress.IPv6Address) and address in ipaddress.ip_network("64:ff9b::/96"):
+        return True
+    return not address.is_global or address.is_multicast
 
 
 def url_addresses(url: str) -> tuple[str, int, list[str]]:

@@ -39,7 +39,7 @@ def delivery_send_again(*, delivery: Delivery) -> None:
     if not delivery.endpoint.is_active:
         raise SendAgainRefused(f"{delivery.endpoint.name} is disabled: enable it first.")
     with transaction.atomic():
-        updated = Delivery.objects.filter(pk=delivery.pk, endpoint__is_active=True).update(
+        updated = Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.PENDING,
             attempts=0,
             next_attempt_at=timezone.now(),

@@ -87,3 +87,26 @@ def test_a_reply_to_a_comment_is_on_the_timeline(alice, alice_account, login):
     page = login(alice).get(f"/accounts/{alice_account.pk}/timeline/")
     assert page.context["page"].items[0].title == "Reply to NPS 2: Sorry about the wait"
     assert "We are on it." in text(page)
+
+
+@pytest.mark.parametrize("cursor", ["2026-13-01T00:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00+14:00"])
+def test_an_impossible_or_far_cursor_never_fails(alice, alice_account, login, cursor):
+    ResponseFactory(account=alice_account, kind="nps", score=9, answered_at=at(day(-1)))
+    response = login(alice).get(f"/accounts/{alice_account.pk}/timeline/", {"before": cursor})
+    assert response.status_code == 200
+
+
+def test_items_at_the_same_moment_stay_together_across_a_page_boundary(alice, alice_account, login):
+    for offset in range(24):
+        ResponseFactory(
+            account=alice_account,
+            kind="csat",
+            score=4,
+            answered_at=timezone.now() - datetime.timedelta(hours=offset + 1),
+        )
+    CheckInFactory(account=alice_account, date=day(-5), csm=alice)
+    CheckInFactory(account=alice_account, date=day(-5), csm=alice)
+    HealthSnapshotFactory(account=alice_account, date=day(-6), score=80.0)
+    HealthSnapshotFactory(account=alice_account, date=day(-5), score=30.0)
+    first = login(alice).get(f"/accounts/{alice_account.pk}/timeline/").context["page"]
+    assert [item.kind for item in first.items[24:]] == ["checkin", "checkin", "band"]

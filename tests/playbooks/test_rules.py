@@ -308,3 +308,42 @@ def test_snoozed_tasks_wake_on_their_day_in_the_nightly_sweep(alice_account, ali
     rules_sweep(today=day(2))
     task.refresh_from_db()
     assert (task.status, task.snoozed_until, task.due_on) == (Task.Status.OPEN, None, day(2))
+
+
+def test_a_named_owner_who_cannot_see_the_account_leaves_its_task_to_the_csm(alice_account, carol, playbook):
+    red(alice_account)
+    rule_of(playbook, Trigger.ENTERS_RED, owner=carol)  # team B: alice's account is not hers to see
+    rules_evaluate()
+    assert Task.objects.get().owner == alice_account.owner
+
+
+def test_a_snooze_that_ends_is_recorded_as_reopened(alice_account, alice):
+    from playbooks.services import rules_sweep, task_create, task_snooze
+
+    task = task_create(account=alice_account, by=alice, title="Call", due_on=day(0))
+    task_snooze(task=task, by=alice, until=day(1))
+    rules_sweep(today=day(1))
+    assert task.events.first().action == TaskEvent.Action.REOPENED
+
+
+def test_erasing_a_contact_takes_their_name_and_words_out_of_task_reasons(alice_account, playbook, adam):
+    from surveys.erasure import contact_erase
+
+    contact = ContactFactory(account=alice_account, name="Dana Diaz")
+    ResponseFactory(
+        account=alice_account,
+        contact=contact,
+        kind="nps",
+        score=2,
+        comment="Your export is broken",
+        answered_at=timezone.now(),
+    )
+    rule_of(playbook, Trigger.LOW_SCORE, notify=Rule.Notify.APP)
+    rules_evaluate()
+    assert "Dana Diaz" in Task.objects.get().reason
+
+    contact_erase(contact=contact, by=adam)
+
+    task = Task.objects.get()
+    assert task.reason == "NPS 2 from Erased contact: “”"
+    assert Notification.objects.get(key=f"task:{task.pk}").body == task.reason

@@ -233,3 +233,32 @@ def test_a_rules_open_tasks_link_to_the_list_filtered_by_that_rule(adam, alice, 
     listed = login(adam).get(f"/tasks/?rule={rule.pk}")
     assert "not a choice" not in text(listed)
     assert [task.title for task in listed.context["page"]] == ["From the rule"]
+
+
+def test_many_overdue_tasks_never_hide_todays(alice, alice_account, login):
+    Task.objects.bulk_create(
+        [Task(account=alice_account, title=f"Late {n}", owner=alice, due_on=day(-1 - n)) for n in range(30)]
+    )
+    Task.objects.create(account=alice_account, title="Today's", owner=alice, due_on=day(0))
+    groups = login(alice).get("/portfolio/").context["my_tasks"]
+    assert len(groups.overdue) == 8 and groups.counts["overdue"] == 30
+    assert [task.title for task in groups.today] == ["Today's"]
+
+
+def test_a_second_complete_of_the_same_task_changes_nothing(task, alice, login):
+    client = login(alice)
+    client.post(f"/tasks/{task.pk}/complete/", {"outcome": "First."}, headers=HTMX)
+    from playbooks.services import TaskClosed, task_complete
+
+    with pytest.raises(TaskClosed):
+        task_complete(task=task, by=alice, outcome="Second.")
+    task.refresh_from_db()
+    assert task.outcome == "First."
+    assert task.events.filter(action=TaskEvent.Action.DONE).count() == 1
+
+
+def test_per_person_counts_only_count_tasks_the_viewer_may_see(maria, alice, carol, login, alice_account):
+    Task.objects.create(account=alice_account, title="Mine", owner=alice, due_on=day(-1))
+    Task.objects.create(account=AccountFactory(owner=carol), title="Team B", owner=alice, due_on=day(-1))
+    page = login(maria).get("/tasks/")
+    assert [(person.name, counts.open) for person, counts in page.context["by_owner"]] == [(alice.name, 1)]
