@@ -18,6 +18,8 @@ from webhooks.guard import UrlRefused, url_addresses
         ("http://[::1]/hook", "::1"),
         ("http://[::ffff:10.0.0.1]/hook", "::ffff:10.0.0.1"),
         ("http://0.0.0.0/hook", "0.0.0.0"),
+        ("http://100.100.100.200/latest/meta-data/", "100.100.100.200"),  # carrier-grade NAT: a metadata service
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "64:ff9b::a9fe:a9fe"),  # NAT64 of 169.254.169.254
     ],
 )
 def test_internal_addresses_are_refused(url, address, settings):
