@@ -16,7 +16,7 @@ from accounts.models import Account
 from accounts.sections import sections_context
 from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
-from dashboards.timeline import timeline_page
+from dashboards.timeline import FILTERS, timeline_page
 from playbooks.sections import tasks_section_context
 
 PARTIALS = {"since"}
@@ -42,8 +42,11 @@ def account_page(request, account_id):
 def account_timeline(request, account_id):
     """The account's timeline, a page at a time: the items before `?before=` (an ISO instant), newest first."""
     account = get_object_or_404(Account.objects.visible_to(request.user), pk=account_id)
-    page = timeline_page(account=account, before=_cursor(request.GET.get("before", "")))
-    context = {"account": account, "page": page, "nav": "accounts"}
+    kind = request.GET.get("type", "")
+    kind = kind if kind in FILTERS else ""
+    page = timeline_page(account=account, before=_cursor(request.GET.get("before", "")), kind=kind)
+    filters = [("", "Everything"), *((key, label) for key, (label, _) in FILTERS.items())]
+    context = {"account": account, "page": page, "nav": "accounts", "kind": kind, "filters": filters}
     return render_page_or_partial(request, "dashboards/timeline.html", "items", context)
 
 

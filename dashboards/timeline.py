@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from accounts.models import Account, CheckIn, Notification
+from accounts.models import Account, CheckIn, Contact, Notification
 from core.dates import day_start, short_date
 from core.numbers import whole
 from playbooks.models import TaskEvent
 from scoring.models import Band, HealthSnapshot, Override
-from surveys.models import Response
+from surveys.models import Invitation, Response
 from surveys.selectors.feedback import replies_for_account
 
 PAGE = 25
@@ -26,7 +26,7 @@ PAGE = 25
 @dataclass
 class Item:
     at: datetime.datetime
-    kind: str  # checkin, answer, task, band, alert, override: the template's icon and wording
+    kind: str  # checkin, answer, reply, task, band, alert, override, contact, invitation: for the styles
     title: str
     body: str = ""
     who: str = ""
@@ -145,9 +145,42 @@ def _overrides(account: Account, before: datetime.datetime, limit: int) -> list[
     return items
 
 
+def _contacts(account: Account, before: datetime.datetime, limit: int) -> list[Item]:
+    """Contacts added, archived, opted out or bounced: one query over the account's contacts (a few dozen)."""
+    items = []
+    for contact in Contact.objects.filter(account=account, created_at__lt=before).order_by("-created_at"):
+        role = " (primary)" if contact.is_primary else ""
+        changes = [
+            (contact.created_at, f"Contact added: {contact.name}{role}", contact.title),
+            (contact.archived_at, f"Contact archived: {contact.name}{role}", ""),
+            (contact.opted_out_at, f"Contact opted out of surveys: {contact.name}{role}", ""),
+            (contact.bounced_at, f"Contact's email bounced: {contact.name}{role}", contact.email),
+        ]
+        items += [Item(at, "contact", title, body) for at, title, body in changes if at is not None and at < before]
+    items.sort(key=lambda item: item.at, reverse=True)
+    return items[:limit]
+
+
+def _invitations(account: Account, before: datetime.datetime, limit: int) -> list[Item]:
+    rows = Invitation.objects.filter(account=account, sent_at__lt=before).select_related("campaign", "contact")
+    return [
+        Item(invitation.sent_at, "invitation", f"Survey sent: {invitation.campaign.name}", "", invitation.contact.name)
+        for invitation in rows.order_by("-sent_at", "-pk")[:limit]
+    ]
+
+
+# Each filter of the feed and the sources it reads ("" reads them all).
+FILTERS = {
+    "checkin": ("Check-ins", [_checkins]),
+    "answer": ("Answers and replies", [_answers, _replies]),
+    "task": ("Tasks", [_tasks]),
+    "health": ("Health, alerts and overrides", [_band_changes, _alerts, _overrides]),
+    "contact": ("Contacts", [_contacts]),
+    "invitation": ("Surveys sent", [_invitations]),
+}
 SOURCES: list[Callable[[Account, datetime.datetime, int], list[Item]]] = [
-    _checkins, _answers, _replies, _tasks, _band_changes, _alerts, _overrides,
-]  # fmt: skip
+    source for _, sources in FILTERS.values() for source in sources
+]
 
 
 @dataclass
@@ -156,10 +189,14 @@ class TimelinePage:
     next_before: datetime.datetime | None  # the cursor of the next (older) page; None at the start of history
 
 
-def timeline_page(*, account: Account, before: datetime.datetime | None = None, limit: int = PAGE) -> TimelinePage:
-    """Up to `limit` items strictly before `before` (now by default), newest first; one query per source."""
+def timeline_page(
+    *, account: Account, before: datetime.datetime | None = None, kind: str = "", limit: int = PAGE
+) -> TimelinePage:
+    """Up to `limit` items strictly before `before` (now by default), newest first, of one filter's sources
+    (`kind`, a key of FILTERS) or of all; one query per source."""
     before = before or timezone.now()
-    items = [item for source in SOURCES for item in source(account, before, limit + 1)]
+    sources = FILTERS[kind][1] if kind in FILTERS else SOURCES
+    items = [item for source in sources for item in source(account, before, limit + 1)]
     items.sort(key=lambda item: item.at, reverse=True)
     more = len(items) > limit
     if more:

@@ -31,6 +31,7 @@ def test_one_feed_of_checkins_answers_tasks_band_changes_and_overrides_newest_fi
         "Health overridden to Yellow until " + f"{day(30):%b} {day(30).day}",
         "Task done: Call Dana",
         "Task created: Call Dana",
+        "Contact added: Dana Diaz",
         "NPS 3",
         "Health band: Green → Red (health 30)",
         "Check-in: " + alice_account.checkins.get().get_sentiment_display(),
@@ -44,6 +45,7 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(alice, alice_account, l
     for offset in range(60):
         ResponseFactory(
             account=alice_account,
+            contact=None,
             kind="csat",
             score=4,
             answered_at=timezone.now() - datetime.timedelta(hours=offset + 1),
@@ -51,14 +53,14 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(alice, alice_account, l
     client = login(alice)
     seen, url = [], f"/accounts/{alice_account.pk}/timeline/"
     while url:
-        with django_assert_max_num_queries(11):  # session, user, account, bell, and one per source
+        with django_assert_max_num_queries(13):  # session, user, account, bell, and one per source
             response = client.get(url, headers=HTMX)
         page = response.context["page"] if response.context else None
         html = response.content.decode()
         assert "<html" not in html
         seen.append(html.count('class="timeline-answer'))
-        marker = 'hx-get="'
-        url = html.split(marker)[1].split('"')[0].replace("&amp;", "&") if "timeline-more" in html else ""
+        more = html.split('class="timeline-more"')[1] if "timeline-more" in html else ""
+        url = more.split('hx-get="')[1].split('"')[0].replace("&amp;", "&") if more else ""
         assert page is None or len(page.items) <= 25
     assert seen == [25, 25, 10]
 
@@ -100,6 +102,7 @@ def test_items_at_the_same_moment_stay_together_across_a_page_boundary(alice, al
     for offset in range(24):
         ResponseFactory(
             account=alice_account,
+            contact=None,
             kind="csat",
             score=4,
             answered_at=timezone.now() - datetime.timedelta(hours=offset + 1),
@@ -110,3 +113,30 @@ def test_items_at_the_same_moment_stay_together_across_a_page_boundary(alice, al
     HealthSnapshotFactory(account=alice_account, date=day(-5), score=30.0)
     first = login(alice).get(f"/accounts/{alice_account.pk}/timeline/").context["page"]
     assert [item.kind for item in first.items[24:]] == ["checkin", "checkin", "band"]
+
+
+def test_contacts_and_surveys_sent_are_on_it_and_it_filters_by_kind(alice, alice_account, login):
+    from tests.factories import CampaignFactory, InvitationFactory
+
+    contact = ContactFactory(account=alice_account, name="Pat Primary", is_primary=True)
+    hours_ago = timezone.now() - datetime.timedelta(hours=1)
+    type(contact).objects.filter(pk=contact.pk).update(
+        opted_out_at=hours_ago, created_at=hours_ago - datetime.timedelta(hours=2)
+    )
+    invitation = InvitationFactory(campaign=CampaignFactory(name="Spring NPS"), contact=contact)
+    type(invitation).objects.filter(pk=invitation.pk).update(sent_at=timezone.now() - datetime.timedelta(hours=2))
+    CheckInFactory(account=alice_account, date=day(-3), csm=alice)
+    client = login(alice)
+
+    everything = [item.title for item in client.get(f"/accounts/{alice_account.pk}/timeline/").context["page"].items]
+    assert everything[:3] == [
+        "Contact opted out of surveys: Pat Primary (primary)",
+        "Survey sent: Spring NPS",
+        "Contact added: Pat Primary (primary)",
+    ]
+    contacts = client.get(f"/accounts/{alice_account.pk}/timeline/?type=contact").context["page"].items
+    assert {item.kind for item in contacts} == {"contact"}
+    checkins = client.get(f"/accounts/{alice_account.pk}/timeline/?type=checkin", headers=HTMX)
+    assert 'aria-current="true">Check-ins</a>' in checkins.content.decode()
+    assert "Check-in:" in text(checkins) and "Pat Primary" not in text(checkins)
+    assert client.get(f"/accounts/{alice_account.pk}/timeline/?type=nonsense").status_code == 200
