@@ -152,8 +152,9 @@ class HealthSnapshot(models.Model):
         ordering = ["account", "-date"]
         constraints = [models.UniqueConstraint(fields=["account", "date"], name="health_snapshot_per_day")]
         indexes = [
-            # One day's scores of many accounts (the rollup's weekly trend), from the index alone.
-            models.Index(fields=["date", "band"], include=["account", "score"], name="health_snapshot_day"),
+            # One day's scores of many accounts (the rollup's weekly trend, the back-test's cases), from the
+            # index alone.
+            models.Index(fields=["date", "band"], include=["account", "score", "version"], name="health_snapshot_day"),
         ]
 
     def __str__(self):
