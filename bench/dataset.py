@@ -3,7 +3,10 @@
 10,000 accounts, 50 CSMs (one of them owns 500 accounts: the portfolio measured),
 40,000 contacts, 1,000,000 survey answers over a year, 3,000,000 metric values (three
 metrics over the last 100 days), 12 check-ins per account, and a year of daily health
-snapshots. The small tables go through the ORM; the
+snapshots. Beside them, 1,000 accounts that churned during the year: four in five slide
+towards red in the 120 days before they leave, one in five leaves without warning; they have
+snapshots until their churn day and nothing else, so every other figure is measured on the
+10,000 active accounts. The small tables go through the ORM; the
 big ones are generated inside PostgreSQL with generate_series, which is what lets the
 whole build fit in a few minutes on two cores.
 """
@@ -29,12 +32,17 @@ ANSWERS = 1_000_000
 METRIC_DAYS = 100  # 3 metrics x 10,000 accounts x 100 days = 3,000,000 values
 SNAPSHOT_DAYS = 365
 BIG_PORTFOLIO = 500
+CHURNED = 1_000  # BENCH-10001 ... BENCH-11000, for the health back-test
 PASSWORD = "bench"
 MARKER = "BENCH-10000"
 
 
 def exists() -> bool:
-    return Account.objects.filter(external_id=MARKER).exists() and Response.objects.count() >= ANSWERS
+    return (
+        Account.objects.filter(external_id=MARKER).exists()
+        and Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.CHURNED).count() >= CHURNED
+        and Response.objects.count() >= ANSWERS
+    )
 
 
 def csm_email(number: int) -> str:
@@ -101,8 +109,24 @@ def _accounts_and_contacts() -> None:
                 lifecycle_stage="adoption",
             )
         )
+    for n in range(ACCOUNTS + 1, ACCOUNTS + CHURNED + 1):
+        churned_on = today - datetime.timedelta(days=10 + (n * 53) % 330)
+        accounts.append(
+            Account(
+                name=f"Bench Customer {n:05d}",
+                external_id=f"BENCH-{n:05d}",
+                owner=csms[1 + (n % (CSMS - 1))],
+                segment=segments[n % 4],
+                arr=5_000 + (n * 7919) % 400_000,
+                renewal_date=churned_on,
+                lifecycle_stage="renewal",
+                status=Account.Status.CHURNED,
+                churned_on=churned_on,
+                churn_reason="Bench churn",
+            )
+        )
     Account.objects.bulk_create(accounts, batch_size=5000)
-    accounts = Account.objects.filter(external_id__startswith="BENCH-").order_by("pk")
+    accounts = Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.ACTIVE).order_by("pk")
     Contact.objects.bulk_create(
         [
             Contact(account=account, name=f"Contact {i} of {account.external_id}",
@@ -134,7 +158,8 @@ def _bulk_sql() -> list[tuple[str, str]]:
     )
     version_id = HealthModel.objects.get(segment="").current_version_id
     components = _snapshot_components().replace("'", "''")
-    bench_accounts = "SELECT id FROM accounts_account WHERE external_id LIKE 'BENCH-%'"
+    bench_accounts = "SELECT id FROM accounts_account WHERE external_id LIKE 'BENCH-%' AND status = 'active'"
+    band = "CASE WHEN s.score < 40 THEN 'red' WHEN s.score < 70 THEN 'yellow' ELSE 'green' END"
     return [
         (
             "1,000,000 survey answers",
@@ -179,7 +204,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
             SELECT a.id, a.owner_id, current_date - (n * 30 + (a.id % 20))::int, 'Bench check-in',
                    1 + floor(random() * 5)::int, current_date - (n * 30 + (a.id % 20))::int + 30, now()
             FROM accounts_account a CROSS JOIN generate_series(0, 11) AS n
-            WHERE a.external_id LIKE 'BENCH-%'
+            WHERE a.external_id LIKE 'BENCH-%' AND a.status = 'active'
             """,
         ),
         (
@@ -187,11 +212,29 @@ def _bulk_sql() -> list[tuple[str, str]]:
             f"""
             INSERT INTO scoring_healthsnapshot (account_id, date, version_id, score, band, coverage, components,
                                                 computed_at)
-            SELECT a.id, current_date - day, {version_id}, s.score,
-                   CASE WHEN s.score < 40 THEN 'red' WHEN s.score < 70 THEN 'yellow' ELSE 'green' END,
-                   100, '{components}'::jsonb, now()
+            SELECT a.id, current_date - day, {version_id}, s.score, {band}, 100, '{components}'::jsonb, now()
             FROM ({bench_accounts}) a CROSS JOIN generate_series(1, {SNAPSHOT_DAYS}) AS day
             CROSS JOIN LATERAL (SELECT round((20 + random() * 75)::numeric, 1)::float AS score) s
+            """,
+        ),
+        (
+            f"the churned accounts' snapshots until their churn ({CHURNED:,} accounts)",
+            # Each account's own level, falling by up to 45 points over its last 120 days (none for
+            # one in five), with noise of 10 points either way.
+            f"""
+            INSERT INTO scoring_healthsnapshot (account_id, date, version_id, score, band, coverage, components,
+                                                computed_at)
+            SELECT a.id, current_date - day, {version_id}, s.score, {band}, 100, '{components}'::jsonb, now()
+            FROM accounts_account a CROSS JOIN generate_series(1, {SNAPSHOT_DAYS}) AS day
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN a.id % 5 = 0 THEN 0 ELSE 45 END
+                       * greatest(0, 1 - (a.churned_on - (current_date - day)) / 120.0) AS fall
+            ) f
+            CROSS JOIN LATERAL (
+                SELECT round(least(100, greatest(0, 35 + (a.id * 7919) % 60 - f.fall + random() * 20 - 10))::numeric,
+                             1)::float AS score
+            ) s
+            WHERE a.external_id LIKE 'BENCH-%' AND a.status = 'churned' AND current_date - day < a.churned_on
             """,
         ),
     ]
