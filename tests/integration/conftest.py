@@ -294,8 +294,11 @@ class Worker:
             self.process.kill()
             self.process.wait()
 
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
     def _check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
+        if self.exited():
             raise AssertionError(f"the celery worker exited with {self.process.returncode}:\n{self.log()}")
 
 
@@ -374,11 +377,18 @@ def _wait_until_ready(worker: Worker, hostname: str) -> None:
     deadline = time.monotonic() + WORKER_START_TIMEOUT
     while time.monotonic() < deadline:
         worker._check_alive()
-        if "ready." in worker.log() and celery_app.control.ping(destination=[hostname], timeout=1):
+        if "ready." in worker.log() and _ping(hostname):
             return
         time.sleep(0.2)
     worker.process.kill()
     pytest.fail(f"the celery worker was not ready within {WORKER_START_TIMEOUT}s:\n{worker.log()}")
+
+
+def _ping(hostname: str) -> bool:
+    try:
+        return bool(celery_app.control.ping(destination=[hostname], timeout=1))
+    except redis.ConnectionError:  # a connection from before a Redis restart: the next ping opens a new one
+        return False
 
 
 def _delete_queue(url: str, queue: str) -> None:
