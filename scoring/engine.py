@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
@@ -112,8 +112,13 @@ def compute_days(
     """(day, scores) for each day in turn, each on the data of that day, as `compute` gives it.
 
     The models and the accounts each scores are read once for all the days (a history or a backfill).
+    Each day scores only the accounts active on it (not churned on or before it): by default, every
+    account active on the first day, so a history keeps the accounts that churned later in it.
     """
-    accounts = Account.objects.filter(status=Account.Status.ACTIVE) if accounts is None else accounts
+    days = list(days)
+    if accounts is None:
+        first = min(days, default=None)
+        accounts = Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=first))
     if plan is None:
         default, segments = versions_by_segment()
         plan = [(version, version.component_list, segment) for segment, version in segments.items()]
@@ -127,6 +132,7 @@ def compute_days(
         list(_scored_accounts(accounts, segment_versions, segment).values_list("pk", flat=True)) for *_, segment in plan
     ]
     scored_ids = [account_id for scope in scopes for account_id in scope]
+    churned_on = dict(accounts.filter(churned_on__isnull=False).values_list("pk", "churned_on")) if scored_ids else {}
     # Segment models are mostly copies of the default: an input the versions share is read once for all.
     inputs = {_input_key(component): component for _, components, _ in plan for component in components}
     for day in days:
@@ -138,6 +144,8 @@ def compute_days(
         for (version, components, _), account_ids in zip(plan, scopes, strict=True):
             component_readings = [readings[_input_key(component)] for component in components]
             for account_id in account_ids:
+                if account_id in churned_on and churned_on[account_id] <= day:
+                    continue
                 values = [reading.get(account_id) for reading in component_readings]
                 score, band, coverage, breakdown = score_components(version, components, values)
                 results.append(Scored(account_id, version, score, band, coverage, breakdown))

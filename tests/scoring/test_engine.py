@@ -243,3 +243,13 @@ def test_churned_accounts_are_not_scored(simple_model, alice):
     account = AccountFactory(owner=alice, status="churned", churned_on=TODAY)
     CheckInFactory(account=account, date=TODAY)
     assert health_recompute(as_of=TODAY, alert=False) == 0
+
+
+def test_a_history_scores_an_account_until_the_day_before_it_churned(simple_model, alice):
+    churned = AccountFactory(owner=alice, status="churned", churned_on=TODAY - datetime.timedelta(days=3))
+    left_before = AccountFactory(owner=alice, status="churned", churned_on=TODAY - datetime.timedelta(days=30))
+    for account in (churned, left_before):
+        CheckInFactory(account=account, date=TODAY - datetime.timedelta(days=40))
+    days = [TODAY - datetime.timedelta(days=offset) for offset in (10, 4, 3, 0)]
+    scored = {day: {row.account_id for row in rows} for day, rows in engine.compute_days(days=days)}
+    assert scored == {days[0]: {churned.pk}, days[1]: {churned.pk}, days[2]: set(), days[3]: set()}
