@@ -277,6 +277,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.notification_emails_retry_task",
         "schedule": 10 * 60.0,
     },
+    # 02:45 every night, after the recompute: the stored back-test of each model's current version (a few
+    # seconds each), so the model page and the rollup show whether the score predicts churn.
+    "backtests-nightly": {
+        "task": "scoring.tasks.backtests_nightly_task",
+        "schedule": crontab(hour=2, minute=45),
+    },
     # 02:30 every night, after the recompute: snoozed tasks whose date has come are open again, and
     # every rule is evaluated on every account (what the recompute and the answer path do not notice).
     "rules-sweep": {

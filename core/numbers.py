@@ -77,3 +77,8 @@ def margin(half_width, *, points: bool, places: int = MEAN_PLACES) -> str:
     if points:
         return f"± {whole(half_width)} pts"
     return f"± {fixed(half_width, places)}"
+
+
+def share(value, places: int = 1) -> str:
+    """A share of 0-1 as a percentage to `places` decimals: 0.1834 -> "18.3%"."""
+    return f"{fixed(100 * value, places)}%"

@@ -33,6 +33,7 @@ from dashboards.rollup import (
     rollup_teams,
 )
 from scoring.models import Band
+from scoring.selectors import default_model_backtest
 from surveys.formulas import Result
 from surveys.models import Kind
 from surveys.results import format_result
@@ -401,5 +402,6 @@ def rollup(request):
         "drill": _drill(request, filters, team, links),
         "several_teams": len(teams) > 1,
         "survey_refresh_minutes": SURVEY_CACHE_SECONDS // 60,
+        "backtest": default_model_backtest(),
     }
     return render_page_or_partial(request, "dashboards/rollup.html", "rollup", context)

@@ -20,6 +20,7 @@ A draft is back-tested by replaying it (scoring/backtest_replay.py) into the sam
 """
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,27 +193,34 @@ def figures(cases: Cases, *, seed: int = 0) -> dict:
 # ---- The stored back-test -------------------------------------------------------------------
 
 
-def evaluation_days(version: HealthModelVersion, start: datetime.date, end: datetime.date) -> list[datetime.date]:
-    """The weekly grid over [start, end] on days with snapshots of the version: one query.
+def evaluation_days(
+    versions: Sequence[HealthModelVersion], start: datetime.date, end: datetime.date
+) -> list[datetime.date]:
+    """The weekly grid over [start, end] on days with snapshots of these versions: one query.
 
-    Each step asks the (date, band) index for the first day with a snapshot of the version at
-    least GRID_DAYS after the last one, so a year costs about 52 index probes.
+    Each step asks the (date, band) index for the first day with such a snapshot at least GRID_DAYS
+    after the last one, so a year costs about 52 index probes. A stored back-test passes its
+    version; a draft's replay, every version of the model (its history, whichever version made it).
     """
     table = HealthSnapshot._meta.db_table
+    params = {f"version{position}": version.pk for position, version in enumerate(versions)}
+    if not params:
+        return []
+    among = f"version_id IN ({', '.join(f'%({name})s' for name in params)})"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH RECURSIVE grid(day) AS (
-                SELECT (SELECT min(date) FROM {table} WHERE version_id = %(version)s
+                SELECT (SELECT min(date) FROM {table} WHERE {among}
                         AND date >= %(start)s AND date <= %(end)s)
                 UNION ALL
-                SELECT (SELECT min(date) FROM {table} WHERE version_id = %(version)s
+                SELECT (SELECT min(date) FROM {table} WHERE {among}
                         AND date >= {_plus("grid.day", "%(step)s")} AND date <= %(end)s)
                 FROM grid WHERE grid.day IS NOT NULL
             )
             SELECT day FROM grid WHERE day IS NOT NULL ORDER BY day
             """,
-            {"version": version.pk, "start": start, "end": end, "step": GRID_DAYS},
+            {**params, "start": start, "end": end, "step": GRID_DAYS},
         )
         return [_as_date(row[0]) for row in cursor.fetchall()]
 
@@ -235,9 +243,11 @@ def _as_date(value) -> datetime.date:
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
-def default_range(version: HealthModelVersion, horizon: int) -> tuple[datetime.date | None, datetime.date | None]:
-    """The whole history of the version minus the horizon (whose churn is not known yet): one query."""
-    bounds = HealthSnapshot.objects.filter(version=version).order_by().values_list("date", flat=True)
+def default_range(
+    versions: Sequence[HealthModelVersion], horizon: int
+) -> tuple[datetime.date | None, datetime.date | None]:
+    """The whole history of these versions minus the horizon (whose churn is not known yet): two queries."""
+    bounds = HealthSnapshot.objects.filter(version__in=versions).order_by().values_list("date", flat=True)
     first, last = bounds.order_by("date").first(), bounds.order_by("-date").first()
     if first is None:
         return None, None
@@ -320,9 +330,9 @@ def backtest_stored(
     seed: int = 0,
 ) -> dict:
     """The back-test of a version's stored snapshots, as the JSON the command prints and the pages show."""
-    first, last = default_range(version, horizon)
+    first, last = default_range([version], horizon)
     start, end = start or first, end or last
-    days = evaluation_days(version, start, end) if start and end and start <= end else []
+    days = evaluation_days([version], start, end) if start and end and start <= end else []
     cases, not_enough, _ = stored_cases(version, days, horizon)
     lead = lead_times(version, start, end + datetime.timedelta(days=horizon)) if days else LEAD_TIMES_EMPTY
     return {

@@ -4,14 +4,22 @@ Bigger accounts open more tickets simply because they have more people, so mid-m
 and enterprise accounts get models of their own with wider ticket anchors; everything
 else is copied from the default model. History is computed on the data of each day
 (daily for the last quarter, each Sunday before), so trends and "since the last check-in"
-come out of the engine exactly as they will in production.
+come out of the engine exactly as they will in production. Each model is then back-tested.
 """
 
 import datetime
 from collections.abc import Callable
 
 from scoring.models import HealthModel
-from scoring.services import health_history_write, model_segment_create
+from scoring.services import (
+    SETTINGS_FIELDS,
+    backtest_draft_create,
+    backtest_draft_run,
+    backtests_stored_run,
+    component_values,
+    health_history_write,
+    model_segment_create,
+)
 
 # segment -> (model name, support tickets per 30 days at "poor", at "good")
 SEGMENT_MODELS = {
@@ -32,7 +40,24 @@ def seed_scoring(*, today: datetime.date, new_accounts: int, progress: Callable[
             progress(f"  health history {done}/{total} days")
 
     health_history_write(days=days, progress=history_progress)
-    return {"health models": models, "days of health history": len(days)}
+    backtests = _backtests_seed() if days else 0
+    return {"health models": models, "days of health history": len(days), "back-tests": backtests}
+
+
+def _backtests_seed() -> int:
+    """The nightly back-test of every model, and the default model's current version replayed as a draft,
+    so the editor shows suggested weights at once."""
+    run = backtests_stored_run()
+    model = HealthModel.objects.select_related("current_version").get(segment="")
+    version = model.current_version
+    job = backtest_draft_create(
+        model=model,
+        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
+        components=component_values(version.components.select_related("metric").order_by("position", "pk")),
+        by=None,
+    )
+    backtest_draft_run(backtest_id=job.pk)
+    return run + 1
 
 
 def history_days(today: datetime.date) -> list[datetime.date]:

@@ -116,9 +116,10 @@ def compute_days(
     account active on the first day, so a history keeps the accounts that churned later in it.
     """
     days = list(days)
+    if not days:
+        return
     if accounts is None:
-        first = min(days, default=None)
-        accounts = Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=first))
+        accounts = Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=min(days)))
     if plan is None:
         default, segments = versions_by_segment()
         plan = [(version, version.component_list, segment) for segment, version in segments.items()]
@@ -128,11 +129,12 @@ def compute_days(
     else:
         plan = list(plan)
         segment_versions = {segment: version for version, _, segment in plan if segment is not None}
+    # (id, churned on or None) of each version's accounts: a day scores those not churned on or before it.
     scopes = [
-        list(_scored_accounts(accounts, segment_versions, segment).values_list("pk", flat=True)) for *_, segment in plan
+        list(_scored_accounts(accounts, segment_versions, segment).values_list("pk", "churned_on"))
+        for *_, segment in plan
     ]
-    scored_ids = [account_id for scope in scopes for account_id in scope]
-    churned_on = dict(accounts.filter(churned_on__isnull=False).values_list("pk", "churned_on")) if scored_ids else {}
+    scored_ids = [account_id for scope in scopes for account_id, _ in scope]
     # Segment models are mostly copies of the default: an input the versions share is read once for all.
     inputs = {_input_key(component): component for _, components, _ in plan for component in components}
     for day in days:
@@ -141,10 +143,10 @@ def compute_days(
             continue
         readings = {key: read_input(component, accounts, day, scored_ids) for key, component in inputs.items()}
         results = []
-        for (version, components, _), account_ids in zip(plan, scopes, strict=True):
+        for (version, components, _), scope in zip(plan, scopes, strict=True):
             component_readings = [readings[_input_key(component)] for component in components]
-            for account_id in account_ids:
-                if account_id in churned_on and churned_on[account_id] <= day:
+            for account_id, churned_on in scope:
+                if churned_on is not None and churned_on <= day:
                     continue
                 values = [reading.get(account_id) for reading in component_readings]
                 score, band, coverage, breakdown = score_components(version, components, values)

@@ -1,6 +1,7 @@
 """Health models (admins): the list, a new model for a segment, and the editor with a live preview of the draft."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.models import Account, MetricDefinition
 from accounts.permissions import admin_required
 from core.htmx import INVALID, render_page_or_partial, wants_partial
-from scoring import services
+from scoring import backtest_display, selectors, services
 from scoring.forms import (
     ModelSettingsForm,
     PreviewForm,
@@ -20,7 +21,7 @@ from scoring.forms import (
     rows_rearranged,
     weight_total,
 )
-from scoring.models import Band, HealthModel, HealthSnapshot
+from scoring.models import Backtest, Band, HealthModel, HealthSnapshot
 from scoring.preview import draft_build, model_preview
 
 
@@ -101,14 +102,28 @@ def model_edit(request, model_id):
     model = get_object_or_404(HealthModel.objects.select_related("current_version"), pk=model_id)
     metrics = {metric.key: metric for metric in MetricDefinition.objects.all()}
     if request.method != "POST":
-        current = []
-        if model.current_version is not None:
-            current = model.current_version.components.select_related("metric").order_by("position", "pk")
-        initial = component_initial(current)
+        settings_initial = ModelSettingsForm.initial_for(model)
+        suggested = _suggested_draft(request, model)
+        if suggested is not None:
+            settings_initial |= suggested.draft["settings"]
+            initial = [
+                {**row, "weight": weight}
+                for row, weight in zip(
+                    suggested.draft["components"], suggested.result["suggestion"]["weights"], strict=True
+                )
+            ]
+            messages.info(
+                request, "The suggested weights are in the draft below. Nothing is saved: preview, then save."
+            )
+        else:
+            current = []
+            if model.current_version is not None:
+                current = model.current_version.components.select_related("metric").order_by("position", "pk")
+            initial = component_initial(current)
         return _edit_page(
             request,
             model,
-            ModelSettingsForm(initial=ModelSettingsForm.initial_for(model)),
+            ModelSettingsForm(initial=settings_initial),
             component_formset(initial=initial, extra=0 if initial else 1, metrics=metrics),
             PreviewForm(),
         )
@@ -131,6 +146,20 @@ def model_edit(request, model_id):
             PreviewForm(initial={"as_of": request.POST.get("as_of")}),
             partial="editor",
         )
+
+    if "backtest" in request.POST:
+        if not (settings_form.is_valid() & formset.is_valid()):
+            return _edit_page(request, model, settings_form, formset, preview_form, partial="editor", status=INVALID)
+        job = services.backtest_draft_start(
+            model=model,
+            settings_values={field: settings_form.cleaned_data[field] for field in services.SETTINGS_FIELDS},
+            components=formset.components(),
+            by=request.user,
+        )
+        if not wants_partial(request):
+            return redirect(model)
+        context = {"model": model, **backtest_display.section_context(stored=None, draft_job=job)}
+        return render(request, "scoring/backtest.html#draft", context)
 
     if "preview" in request.POST:
         valid = [settings_form.is_valid(), formset.is_valid(), preview_form.is_valid()]
@@ -182,9 +211,49 @@ def _edit_page(request, model, settings_form, formset, preview_form, *, preview=
     }
     if not (partial and wants_partial(request)):
         context["scope"] = _scope_text(model, _segments_without_model(HealthModel.objects.all()))
+        context |= backtest_display.section_context(
+            stored=selectors.backtest_stored_latest(model), draft_job=selectors.backtest_draft_latest(model)
+        )
     response = render_page_or_partial(request, "scoring/model_edit.html", partial, context, status=status)
-    if request.htmx and partial == "editor" and "preview" in request.POST:
-        # The Preview button targets #preview; with errors the whole editor comes back to show them.
+    if request.htmx and partial == "editor" and ("preview" in request.POST or "backtest" in request.POST):
+        # Preview and Back-test target their own section; with errors the whole editor comes back to show them.
         retarget(response, "#editor")
         reswap(response, "outerHTML")
     return response
+
+
+def _suggested_draft(request, model: HealthModel) -> Backtest | None:
+    """The draft back-test named by ?suggested=, when it is this model's and suggested weights."""
+    number = request.GET.get("suggested", "")
+    if not number.isdigit():
+        return None
+    job = Backtest.objects.filter(model=model, kind=Backtest.Kind.DRAFT, status=Backtest.Status.DONE, pk=number).first()
+    if job is None or not ((job.result or {}).get("suggestion") or {}).get("weights"):
+        return None
+    return job
+
+
+@admin_required
+def model_backtest_status(request, model_id, backtest_id):
+    """A draft back-test's progress, then its result: the partial the editor polls."""
+    model = get_object_or_404(HealthModel.objects.select_related("current_version"), pk=model_id)
+    job = get_object_or_404(
+        Backtest.objects.select_related("created_by"), model=model, kind=Backtest.Kind.DRAFT, pk=backtest_id
+    )
+    context = {"model": model, **backtest_display.section_context(stored=None, draft_job=job)}
+    return render(request, "scoring/backtest.html#draft", context)
+
+
+@login_required
+def model_backtest(request, model_id):
+    """Does the model's score predict churn? The stored back-test, for everyone who reads health (managers, CSMs).
+
+    The figures are of the whole model (every account it scores), counts and rates only: no account is named.
+    """
+    model = get_object_or_404(HealthModel.objects.select_related("current_version"), pk=model_id)
+    context = {
+        "nav": "team",
+        "model": model,
+        **backtest_display.section_context(stored=selectors.backtest_stored_latest(model), draft_job=None),
+    }
+    return render(request, "scoring/model_backtest.html", context)

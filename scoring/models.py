@@ -197,3 +197,57 @@ class DirtyAccount(models.Model):
 
     def __str__(self):
         return f"account {self.account_id} since {self.since}"
+
+
+class Backtest(models.Model):
+    """One back-test of a model (scoring/backtest.py defines it), with its progress and its result kept.
+
+    A stored back-test reads a version's snapshots (nightly, for each current version). A draft's
+    replays the draft and the current version on the data of each evaluation day, in a task, and
+    suggests weights for the draft's components.
+    """
+
+    class Kind(models.TextChoices):
+        STORED = "stored", "Stored snapshots"
+        DRAFT = "draft", "Draft replayed"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    model = models.ForeignKey(HealthModel, on_delete=models.CASCADE, related_name="backtests")
+    version = models.ForeignKey(
+        HealthModelVersion,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="backtests",
+        help_text="The version tested (stored), or the current version the draft is compared with.",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    draft = models.JSONField(null=True, blank=True, help_text="{settings: {...}, components: [editor rows]}.")
+    horizon_days = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    done = models.PositiveIntegerField(default=0, help_text="Evaluation days replayed so far.")
+    total = models.PositiveIntegerField(default=0, help_text="Evaluation days to replay.")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["model", "kind", "-created_at"], name="backtest_latest")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} back-test of {self.model_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0

@@ -4,7 +4,7 @@ live with the engine on the accounts the model scores. Nothing is saved."""
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Account
 from scoring import engine
@@ -65,9 +65,15 @@ class Preview:
         }
 
 
-def accounts_scored_by(model: HealthModel) -> QuerySet:
-    """Active accounts of the model's segment; for the default model, of the segments without a model of their own."""
-    active = Account.objects.filter(status=Account.Status.ACTIVE)
+def accounts_scored_by(model: HealthModel, *, active_on: datetime.date | None = None) -> QuerySet:
+    """Active accounts of the model's segment; for the default model, of the segments without a model of their own.
+
+    With `active_on`, the accounts active on that day: those that churned since are included too.
+    """
+    if active_on is None:
+        active = Account.objects.filter(status=Account.Status.ACTIVE)
+    else:
+        active = Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=active_on))
     if model.segment:
         return active.filter(segment=model.segment)
     # Same rule as engine.versions_by_segment: a segment model counts once it has a version.

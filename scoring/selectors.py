@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, User
-from scoring.models import Band, Component, HealthModelVersion, HealthSnapshot, Override
+from scoring.models import Backtest, Band, Component, HealthModel, HealthModelVersion, HealthSnapshot, Override
 
 
 def snapshot_on_or_before(*, account: Account, day: datetime.date | None = None) -> HealthSnapshot | None:
@@ -138,3 +138,30 @@ def overrides_in_scope(*, user: User, today: datetime.date | None = None) -> lis
         .order_by("expires_on", "account__name")
     )
     return _overrides_shown(overrides, today)
+
+
+def backtest_stored_latest(model: HealthModel) -> Backtest | None:
+    """The newest stored back-test of the model's current version (the nightly run's, or seed_demo's)."""
+    if model.current_version_id is None:
+        return None
+    return (
+        Backtest.objects.filter(model=model, kind=Backtest.Kind.STORED, version_id=model.current_version_id)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def backtest_draft_latest(model: HealthModel) -> Backtest | None:
+    """The newest draft back-test of the model, finished or not."""
+    return (
+        Backtest.objects.filter(model=model, kind=Backtest.Kind.DRAFT)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def default_model_backtest() -> Backtest | None:
+    """The stored back-test the rollup mentions: the default model's current version's."""
+    model = HealthModel.objects.filter(segment="").first()
+    return backtest_stored_latest(model) if model is not None else None

@@ -10,15 +10,25 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.models import Account, Notification, User
+from accounts.models import Account, MetricDefinition, Notification, User
 from accounts.notification_emails import notification_emails_send
 from accounts.validators import one_line
 from core.dates import short_date
 from core.numbers import whole
-from scoring import engine
-from scoring.models import Band, Component, DirtyAccount, HealthModel, HealthModelVersion, HealthSnapshot, Override
+from scoring import backtest, backtest_replay, engine
+from scoring.models import (
+    Backtest,
+    Band,
+    Component,
+    DirtyAccount,
+    HealthModel,
+    HealthModelVersion,
+    HealthSnapshot,
+    Override,
+)
+from scoring.preview import draft_build
 from scoring.signals import health_recomputed
-from scoring.tasks import health_recompute_dirty_task
+from scoring.tasks import backtest_draft_task, health_recompute_dirty_task
 from webhooks.models import EventType
 from webhooks.outbox import events_record
 
@@ -325,3 +335,85 @@ def model_segment_create(
             components=[adjust(values) if adjust else values for values in components],
         )
     return model
+
+
+# ---- Back-tests (scoring/backtest.py defines them) ----
+
+
+def backtest_stored_save(*, version: HealthModelVersion, horizon: int = backtest.HORIZON_DAYS) -> Backtest:
+    """The stored back-test of a version, computed now (seconds) and kept for the pages."""
+    result = backtest.backtest_stored(version, horizon=horizon)
+    return Backtest.objects.create(
+        model=version.model,
+        version=version,
+        kind=Backtest.Kind.STORED,
+        horizon_days=horizon,
+        status=Backtest.Status.DONE,
+        total=len(result["days"]),
+        done=len(result["days"]),
+        result=result,
+        finished_at=timezone.now(),
+    )
+
+
+def backtests_stored_run() -> int:
+    """The stored back-test of every model's current version."""
+    models = HealthModel.objects.filter(current_version__isnull=False).select_related("current_version__model")
+    for model in models:
+        backtest_stored_save(version=model.current_version)
+    return len(models)
+
+
+def backtest_draft_create(
+    *, model: HealthModel, settings_values: dict, components: list[dict], by: User | None
+) -> Backtest:
+    """The row of a draft's back-test (the editor's cleaned values), waiting to run."""
+    rows = [{**values, "metric": values["metric"].key if values["metric"] else ""} for values in components]
+    return Backtest.objects.create(
+        model=model,
+        version=model.current_version,
+        kind=Backtest.Kind.DRAFT,
+        draft={"settings": settings_values, "components": rows},
+        horizon_days=backtest.HORIZON_DAYS,
+        created_by=by,
+    )
+
+
+def backtest_draft_start(
+    *, model: HealthModel, settings_values: dict, components: list[dict], by: User | None
+) -> Backtest:
+    """Queue the back-test of a draft; the row shows its progress."""
+    job = backtest_draft_create(model=model, settings_values=settings_values, components=components, by=by)
+    transaction.on_commit(lambda: backtest_draft_task.delay(job.pk), robust=True)
+    return job
+
+
+def backtest_draft_run(*, backtest_id: int) -> None:
+    """Replay the draft day by day, saving the progress, then its result (or why it failed)."""
+    job = Backtest.objects.select_related("model__current_version").filter(pk=backtest_id).first()
+    if job is None or job.is_finished:
+        return
+    Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.RUNNING)
+
+    def progress(done: int, total: int) -> None:
+        Backtest.objects.filter(pk=job.pk).update(done=done, total=total)
+
+    try:
+        draft, components = backtest_draft_build(job)
+        result = backtest_replay.replay(
+            model=job.model, draft=draft, components=components, horizon=job.horizon_days, progress=progress
+        )
+    except Exception as error:
+        logger.exception("back-test %s failed", job.pk)
+        Backtest.objects.filter(pk=job.pk).update(
+            status=Backtest.Status.FAILED, error=f"{type(error).__name__}: {error}"[:500], finished_at=timezone.now()
+        )
+        return
+    Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.DONE, result=result, finished_at=timezone.now())
+
+
+def backtest_draft_build(job: Backtest) -> tuple[HealthModelVersion, list[Component]]:
+    """The unsaved version and components a draft back-test stored."""
+    metrics = {metric.key: metric for metric in MetricDefinition.objects.all()}
+    rows = [{**row, "metric": metrics.get(row["metric"])} for row in job.draft["components"]]
+    return draft_build(model=job.model, settings_values=job.draft["settings"], components=rows)

@@ -18,3 +18,19 @@ def health_recompute_dirty_task() -> None:
     from scoring.services import health_recompute_dirty
 
     health_recompute_dirty()
+
+
+@shared_task(acks_late=True)
+def backtests_nightly_task() -> None:
+    """Nightly, after the recompute: the stored back-test of every model's current version."""
+    from scoring.services import backtests_stored_run
+
+    backtests_stored_run()
+
+
+@shared_task(acks_late=True)
+def backtest_draft_task(backtest_id: int) -> None:
+    """A draft's back-test, replayed day by day with its progress on the row."""
+    from scoring.services import backtest_draft_run
+
+    backtest_draft_run(backtest_id=backtest_id)

@@ -1,8 +1,8 @@
 // Shared by the pages with Chart.js charts (window.PulseCharts; load it after Chart.js and before
 // the page's script):
 // - register(dataId, drawers) finds each <canvas data-chart="name">, reads the page's JSON (kept
-//   inside a <template data-chart-source>, because htmx strips <script> from swapped content) and
-//   draws it with the page's function of that name. Redraws after every htmx swap and history
+//   inside a <template data-chart-source>, of which a page may have several, because htmx strips
+//   <script> from swapped content) and draws it with the page's function of that name. Redraws after every htmx swap and history
 //   restore; draws once on load when htmx is missing. A chart whose canvas htmx swaps out is
 //   destroyed with it (Chart.js would otherwise keep it, and its resize observer, for the life of the page).
 // - cssVar, bandColour and faint read the colours pulse.css defines once (custom properties).
@@ -71,11 +71,20 @@
     return canvases;
   }
 
+  // The JSON element with this id, in whichever <template data-chart-source> holds it (a page can have several).
+  function sourceOf(dataId) {
+    var holders = document.querySelectorAll("template[data-chart-source]");
+    for (var index = 0; index < holders.length; index++) {
+      var found = holders[index].content.getElementById(dataId);
+      if (found) return found;
+    }
+    return null;
+  }
+
   function register(dataId, drawers) {
     function draw(root) {
       if (!window.Chart) return;
-      var holder = document.querySelector("template[data-chart-source]");
-      var source = holder && holder.content.getElementById(dataId);
+      var source = sourceOf(dataId);
       var canvases = canvasesIn(root);
       if (!source || !canvases.length) return;
       var data = JSON.parse(source.textContent);

@@ -132,7 +132,7 @@ def test_weekly_grid_on_days_with_snapshots():
     account = AccountFactory()
     for offset in [0, 3, 7, 8, 9, 20, 21, 30]:
         HealthSnapshotFactory(account=account, date=START + datetime.timedelta(days=offset))
-    days = backtest.evaluation_days(version, START, START + datetime.timedelta(days=30))
+    days = backtest.evaluation_days([version], START, START + datetime.timedelta(days=30))
     assert [(day - START).days for day in days] == [0, 7, 20, 30]
 
 

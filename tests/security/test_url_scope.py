@@ -40,7 +40,7 @@ from accounts.services import api_token_create
 from playbooks.models import Playbook, Trigger
 from playbooks.models import Rule as PlaybookRule
 from playbooks.services import task_create
-from scoring.models import HealthModel
+from scoring.models import Backtest, HealthModel
 from surveys.models import Campaign, Invitation, Kind, ReplyTemplate, Survey
 from tests.factories import (
     AccountFactory,
@@ -173,6 +173,9 @@ def world(module_db):
         token=token,
         secret=secret,
         health_model=HealthModel.objects.get(segment=""),
+        backtest=Backtest.objects.create(
+            model=HealthModel.objects.get(segment=""), kind=Backtest.Kind.DRAFT, horizon_days=90, draft={}
+        ),
         admin_objects=admin_objects,
         endpoint=endpoint,
         delivery=delivery,
@@ -551,6 +554,11 @@ RULES: dict[str, Rule] = {
         post=lambda w: playbook_form(name="Renamed"),
     ),
     "scoring:model_create": admins(methods=("GET", "POST"), post=lambda w: {"segment": "smb", "name": ""}),
+    "scoring:model_backtest_status": admins(
+        kwargs=lambda w: {"model_id": w.health_model.pk, "backtest_id": w.backtest.pk}
+    ),
+    # The model's back-test: counts and rates over every account it scores, no account named.
+    "scoring:model_backtest": signed_in(kwargs=lambda w: {"model_id": w.health_model.pk}),
     "scoring:model_edit": admins(
         kwargs=lambda w: {"model_id": w.health_model.pk}, methods=("GET", "POST"), post=model_form
     ),
