@@ -320,6 +320,14 @@ def test_churned_accounts_have_health_until_the_day_before_they_left(db):
         assert (account.churned_on - max(dates)).days <= 7  # weekly, then daily for the last quarter
 
 
+def test_churned_accounts_answered_the_campaigns_sent_before_they_left():
+    seed(accounts=40)
+    churned = Account.objects.filter(status=Account.Status.CHURNED)
+    invitations = Invitation.objects.filter(account__in=churned).select_related("account")
+    assert invitations and Response.objects.filter(account__in=churned).exists()
+    assert all(invitation.sent_at.date() < invitation.account.churned_on for invitation in invitations)
+
+
 def test_the_demo_has_a_rejected_import_with_problems_to_download():
     seed()
     job = ImportJob.objects.get(filenames="contacts-from-old-crm.csv")
