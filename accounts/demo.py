@@ -131,13 +131,19 @@ OTHER_TITLES = (
     "Customer Service Manager",
 )
 
-CHURN_REASONS = (
-    "Moved to a competitor with lower pricing",
-    "Budget cut after a reorganisation",
-    "Acquired; the parent company standardised on another tool",
-    "Low adoption: the champion left and nobody took over",
-    "Missing integration with their ERP",
-)
+# trajectory -> why its accounts left: those that slid first, and those that left without warning.
+CHURN_REASONS = {
+    "sliding": (
+        "Moved to a competitor with lower pricing",
+        "Budget cut after a reorganisation",
+        "Low adoption: the champion left and nobody took over",
+        "Missing integration with their ERP",
+    ),
+    "stable": (
+        "Acquired; the parent company standardised on another tool",
+        "Budget cut after a reorganisation",
+    ),
+}
 
 CHECKIN_NOTES = {
     "good": (
@@ -171,6 +177,11 @@ SEGMENTS = {
 }
 # trajectory -> share of accounts
 TRAJECTORIES = {"stable": 50, "sliding": 20, "recovering": 15, "volatile": 15}
+# trajectory -> share of its accounts that churned during the year: 9% of all accounts slid and left,
+# 2.5% left without warning (about 1 churn in 5 the signals could not see); the other sliders are still here.
+CHURN_SHARES = {"sliding": 0.45, "stable": 0.05}
+# Churned between these many days ago: across the year, each with a history before it left.
+CHURNED_DAYS_AGO = (20, 330)
 
 
 @dataclass
@@ -338,17 +349,18 @@ def _account_plan(*, index: int, rng: random.Random, owner: User, today: datetim
         arr=Decimal(arr),
         renewal_date=today + datetime.timedelta(days=rng.randint(7, 365)),
     )
-    if trajectory == "sliding" and rng.random() < 0.2:
+    if trajectory in CHURN_SHARES and rng.random() < CHURN_SHARES[trajectory]:
         account.status = Account.Status.CHURNED
-        account.churned_on = today - datetime.timedelta(days=rng.randint(10, 150))
-        account.churn_reason = rng.choice(CHURN_REASONS)
+        account.churned_on = today - datetime.timedelta(days=rng.randint(*CHURNED_DAYS_AGO))
+        account.churn_reason = rng.choice(CHURN_REASONS[trajectory])
         account.renewal_date = account.churned_on  # they left at renewal
     account.lifecycle_stage = _lifecycle(rng=rng, account=account, trajectory=trajectory, today=today)
+    end = _share_of_year(account.churned_on, today) if account.churned_on else 1.0
     return AccountPlan(
         account=account,
         rng=rng,
         trajectory=trajectory,
-        curve=_usage_curve(rng=rng, trajectory=trajectory),
+        curve=_usage_curve(rng=rng, trajectory=trajectory, end=end),
         seats=max(5, round(arr / rng.uniform(300, 600))),
     )
 
@@ -361,11 +373,21 @@ def _lifecycle(*, rng: random.Random, account: Account, trajectory: str, today: 
     return _weighted(rng, stages)
 
 
-def _usage_curve(*, rng: random.Random, trajectory: str) -> tuple[tuple[float, float], ...]:
-    """Key points (share of the year, usage level around 1.0) that usage follows, straight between them."""
+def _usage_curve(*, rng: random.Random, trajectory: str, end: float = 1.0) -> tuple[tuple[float, float], ...]:
+    """Key points (share of the year, usage level around 1.0) that usage follows, straight between them.
+
+    `end` is the share of the year where the account's history ends: 1.0 (today), or the day it churned.
+    A sliding account that churned turned down 0.15-0.35 of a year before it left, and was low by then.
+    """
     if trajectory == "stable":
         level = rng.uniform(0.9, 1.0)
         return (0.0, level), (1.0, level + rng.uniform(0.0, 0.15))
+    if trajectory == "sliding" and end < 1.0:
+        # Already cooling, it fell most of the way in the first 40% of its decline, then bottomed out.
+        turn = end - rng.uniform(0.15, 0.35)
+        high, low = rng.uniform(0.8, 0.95), rng.uniform(0.2, 0.45)
+        points = (0.0, 1.0), (turn, high), (turn + 0.4 * (end - turn), low + (high - low) / 3), (end, low)
+        return points if turn > 0 else points[1:]  # one that churned early was sliding when the year began
     if trajectory == "sliding":
         turn = rng.uniform(0.25, 0.65)
         return (0.0, 1.0), (turn, rng.uniform(0.9, 1.0)), (1.0, rng.uniform(0.3, 0.6))
@@ -453,13 +475,16 @@ def _checkins_build(*, plan: AccountPlan, today: datetime.date) -> list[CheckIn]
     return checkins
 
 
-def _overdue_days(*, rng: random.Random, trajectory: str) -> list[int]:
-    """Days overdue on billing for each day of the year: mostly 0, with an unpaid invoice or two for some."""
+def _overdue_days(*, rng: random.Random, trajectory: str, last: int = HISTORY_DAYS) -> list[int]:
+    """Days overdue on billing for each day of the year: mostly 0, with an unpaid invoice or two for some.
+
+    `last` is the day of the year the account's history ends (the year's length, or the day it churned).
+    """
     days = [0] * HISTORY_DAYS
     chance = {"sliding": 0.4, "volatile": 0.2}.get(trajectory, 0.06)
     for _ in range(rng.randint(1, 2) if rng.random() < chance else 0):
-        # Sliding accounts fall behind late in the year, often still unpaid today.
-        due = rng.randint(250, HISTORY_DAYS - 5) if trajectory == "sliding" else rng.randint(0, HISTORY_DAYS - 5)
+        # Sliding accounts fall behind in their last months, often still unpaid today or when they left.
+        due = rng.randint(max(0, last - 115), last - 5) if trajectory == "sliding" else rng.randint(0, HISTORY_DAYS - 5)
         for offset in range(1, rng.randint(5, 75)):
             if due + offset < HISTORY_DAYS:
                 days[due + offset] = offset
@@ -485,8 +510,9 @@ def _metric_values_build(*, plan: AccountPlan, today: datetime.date, metric_ids:
     adoption = rng.uniform(0.45, 0.8)
     logins_per_user = rng.uniform(1.2, 2.5)
     noise = 0.12 if plan.trajectory == "volatile" else 0.05
-    overdue = _overdue_days(rng=rng, trajectory=plan.trajectory)
     start = _history_start(today)
+    last = (account.churned_on - start).days if account.churned_on else HISTORY_DAYS
+    overdue = _overdue_days(rng=rng, trajectory=plan.trajectory, last=last)
     metrics = [metric_ids[key] for key in ("active_users", "seat_usage", "logins", "support_tickets", "days_overdue")]
     values = []
     for offset in range(HISTORY_DAYS):

@@ -1,12 +1,13 @@
 """Demo data for surveys: a year of NPS, CSAT and CES campaigns with answers and comments.
 
 Scores follow each account's check-in sentiment at the time, so sliding accounts turn
-into detractors and recovering ones into promoters. Campaigns alternate between halves
-of the audience, which keeps every contact outside the 90-day quiet period and leaves
-half of the primary contacts (those of odd-numbered accounts, last asked 100 days ago) free
-for the first campaign someone makes in the demo. Contacts that already have demo
-invitations are left alone, so seeding again adds nothing. Every reminder whose time has
-come is seeded as sent then, so the first reminder run of a demo install sends none.
+into detractors and recovering ones into promoters. Accounts that churned were asked by the
+campaigns before they left, so their last answers are part of what their health showed.
+Campaigns alternate between halves of the audience, which keeps every contact outside the
+90-day quiet period and leaves half of the primary contacts (those of odd-numbered accounts,
+last asked 100 days ago) free for the first campaign someone makes in the demo. Contacts that
+already have demo invitations are left alone, so seeding again adds nothing. Every reminder
+whose time has come is seeded as sent then, so the first reminder run of a demo install sends none.
 
 Low scores with a comment were mostly replied to from the inbox: most within the reply SLA, some
 late, some never (`_replies_draw`), so the rollup's reply times show real numbers.
@@ -94,13 +95,7 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
     surveys = {survey.kind: survey for survey in Survey.objects.order_by("pk")}
     campaigns = _campaigns_seed(surveys=surveys, today=today)
     already = set(Invitation.objects.filter(campaign__in=campaigns.values()).values_list("contact_id", flat=True))
-    contacts = list(
-        Contact.objects.active()
-        .filter(account__status=Account.Status.ACTIVE)
-        .exclude(pk__in=already)
-        .select_related("account__owner")
-        .order_by("pk")
-    )
+    contacts = list(Contact.objects.active().exclude(pk__in=already).select_related("account__owner").order_by("pk"))
     sentiment = _sentiment_history({contact.account_id for contact in contacts})
     invitations, answers = [], []
     for name, _kind, days_ago, primary, half in CAMPAIGNS:
@@ -110,6 +105,8 @@ def seed_surveys(*, rng: random.Random, today: datetime.date) -> dict:
                 continue
             if contact.opted_out_at and contact.opted_out_at.date() <= sent_on:
                 continue
+            if contact.account.churned_on and contact.account.churned_on <= sent_on:
+                continue  # asked while they were a customer only
             invitation, answer = _invite(
                 rng=rng, campaign=campaigns[name], contact=contact, sent_on=sent_on, today=today,
                 sentiment=_sentiment_on(sentiment.get(contact.account_id, ([], [])), sent_on),
@@ -173,13 +170,14 @@ def _removed_contacts_seed(*, today: datetime.date) -> dict:
     """A couple of archived contacts whose answers still count, and one address that bounced (once)."""
     if Contact.objects.filter(archived_at__isnull=False).exists():
         return {}
-    answered = Contact.objects.filter(is_primary=False, responses__isnull=False).distinct().order_by("pk")
+    customers = Contact.objects.filter(account__status=Account.Status.ACTIVE)  # the story is on a current account
+    answered = customers.filter(is_primary=False, responses__isnull=False).distinct().order_by("pk")
     archived = list(answered.select_related("account")[:DEMO_ARCHIVED])
     for days_ago, contact in enumerate(archived, start=12):
         contact.archived_at = _at(today - datetime.timedelta(days=days_ago), hour=15)
         contact.archived_by_id = contact.account.owner_id
     Contact.objects.bulk_update(archived, ["archived_at", "archived_by"])
-    bounced = Contact.objects.active().filter(is_primary=False, opted_out_at__isnull=True).order_by("-pk").first()
+    bounced = customers.active().filter(is_primary=False, opted_out_at__isnull=True).order_by("-pk").first()
     if bounced is not None:
         bounced.bounced_at = _at(today - datetime.timedelta(days=20), hour=9, minute=4)
         bounced.save(update_fields=["bounced_at"])

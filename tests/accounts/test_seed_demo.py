@@ -11,6 +11,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from accounts.company import company_name
+from accounts.demo import HISTORY_DAYS, _accounts_seed, _level, _people_seed, _teams_seed
 from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
 from playbooks.models import Task
 from scoring.demo import history_days
@@ -278,6 +279,53 @@ def test_a_year_of_health_history_with_a_believable_spread(db):
     snapshots = HealthSnapshot.objects.filter(date=today)
     assert snapshots.count() == Account.objects.filter(status="active").count()
     assert {"green", "yellow"} <= set(snapshots.values_list("band", flat=True))
+
+
+def test_a_tenth_of_the_default_demo_churned_across_the_year_most_after_sliding():
+    today = timezone.localdate()
+    _teams_seed()
+    _people_seed()
+    # seed_demo's defaults: 300 accounts, --seed 7 (whose first draw seeds the accounts' own streams).
+    plans = _accounts_seed(count=300, account_seed=random.Random(7).getrandbits(64), today=today)
+    churned = [plan for plan in plans if plan.account.status == Account.Status.CHURNED]
+    assert 0.08 <= len(churned) / len(plans) <= 0.12
+    days_ago = sorted((today - plan.account.churned_on).days for plan in churned)
+    assert days_ago[0] >= 20 and days_ago[-1] <= 330
+    assert days_ago[len(days_ago) // 4] < 120 and days_ago[-len(days_ago) // 4] > 210  # spread over the year
+    # About one in five left without warning; the others slid: low when they left, not 0.4 of a year before.
+    without_warning = [plan for plan in churned if plan.trajectory == "stable"]
+    assert 0.1 <= len(without_warning) / len(churned) <= 0.3
+    for plan in churned:
+        left = (plan.account.churned_on - (today - datetime.timedelta(days=HISTORY_DAYS))).days / HISTORY_DAYS
+        if plan.trajectory == "sliding":
+            assert _level(plan.curve, left) < 0.5
+            assert left < 0.4 or _level(plan.curve, left - 0.4) > 0.75
+        else:
+            assert plan.trajectory == "stable" and _level(plan.curve, left) >= 0.9
+        assert plan.account.renewal_date == plan.account.churned_on and plan.account.churn_reason
+    # Sliding is not churning: some accounts slide and are still customers.
+    assert sum(plan.trajectory == "sliding" and plan.account.churned_on is None for plan in plans) >= 20
+
+
+@pytest.mark.full_history
+def test_churned_accounts_have_health_until_the_day_before_they_left(db):
+    from scoring.models import HealthSnapshot
+
+    call_command("seed_demo", "--accounts", "40", stdout=StringIO())
+    churned = Account.objects.filter(status=Account.Status.CHURNED)
+    assert churned.exists()
+    for account in churned:
+        dates = list(HealthSnapshot.objects.filter(account=account).values_list("date", flat=True))
+        assert dates and max(dates) < account.churned_on
+        assert (account.churned_on - max(dates)).days <= 7  # weekly, then daily for the last quarter
+
+
+def test_churned_accounts_answered_the_campaigns_sent_before_they_left():
+    seed(accounts=40)
+    churned = Account.objects.filter(status=Account.Status.CHURNED)
+    invitations = Invitation.objects.filter(account__in=churned).select_related("account")
+    assert invitations and Response.objects.filter(account__in=churned).exists()
+    assert all(invitation.sent_at.date() < invitation.account.churned_on for invitation in invitations)
 
 
 def test_the_demo_has_a_rejected_import_with_problems_to_download():

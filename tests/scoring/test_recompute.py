@@ -11,7 +11,7 @@ from accounts.models import Notification
 from accounts.services import api_token_create
 from core.dates import short_date
 from scoring.models import DirtyAccount, HealthSnapshot
-from scoring.services import health_recompute, health_recompute_dirty
+from scoring.services import health_history_write, health_recompute, health_recompute_dirty
 from tests.factories import AccountFactory, CheckInFactory
 from tests.helpers import day
 
@@ -74,6 +74,12 @@ def test_backfill_does_not_alert(sentiment_model, alice):
         100, 100, 100, 0, 0, 0,
     ]  # fmt: skip
     assert not Notification.objects.exists()
+
+
+def test_a_history_of_no_days_writes_nothing(sentiment_model, alice):
+    CheckInFactory(account=AccountFactory(owner=alice), date=day(-2), sentiment=5)
+    assert health_history_write(days=[]) == 0
+    assert not HealthSnapshot.objects.exists()
 
 
 def test_command_prints_progress_and_refuses_bad_ranges(sentiment_model, alice):
