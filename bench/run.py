@@ -103,6 +103,41 @@ def measure_recompute() -> None:
     record("recompute: peak memory of the process", f"{peak:.0f} MB", "< 500 MB", peak < 500)
 
 
+def measure_backtest() -> None:
+    """The back-test of the default model: of its stored snapshots (best of 3, warm), and of a draft replayed."""
+    from scoring import backtest, backtest_replay
+    from scoring.models import HealthModel
+    from scoring.preview import draft_build
+    from scoring.services import SETTINGS_FIELDS, component_values
+
+    say("Back-test (10,000 accounts, a year of snapshots)")
+    model = HealthModel.objects.select_related("current_version").get(segment="")
+    version = model.current_version
+    times, result = [], None
+    for _ in range(3):
+        started = time.perf_counter()
+        result = backtest.backtest_stored(version)
+        times.append(time.perf_counter() - started)
+    stored = min(times)
+    record("back-test: weekly cases (stored)", f"{result['cases']:,} on {len(result['days'])} days")
+    record(
+        "back-test: AUC of the stored snapshots",
+        f"{result['auc']:.3f} ({result['auc_low']:.3f}–{result['auc_high']:.3f})",
+    )
+    record("back-test: stored snapshots (best of 3)", f"{stored:.2f} s", "≤ 5 s", stored <= 5)
+    # The draft is the current version: the replay scores every case twice, as a real draft's does.
+    draft, components = draft_build(
+        model=model,
+        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
+        components=component_values(version.components.select_related("metric").order_by("position", "pk")),
+    )
+    started = time.perf_counter()
+    replayed = backtest_replay.replay(model=model, draft=draft, components=components)
+    seconds = time.perf_counter() - started
+    record("back-test: draft replayed, days × accounts", f"{len(replayed['days'])} × {replayed['draft']['accounts']:,}")
+    record("back-test: draft replayed with the current version", f"{seconds:.1f} s", "≤ 120 s", seconds <= 120)
+
+
 class _RolledBack(Exception):
     pass
 
@@ -262,6 +297,7 @@ def main() -> None:
         cursor.execute("VACUUM ANALYZE scoring_healthsnapshot")
     measure_pages()
     measure_rules()
+    measure_backtest()
     load.measure_sending(record=record, say=say)
     load.measure_answer_endpoint(record=record, say=say)
     load.measure_webhooks(record=record, say=say)

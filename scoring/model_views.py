@@ -106,14 +106,14 @@ def model_edit(request, model_id):
         suggested = _suggested_draft(request, model)
         if suggested is not None:
             settings_initial |= suggested.draft["settings"]
-            initial = [
-                {**row, "weight": weight}
-                for row, weight in zip(
-                    suggested.draft["components"], suggested.result["suggestion"]["weights"], strict=True
-                )
-            ]
+            rows = list(zip(suggested.draft["components"], suggested.result["suggestion"]["weights"], strict=True))
+            initial = [{**row, "weight": weight} for row, weight in rows if weight > 0]
+            left_out = [row["label"] for row, weight in rows if weight == 0]
             messages.info(
-                request, "The suggested weights are in the draft below. Nothing is saved: preview, then save."
+                request,
+                "The suggested weights are in the draft below"
+                + (f" ({', '.join(left_out)}: weight 0, left out)" if left_out else "")
+                + ". Nothing is saved: preview, then save.",
             )
         else:
             current = []

@@ -65,8 +65,6 @@ def health_backfill(
 
 def health_history_write(*, days: list[datetime.date], progress: Callable[[int, int], None] | None = None) -> int:
     """Score and store each of these days on the data of that day, reading the models once; no alerts."""
-    if not days:  # a demo seeded again adds no accounts and no history
-        return 0
     written = 0
     for index, (day, scored) in enumerate(engine.compute_days(days=days), start=1):
         with transaction.atomic():

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from scoring.models import Backtest
+from scoring.models import Backtest, HealthModel
 from scoring.services import backtest_draft_run, backtest_stored_save, backtests_stored_run
 from tests.helpers import HTMX
 from tests.scoring.history import HORIZON, backtested_model
@@ -128,3 +128,25 @@ def test_the_rollup_says_whether_the_score_predicts_churn(client, maria, alice_a
     assert f"<strong>{100 * red['rate']:.1f}%</strong> of red accounts" in page
     assert f"<strong>{100 * green['rate']:.1f}%</strong> of green ones" in page
     assert f'href="/health/models/{model.pk}/backtest/"' in page
+
+
+def test_a_component_suggested_at_weight_0_is_left_out_of_the_draft(client, adam, db):
+    model = HealthModel.objects.get(segment="")
+    rows = [
+        {"label": "Sentiment", "input": "checkin_sentiment", "metric": "", "reading": "mean", "window_days": 60,
+         "poor": 1, "good": 5, "weight": 50},
+        {"label": "Seats", "input": "metric", "metric": "seat_usage", "reading": "latest", "window_days": 30,
+         "poor": 20, "good": 80, "weight": 50},
+    ]  # fmt: skip
+    job = Backtest.objects.create(
+        model=model,
+        kind=Backtest.Kind.DRAFT,
+        status=Backtest.Status.DONE,
+        horizon_days=90,
+        draft={"settings": {"min_coverage": 50, "red_below": 40, "green_from": 70}, "components": rows},
+        result={"labels": ["Sentiment", "Seats"], "weights": [50, 50], "suggestion": {"weights": [0, 100]}},
+    )
+    client.force_login(adam)
+    page = client.get(f"{model.get_absolute_url()}?suggested={job.pk}").content.decode()
+    assert re.findall(r'name="components-\d+-weight"[^>]*value="([^"]+)"', page) == ["100"]
+    assert "Sentiment: weight 0, left out" in page
