@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from scoring.models import HealthModel
-from scoring.services import model_version_create
+from scoring.services import backtests_stored_run, model_version_create
 from surveys.models import Response
 from tests.factories import (
     AccountFactory,
@@ -151,6 +151,7 @@ def test_account_page_draws_its_charts_and_swaps_the_comparison(page, log_in, al
 
 
 def test_team_rollup_draws_its_charts_sized_to_the_team(page, log_in, maria, team_a_data, violations):
+    page.context.clear_cookies()  # signed out
     log_in(maria)
     page.goto("/team/")
 
@@ -197,6 +198,25 @@ def test_health_model_editor_previews_the_draft_with_its_chart(
 
     expect(page.locator("#preview")).to_contain_text("Nothing is saved.")
     assert_drawn(page, "preview")
+    assert violations == []
+
+
+def test_the_back_test_draws_its_charts_and_a_draft_is_polled_to_its_result(
+    page, log_in, adam, maria, health_model, team_a_data, violations
+):
+    backtests_stored_run()
+    log_in(adam)
+    page.goto(f"/health/models/{health_model.pk}/")
+    assert_drawn(page, "stored-bands", "stored-calibration")
+
+    page.get_by_role("button", name="Back-test this draft").click()  # a task; the section polls until it is done
+    expect(page.locator("#backtest-draft")).to_contain_text("The draft against version", timeout=15_000)
+    assert_drawn(page, "stored-bands", "stored-calibration", "draft-bands", "draft-calibration")
+
+    page.context.clear_cookies()  # signed out
+    log_in(maria)
+    page.goto(f"/health/models/{health_model.pk}/backtest/")
+    assert_drawn(page, "stored-bands", "stored-calibration")
     assert violations == []
 
 
