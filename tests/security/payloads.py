@@ -17,8 +17,15 @@ from accounts.services import api_token_create
 from dashboards.morning import checkins_due
 from playbooks.models import Playbook, Rule, Trigger
 from playbooks.services import task_complete, task_create
-from scoring.models import HealthModel, Input, Reading
-from scoring.services import health_backfill, health_recompute, model_version_create, override_create
+from scoring.backtest import Cases, figures
+from scoring.models import Backtest, HealthModel, Input, Reading
+from scoring.services import (
+    backtests_stored_run,
+    health_backfill,
+    health_recompute,
+    model_version_create,
+    override_create,
+)
 from surveys.alerts import response_alert_owner
 from surveys.answers import response_submit
 from surveys.models import Campaign, Invitation, Kind, ReplyTemplate
@@ -133,6 +140,8 @@ def payload_world() -> SimpleNamespace:
 
     CheckInFactory(account=account, csm=alice, date=days_ago(30), sentiment=5, notes=TEXT["checkin_notes"])
     health_backfill(start=days_ago(20), end=days_ago(3))
+    backtests_stored_run()
+    _draft_backtest_with_suggestion(model)
     CheckInFactory(
         account=account,
         csm=alice,
@@ -226,5 +235,31 @@ def payload_world() -> SimpleNamespace:
         emails={
             kind: next(message for message in mail.outbox[sent_before:] if subject in message.subject)
             for kind, subject in EMAIL_SUBJECTS.items()
+        },
+    )
+
+
+def _draft_backtest_with_suggestion(model) -> Backtest:
+    """A finished draft back-test whose suggestion table names the components (the history is too short
+    for a real one), so the editor shows their labels there too."""
+    empty = figures(Cases.from_rows([]))
+    model.refresh_from_db()
+    components = list(model.current_version.components.order_by("position"))
+    labels = [component.label for component in components]
+    return Backtest.objects.create(
+        model=model,
+        version=model.current_version,
+        kind=Backtest.Kind.DRAFT,
+        status=Backtest.Status.DONE,
+        horizon_days=90,
+        draft={"settings": {}, "components": []},
+        result={
+            "days": [days_ago(120).isoformat()],
+            "current_version": model.current_version.number,
+            "draft": empty,
+            "current": empty,
+            "labels": labels,
+            "weights": [component.weight for component in components],
+            "suggestion": {"weights": [100 // len(components)] * len(components), "trusted": False, "warnings": ["Too few churned cases."]},
         },
     )

@@ -121,6 +121,7 @@ PAGES = {
     "overrides": ("maria", "/health/overrides/", ["account", "override_reason"], []),
     "health models": ("adam", "/health/models/", ["model"], []),
     "model editor": ("adam", "/health/models/{model}/", ["model", "component", "metric_label"], []),
+    "model back-test": ("maria", "/health/models/{model}/backtest/", ["model"], []),
     "surveys": ("adam", "/surveys/", ["survey", "follow_up"], []),
     "survey form": ("adam", "/surveys/{survey}/edit/", ["survey", "question", "follow_up"], []),
     "campaigns": ("adam", "/campaigns/", ["campaign", "survey"], []),
