@@ -260,6 +260,10 @@ def _draft_backtest_with_suggestion(model) -> Backtest:
             "current": empty,
             "labels": labels,
             "weights": [component.weight for component in components],
-            "suggestion": {"weights": [100 // len(components)] * len(components), "trusted": False, "warnings": ["Too few churned cases."]},
+            "suggestion": {
+                "weights": [100 // len(components)] * len(components),
+                "trusted": False,
+                "warnings": ["Too few churned cases."],
+            },
         },
     )
