@@ -225,7 +225,7 @@ def _edit_page(request, model, settings_form, formset, preview_form, *, preview=
 def _suggested_draft(request, model: HealthModel) -> Backtest | None:
     """The draft back-test named by ?suggested=, when it is this model's and suggested weights."""
     number = request.GET.get("suggested", "")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         return None
     job = Backtest.objects.filter(model=model, kind=Backtest.Kind.DRAFT, status=Backtest.Status.DONE, pk=number).first()
     if job is None or not ((job.result or {}).get("suggestion") or {}).get("weights"):

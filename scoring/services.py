@@ -359,9 +359,15 @@ def backtest_stored_save(*, version: HealthModelVersion, horizon: int = backtest
 def backtests_stored_run() -> int:
     """The stored back-test of every model's current version."""
     models = HealthModel.objects.filter(current_version__isnull=False).select_related("current_version__model")
+    done = 0
     for model in models:
-        backtest_stored_save(version=model.current_version)
-    return len(models)
+        try:
+            backtest_stored_save(version=model.current_version)
+        except Exception:  # one model's failure must not cost the others their back-test
+            logger.exception("back-test of version %s failed", model.current_version_id)
+        else:
+            done += 1
+    return done
 
 
 def backtest_draft_create(
@@ -391,9 +397,11 @@ def backtest_draft_start(
 def backtest_draft_run(*, backtest_id: int) -> None:
     """Replay the draft day by day, saving the progress, then its result (or why it failed)."""
     job = Backtest.objects.select_related("model__current_version").filter(pk=backtest_id).first()
-    if job is None or job.is_finished:
+    # Claimed once: a task delivered again (acks_late) finds it running and leaves it alone.
+    if job is None or not Backtest.objects.filter(pk=job.pk, status=Backtest.Status.PENDING).update(
+        status=Backtest.Status.RUNNING
+    ):
         return
-    Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.RUNNING)
 
     def progress(done: int, total: int) -> None:
         Backtest.objects.filter(pk=job.pk).update(done=done, total=total)

@@ -94,7 +94,7 @@ def test_suggested_weights_become_the_draft_to_preview_and_save(client, adam, mo
 
 def test_suggested_from_another_model_or_nonsense_is_ignored(client, adam, model):
     client.force_login(adam)
-    for value in ("abc", "999999", ""):
+    for value in ("abc", "999999", "", "²", "-1"):
         page = client.get(f"{model.get_absolute_url()}?suggested={value}")
         assert page.status_code == 200 and b"The suggested weights" not in page.content
 

@@ -97,3 +97,19 @@ def test_without_history_there_is_nothing_to_replay(db):
     draft, components = _current_as_draft(model)
     replayed = backtest_replay.replay(model=model, draft=draft, components=components)
     assert replayed["days"] == [] and replayed["draft"]["cases"] == 0 and replayed["suggestion"] is None
+
+
+def test_one_model_failing_does_not_stop_the_nightly_back_tests(model, monkeypatch):
+    from scoring import services
+
+    real = services.backtest_stored_save
+    segment = services.model_segment_create(segment="enterprise", name="Enterprise", by=None)
+
+    def save(*, version, **kwargs):
+        if version.model_id == model.pk:
+            raise RuntimeError("broken")
+        return real(version=version, **kwargs)
+
+    monkeypatch.setattr(services, "backtest_stored_save", save)
+    assert services.backtests_stored_run() == 1
+    assert Backtest.objects.filter(model=segment, kind=Backtest.Kind.STORED).count() == 1
