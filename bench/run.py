@@ -108,7 +108,7 @@ def measure_backtest() -> None:
     from scoring import backtest, backtest_replay
     from scoring.models import HealthModel
     from scoring.preview import draft_build
-    from scoring.services import SETTINGS_FIELDS, component_values
+    from scoring.services import version_values
 
     say("Back-test (10,000 accounts, a year of snapshots)")
     model = HealthModel.objects.select_related("current_version").get(segment="")
@@ -128,8 +128,7 @@ def measure_backtest() -> None:
     # The draft is the current version: the replay scores every case twice, as a real draft's does.
     draft, components = draft_build(
         model=model,
-        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
-        components=component_values(version.components.select_related("metric").order_by("position", "pk")),
+        **version_values(version),
     )
     started = time.perf_counter()
     replayed = backtest_replay.replay(model=model, draft=draft, components=components)

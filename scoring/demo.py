@@ -12,13 +12,12 @@ from collections.abc import Callable
 
 from scoring.models import HealthModel
 from scoring.services import (
-    SETTINGS_FIELDS,
     backtest_draft_create,
     backtest_draft_run,
     backtests_stored_run,
-    component_values,
     health_history_write,
     model_segment_create,
+    version_values,
 )
 
 # segment -> (model name, support tickets per 30 days at "poor", at "good")
@@ -52,8 +51,7 @@ def _backtests_seed() -> int:
     version = model.current_version
     job = backtest_draft_create(
         model=model,
-        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
-        components=component_values(version.components.select_related("metric").order_by("position", "pk")),
+        **version_values(version),
         by=None,
     )
     backtest_draft_run(backtest_id=job.pk)

@@ -310,6 +310,15 @@ SETTINGS_FIELDS = ["min_coverage", "red_below", "green_from"]
 COMPONENT_FIELDS = ["label", "input", "metric", "reading", "window_days", "poor", "good", "weight"]
 
 
+def version_values(version: HealthModelVersion) -> dict:
+    """A saved version as a draft's values: settings_values and components, as the editor cleans them."""
+    components = version.components.select_related("metric").order_by("position", "pk")
+    return {
+        "settings_values": {field: getattr(version, field) for field in SETTINGS_FIELDS},
+        "components": component_values(components),
+    }
+
+
 def component_values(components: Iterable[Component]) -> list[dict]:
     """Components as the dicts model_version_create takes, in their order."""
     return [{field: getattr(component, field) for field in COMPONENT_FIELDS} for component in components]

@@ -7,10 +7,9 @@ from scoring import backtest, backtest_replay
 from scoring.models import Backtest, HealthModel
 from scoring.preview import draft_build
 from scoring.services import (
-    SETTINGS_FIELDS,
     backtest_draft_create,
     backtest_draft_run,
-    component_values,
+    version_values,
 )
 from tests.scoring.history import HORIZON, backtested_model
 from tests.scoring.history import components as _components
@@ -23,12 +22,7 @@ def model(db):
 
 def _current_as_draft(model):
     version = model.current_version
-    components = list(version.components.select_related("metric").order_by("position", "pk"))
-    return draft_build(
-        model=model,
-        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
-        components=component_values(components),
-    )
+    return draft_build(model=model, **version_values(version))
 
 
 def test_replaying_the_current_version_gives_the_stored_back_test(model):
@@ -69,8 +63,7 @@ def test_the_task_saves_its_progress_and_result(model):
     version = model.current_version
     job = backtest_draft_create(
         model=model,
-        settings_values={field: getattr(version, field) for field in SETTINGS_FIELDS},
-        components=component_values(version.components.select_related("metric").order_by("position", "pk")),
+        **version_values(version),
         by=None,
     )
     assert (job.status, job.draft["components"][1]["metric"]) == (Backtest.Status.PENDING, "seat_usage")
