@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.arr_history import arr_changes_record
 from accounts.csvfiles import (
     CellError,
     RowError,
@@ -22,7 +23,7 @@ from accounts.csvfiles import (
     storable,
 )
 from accounts.email_address import address_hash, normalise_email
-from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, Contact, User
+from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, ArrChange, Contact, User
 from accounts.signals import health_inputs_changed
 from accounts.suppression import addresses_suppress
 
@@ -235,10 +236,10 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
     if plan.accounts:
         external_ids = [values["external_id"] for values in plan.accounts]
         before = {
-            external_id: {"segment": segment, "status": status}
-            for external_id, segment, status in Account.objects.filter(external_id__in=external_ids).values_list(
-                "external_id", "segment", "status"
-            )
+            external_id: {"segment": segment, "status": status, "pk": pk, "arr": arr}
+            for external_id, segment, status, pk, arr in Account.objects.filter(
+                external_id__in=external_ids
+            ).values_list("external_id", "segment", "status", "pk", "arr")
         }
         existing = set(before)
         update_fields = sorted(
@@ -250,6 +251,11 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
             unique_fields=["external_id"],
             update_fields=update_fields,
             batch_size=1000,
+        )
+        arr_changes_record(
+            before={old["pk"]: old["arr"] for old in before.values()},
+            after=dict(Account.objects.filter(external_id__in=external_ids).values_list("pk", "arr")),
+            source=ArrChange.Source.IMPORT,
         )
         result["accounts_updated"] = len(existing)
         result["accounts_created"] = len(plan.accounts) - len(existing)

@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin
 
+from accounts.arr_history import arr_changes_record
 from accounts.forms import AdminLoginForm, CheckedModelForm, TextChecks
 from accounts.models import (
     Account,
     ApiToken,
+    ArrChange,
     AuditEntry,
     CheckIn,
     CompanySettings,
@@ -98,7 +100,15 @@ class AccountAdmin(PulseAdmin):
     search_fields = ["name", "external_id"]
     list_select_related = ["owner"]
     autocomplete_fields = ["owner"]
+    raw_id_fields = ["parent"]
     inlines = [ContactInline]
+
+    def save_model(self, request, obj, form, change):
+        previous = Account.objects.filter(pk=obj.pk).values_list("arr", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        arr_changes_record(
+            before={obj.pk: previous}, after={obj.pk: obj.arr}, source=ArrChange.Source.EDIT, by=request.user
+        )
 
 
 @admin.register(Contact)
@@ -152,6 +162,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor", "action", "user", "team", "summary"]
     list_filter = ["action"]
     list_select_related = ["actor", "user", "team"]
+
+
+@admin.register(ArrChange)
+class ArrChangeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "on", "previous_arr", "arr", "source", "by"]
+    list_filter = ["source"]
+    list_select_related = ["account", "by"]
+    date_hierarchy = "on"
 
 
 @admin.register(LoginSession)

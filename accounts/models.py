@@ -191,6 +191,16 @@ class Account(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     churned_on = models.DateField(null=True, blank=True, validators=[validate_date])
     churn_reason = models.CharField(max_length=300, blank=True)
+    # The company it belongs to (renewals are often signed there). Any depth; accounts/hierarchy.py
+    # reads a subtree in one recursive query and refuses cycles. PROTECT: a parent with children stays.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        help_text="The parent company's account, if this one is part of a group.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -220,6 +230,36 @@ class Account(models.Model):
         if self.renewal_date is None:
             return None
         return (self.renewal_date - (today or timezone.localdate())).days
+
+
+class ArrChange(models.Model):
+    """The account's ARR from a day on: its history, which GRR and NRR read (renewals/retention.py).
+
+    Written by whatever changes `Account.arr` (the form, the import, a closed renewal), never edited.
+    The ARR on a day is the last change on or before it; an account has none before its first.
+    """
+
+    class Source(models.TextChoices):
+        START = "start", "Starting ARR"
+        EDIT = "edit", "Changed mid-term"
+        IMPORT = "import", "Imported"
+        RENEWAL = "renewal", "Renewal closed"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="arr_changes", db_index=False)
+    on = models.DateField(validators=[validate_date])
+    arr = models.DecimalField("ARR", max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    previous_arr = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account", "on", "pk"]
+        indexes = [models.Index(fields=["account", "on"], include=["arr"], name="arr_change_per_account")]
+        constraints = [models.CheckConstraint(condition=Q(arr__gte=0), name="arr_change_not_negative")]
+
+    def __str__(self):
+        return f"{self.account_id}: ARR {self.arr} from {self.on}"
 
 
 class ContactQuerySet(models.QuerySet):

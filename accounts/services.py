@@ -10,9 +10,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.account_import import account_import_apply, account_import_validate
+from accounts.arr_history import arr_changes_record
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
-from accounts.models import Account, ApiToken, CheckIn, Contact, ImportJob, Notification, User
+from accounts.models import Account, ApiToken, ArrChange, CheckIn, Contact, ImportJob, Notification, User
 from accounts.tasks import import_job_run_task
 from accounts.validators import one_line
 from surveys.answer_import import answers_csv_validate, answers_import_apply
@@ -22,13 +23,19 @@ logger = logging.getLogger(__name__)
 API_TOKEN_PREFIX = "pulse_"
 
 
-def account_save(*, account: Account, data: dict) -> Account:
-    """Create or update an account from validated form data; an active account has no churn date or reason."""
+@transaction.atomic
+def account_save(*, account: Account, data: dict, by: User | None = None) -> Account:
+    """Create or update an account from validated form data; an active account has no churn date or reason.
+    A new ARR is recorded in its history (a mid-term change, for GRR and NRR)."""
+    previous_arr = Account.objects.filter(pk=account.pk).values_list("arr", flat=True).first() if account.pk else None
     for name, value in data.items():
         setattr(account, name, value)
     if account.status == Account.Status.ACTIVE:
         account.churned_on, account.churn_reason = None, ""
     account.save()
+    arr_changes_record(
+        before={account.pk: previous_arr}, after={account.pk: account.arr}, source=ArrChange.Source.EDIT, by=by
+    )
     return account
 
 

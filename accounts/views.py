@@ -68,7 +68,7 @@ def _editable_account(request, account_id) -> Account:
 def account_create(request):
     form = AccountForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        account = services.account_save(account=Account(), data=form.cleaned_data)
+        account = services.account_save(account=Account(), data=form.cleaned_data, by=request.user)
         messages.success(request, f"Account {account.name} created.")
         return redirect(account)
     return render(request, "accounts/form.html", {"form": form, "account": None}, status=form_status(form))
@@ -79,7 +79,7 @@ def account_edit(request, account_id):
     account = _editable_account(request, account_id)
     form = AccountForm(request.POST if request.method == "POST" else None, instance=account, user=request.user)
     if request.method == "POST" and form.is_valid():
-        services.account_save(account=account, data=form.cleaned_data)
+        services.account_save(account=account, data=form.cleaned_data, by=request.user)
         messages.success(request, "Account saved.")
         return redirect(account)
     return render(request, "accounts/form.html", {"form": form, "account": account}, status=form_status(form))

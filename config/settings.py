@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "surveys",
     "scoring",
     "playbooks",
+    "renewals",
     "dashboards",
 ]
 

@@ -15,8 +15,8 @@ def test_every_model_is_registered():
 
 
 # Records Pulse alone writes: the suppression list (only the person lifts an opt-out), erasures, the
-# audit log of changes to people and teams, and which session each login opened.
-READ_ONLY = {"SuppressedAddress", "ContactErasure", "AuditEntry", "LoginSession"}
+# audit log of changes to people and teams, which session each login opened, and ARR history.
+READ_ONLY = {"SuppressedAddress", "ContactErasure", "AuditEntry", "LoginSession", "ArrChange"}
 
 
 @pytest.mark.parametrize("model", _our_models(), ids=lambda model: model.__name__)
