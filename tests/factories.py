@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, MetricValue, Notification, Team, User
+from renewals.models import Call, ChurnReason, ForecastCall, Renewal
 from surveys.models import DEFAULT_FOLLOW_UP, DEFAULT_QUESTIONS, Campaign, Invitation, Kind, Response, Survey
 
 PASSWORD = "correct horse battery staple"
@@ -216,3 +217,33 @@ class OverrideFactory(factory.django.DjangoModelFactory):
     reason = "Champion left; the numbers have not caught up yet."
     created_by = factory.SelfAttribute("account.owner")
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))
+
+
+class ChurnReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChurnReason
+        django_get_or_create = ["name"]
+
+    name = "Budget cut"
+
+
+class RenewalFactory(factory.django.DjangoModelFactory):
+    """An open renewal in 120 days at the account's ARR; pass outcome, new_arr and closed_on to close it."""
+
+    class Meta:
+        model = Renewal
+
+    account = factory.SubFactory(AccountFactory)
+    renewal_date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=120))
+    term_start = factory.LazyAttribute(lambda renewal: renewal.renewal_date - datetime.timedelta(days=365))
+    arr = factory.LazyAttribute(lambda renewal: renewal.account.arr)
+
+
+class ForecastCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ForecastCall
+
+    renewal = factory.SubFactory(RenewalFactory)
+    call = Call.COMMIT
+    made_on = factory.LazyFunction(timezone.localdate)
+    made_by = factory.LazyAttribute(lambda call: call.renewal.account.owner)
