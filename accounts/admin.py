@@ -22,6 +22,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import contact_archive
+from accounts.signals import account_edited
 
 # The admin's own login page locks out like the app's (its URL is rate-limited in config/urls.py).
 admin.site.login_form = AdminLoginForm
@@ -109,6 +110,7 @@ class AccountAdmin(PulseAdmin):
         arr_changes_record(
             before={obj.pk: previous}, after={obj.pk: obj.arr}, source=ArrChange.Source.EDIT, by=request.user
         )
+        account_edited.send(sender=Account, account=obj, by=request.user)
 
 
 @admin.register(Contact)

@@ -14,6 +14,7 @@ from accounts.arr_history import arr_changes_record
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, ArrChange, CheckIn, Contact, ImportJob, Notification, User
+from accounts.signals import account_edited
 from accounts.tasks import import_job_run_task
 from accounts.validators import one_line
 from surveys.answer_import import answers_csv_validate, answers_import_apply
@@ -36,6 +37,7 @@ def account_save(*, account: Account, data: dict, by: User | None = None) -> Acc
     arr_changes_record(
         before={account.pk: previous_arr}, after={account.pk: account.arr}, source=ArrChange.Source.EDIT, by=by
     )
+    account_edited.send(sender=Account, account=account, by=by)
     return account
 
 

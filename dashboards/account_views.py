@@ -18,6 +18,7 @@ from core.htmx import render_page_or_partial
 from dashboards import account_page as page_data
 from dashboards.timeline import FILTERS, timeline_page
 from playbooks.sections import tasks_section_context
+from renewals.sections import renewal_section_context
 
 PARTIALS = {"since"}
 
@@ -33,6 +34,7 @@ def account_page(request, account_id):
         "nav": "accounts",
         **sections_context(account=account, user=request.user, checkins=context["checkins"]),
         **tasks_section_context(account=account, user=request.user, can_edit=account.can_edit),
+        **renewal_section_context(account=account, user=request.user, can_edit=account.can_edit),
     }
     partial = request.htmx.target if request.htmx.target in PARTIALS else "content"
     return render_page_or_partial(request, "dashboards/account.html", partial, context)

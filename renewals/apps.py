@@ -6,3 +6,9 @@ class RenewalsConfig(AppConfig):
 
     name = "renewals"
     verbose_name = "Renewals"
+
+    def ready(self):
+        from accounts.signals import account_edited
+        from renewals import receivers
+
+        account_edited.connect(receivers.account_edited, dispatch_uid="renewals-account-edited")

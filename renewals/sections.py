@@ -1,0 +1,41 @@
+"""The account page's renewal section: one context builder for the whole page (dashboards) and for the
+section alone after one of its forms posts (renewals.views), so the two cannot drift."""
+
+from django.utils import timezone
+
+from accounts.models import Account, User
+from renewals.forms import ForecastCallForm, RenewalCloseForm, RenewalOpenForm
+from renewals.models import CALL_RENEWS_PROBABILITY
+from renewals.selectors import STALE_AFTER_DAYS, account_renewals
+
+
+def renewal_section_context(*, account: Account, user: User, can_edit: bool, **overrides) -> dict:
+    """What renewals/_renewal.html needs. Pass a bound form (`call_form`, `close_form`, `open_form`)
+    to show it again with its errors."""
+    today = timezone.localdate()
+    current, calls, closed = account_renewals(account)
+    latest = calls[0] if calls else None
+    context = {
+        "account": account,
+        "renewal": current,
+        "renewal_days": current.days_to_renewal(today) if current else None,
+        "renewal_days_late": -current.days_to_renewal(today) if current else None,
+        "has_children": can_edit and account.children.exists(),
+        "renewal_calls": calls,
+        "latest_call": latest,
+        "call_stale": latest is not None and (today - latest.made_on).days > STALE_AFTER_DAYS,
+        "closed_renewals": closed,
+        "can_edit_renewal": can_edit and account.status == Account.Status.ACTIVE,
+        "call_form": ForecastCallForm(initial={"call": latest.call if latest else None}) if current else None,
+        "close_form": RenewalCloseForm(renewal=current, initial={"closed_on": today, "new_arr": current.arr})
+        if current
+        else None,
+        "open_form": None
+        if current
+        else RenewalOpenForm(initial={"renewal_date": account.renewal_date, "arr": account.arr}),
+        "renewal_error": "",
+        "renewal_open": "",  # which form to show open: "call", "close" or "open"
+        "call_probabilities": CALL_RENEWS_PROBABILITY,
+        "today": today,
+    }
+    return context | overrides

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from renewals import views
+
+app_name = "renewals"
+
+urlpatterns = [
+    path("renewals/", views.renewal_list, name="list"),
+    path("renewals/<int:renewal_id>/call/", views.renewal_call, name="call"),
+    path("renewals/<int:renewal_id>/close/", views.renewal_close, name="close"),
+    path("accounts/<int:account_id>/renewal/", views.renewal_open, name="open"),
+]
