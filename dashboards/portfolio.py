@@ -17,6 +17,8 @@ from django.utils import timezone
 from accounts.models import Account, CheckIn, User
 from core.numbers import whole
 from playbooks.selectors import open_task_counts
+from renewals.models import Renewal
+from renewals.selectors import renewals_needing_a_call
 from scoring.models import Band, HealthSnapshot, Override
 from scoring.selectors import overrides_shown_by_account
 from scoring.trends import FLAT_BELOW, Trend, trend
@@ -311,13 +313,15 @@ class ComingUp:
     renewals: list[PortfolioRow] = field(default_factory=list)
     drops: list[PortfolioRow] = field(default_factory=list)
     comments: list[Response] = field(default_factory=list)
+    to_call: list[Renewal] = field(default_factory=list)  # within the call window, no call or a stale one
     has_answers: bool = True
     drop_points: int = FLAT_BELOW  # the smallest loss listed: smaller ones are marked flat
 
 
 def coming_up(portfolio: Portfolio, *, drops: int = 5, comments: int = 5) -> ComingUp:
-    """Check-ins and renewals in the next SOON_DAYS, the biggest drops over DROP_DAYS, and the newest
-    unanswered low-score comments; from the loaded rows plus one query for the comments."""
+    """Check-ins and renewals in the next SOON_DAYS, the biggest drops over DROP_DAYS, the newest
+    unanswered low-score comments and the renewals needing a call; from the loaded rows plus one query
+    for the comments and one for the renewals."""
     today, horizon = portfolio.today, portfolio.today + datetime.timedelta(days=SOON_DAYS)
     rows = portfolio.rows
     checkins = sorted(
@@ -344,5 +348,6 @@ def coming_up(portfolio: Portfolio, *, drops: int = 5, comments: int = 5) -> Com
         renewals=renewals,
         drops=dropped,
         comments=low_comments,
+        to_call=renewals_needing_a_call(accounts=portfolio.account_ids, today=today),
         has_answers=any(row.nps is not None for row in rows) or bool(low_comments),
     )

@@ -252,3 +252,27 @@ def account_renewals(account: Account) -> tuple[Renewal | None, list[ForecastCal
     current = next((renewal for renewal in renewals if renewal.is_open), None)
     calls = list(current.calls.select_related("made_by")) if current else []
     return current, calls, [renewal for renewal in renewals if not renewal.is_open]
+
+
+def renewals_needing_a_call(*, accounts, today: datetime.date) -> list[Renewal]:
+    """Open renewals of these accounts (active ones) inside the call window with no call or a stale one,
+    soonest first, each with its latest call (`call`, `call_on`); one query."""
+    renewals = with_latest_call(
+        Renewal.objects.open().filter(
+            account__in=accounts,
+            account__status=Account.Status.ACTIVE,
+            renewal_date__lte=today + datetime.timedelta(days=CALL_WINDOW_DAYS),
+        )
+    ).select_related("account")
+    stale_before = today - datetime.timedelta(days=STALE_AFTER_DAYS)
+    return [
+        renewal
+        for renewal in renewals.order_by("renewal_date", "account__name", "pk")
+        if renewal.call_on is None or renewal.call_on < stale_before
+    ]
+
+
+def renewals_to_call(*, user: User, today: datetime.date) -> list[Renewal]:
+    """The morning email's list: renewals needing a call on the accounts the user owns (in their scope)."""
+    accounts = Account.objects.visible_to(user).filter(owner=user)
+    return renewals_needing_a_call(accounts=accounts, today=today)

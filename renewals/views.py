@@ -47,7 +47,9 @@ FILTER_NAMES = ("within", "call", "band", "flag", "csm")
 def renewal_list(request):
     today = timezone.localdate()
     people = list(people_in_scope(request.user))
-    form = RenewalFilterForm(request.GET, people=people)
+    data = request.GET.copy()
+    data.setdefault("within", str(DEFAULT_WINDOW))  # so the window's menu shows the one the page uses
+    form = RenewalFilterForm(data, people=people)
     form.is_valid()  # a bad parameter is dropped on its own; the valid ones still apply
     filters = form.cleaned_data
     within = filters.get("within") or DEFAULT_WINDOW

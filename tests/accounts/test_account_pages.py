@@ -67,7 +67,7 @@ def test_account_page_query_count_is_constant(alice, login, django_assert_max_nu
         CheckInFactory(account=account, date=timezone.localdate() - datetime.timedelta(days=n))
         MetricValueFactory(account=account, metric=metric, date=timezone.localdate() - datetime.timedelta(days=n))
     client = login(alice)
-    with django_assert_max_num_queries(16):  # with the tasks section: open, recently closed, owners
+    with django_assert_max_num_queries(20):  # tasks: open, closed, owners; renewal: terms, calls, children, reasons
         assert client.get(f"/accounts/{account.pk}/").status_code == 200
 
 

@@ -235,3 +235,34 @@ def test_a_mail_server_failure_still_sends_to_the_others_then_asks_for_a_retry(a
     monkeypatch.undo()
     assert morning_emails_send(today=TODAY, checkins_due=checkins_due) == 1
     assert [mail.to for mail in mailoutbox] == [[bob.email], [alice.email]]
+
+
+def test_renewals_needing_a_call_are_listed_and_send_the_email_on_their_own(alice, bob, mailoutbox):
+    from renewals.selectors import renewals_to_call
+    from tests.factories import ForecastCallFactory, RenewalFactory
+
+    opt_in(alice)
+    soon = RenewalFactory(
+        account=AccountFactory(name="Silent Soon", owner=alice), renewal_date=TODAY + datetime.timedelta(days=40)
+    )
+    stale = RenewalFactory(
+        account=AccountFactory(name="Old Word", owner=alice), renewal_date=TODAY + datetime.timedelta(days=80)
+    )
+    ForecastCallFactory(renewal=stale, made_on=TODAY - datetime.timedelta(days=31))
+    fresh = RenewalFactory(
+        account=AccountFactory(name="Called Lately", owner=alice), renewal_date=TODAY + datetime.timedelta(days=20)
+    )
+    ForecastCallFactory(renewal=fresh, made_on=TODAY - datetime.timedelta(days=30))
+    RenewalFactory(
+        account=AccountFactory(name="Far Off", owner=alice), renewal_date=TODAY + datetime.timedelta(days=91)
+    )
+    RenewalFactory(account=AccountFactory(name="Bobs", owner=bob), renewal_date=TODAY + datetime.timedelta(days=10))
+    assert morning_emails_send(today=TODAY, checkins_due=checkins_due, renewals_to_call=renewals_to_call) == 1
+    [mail] = mailoutbox
+    assert mail.subject == "Renewals to call: 2 accounts"
+    assert "No check-in today" in mail.body and "Renewals that need your forecast call (2)" in mail.body
+    assert "Silent Soon: renews" in mail.body and "no call yet" in mail.body
+    assert "Old Word: renews" in mail.body and f"last call {TODAY - datetime.timedelta(days=31):%b} " in mail.body
+    assert f"{settings.SITE_URL}/accounts/{soon.account_id}/#renewal" in mail.body
+    for other in ("Called Lately", "Far Off", "Bobs"):
+        assert other not in mail.body

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 
 # Every table a request could write to, except sessions (signing in writes one) and permissions (fixed).
-WATCHED_APPS = ["accounts", "surveys", "scoring", "playbooks", "webhooks", "auth", "admin"]
+WATCHED_APPS = ["accounts", "surveys", "scoring", "playbooks", "renewals", "webhooks", "auth", "admin"]
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from accounts.email_address import address_hash
 from accounts.models import (
+    ArrChange,
     AuditEntry,
     CompanySettings,
     ContactErasure,
@@ -40,6 +41,7 @@ from accounts.services import api_token_create
 from playbooks.models import Playbook, Trigger
 from playbooks.models import Rule as PlaybookRule
 from playbooks.services import task_create
+from renewals.models import ChurnReason
 from scoring.models import Backtest, HealthModel
 from surveys.models import Campaign, Invitation, Kind, ReplyTemplate, Survey
 from tests.factories import (
@@ -48,11 +50,13 @@ from tests.factories import (
     CheckInFactory,
     CommentFactory,
     ContactFactory,
+    ForecastCallFactory,
     InvitationFactory,
     MetricDefinitionFactory,
     MetricValueFactory,
     NotificationFactory,
     OverrideFactory,
+    RenewalFactory,
     TeamFactory,
     UserFactory,
 )
@@ -95,6 +99,10 @@ def world(module_db):
     task = task_create(
         account=account, by=alice, title="Call Acme Alpha", due_on=timezone.localdate(), steps=["Read the history"]
     )
+
+    renewal = RenewalFactory(account=account, renewal_date=account.renewal_date)
+    call = ForecastCallFactory(renewal=renewal, call="likely", note="The renewal looks shaky.")
+    unrenewed = AccountFactory(name="Acme Alpha Labs", owner=alice, renewal_date=None)
 
     carol_account = AccountFactory(name="Charlie Chemicals", owner=carol)
     ContactFactory(account=carol_account, is_primary=True)
@@ -151,6 +159,10 @@ def world(module_db):
         ),
         "accounts.loginsession": LoginSession.objects.create(user=alice, session_key="k" * 32),
         "accounts.companysettings": CompanySettings.objects.create(company_name="Northwind Cloud"),
+        "accounts.arrchange": ArrChange.objects.create(account=account, on=timezone.localdate(), arr=1, source="edit"),
+        "renewals.churnreason": ChurnReason.objects.get(name="Budget cut"),  # one of the defaults made by migration
+        "renewals.renewal": renewal,
+        "renewals.forecastcall": call,
         "auth.group": Group.objects.create(name="Auditors"),
     }
     return SimpleNamespace(
@@ -163,6 +175,8 @@ def world(module_db):
         override=override,
         comment=comment,
         task=task,
+        renewal=renewal,
+        unrenewed=unrenewed,
         rule=rule,
         playbook=playbook,
         survey=survey,
@@ -542,6 +556,21 @@ RULES: dict[str, Rule] = {
     "playbooks:task_step": edits(
         kwargs=lambda w: {"task_id": w.task.pk, "index": 0}, methods=("POST",), post=lambda w: {}
     ),
+    # -- Renewals: the page lists each user's own scope; calls and closing are writes on the account --
+    "renewals:list": signed_in(lists_team_a=True, query="within=180"),
+    "renewals:call": edits(
+        kwargs=lambda w: {"renewal_id": w.renewal.pk}, methods=("POST",), post=lambda w: {"call": "commit"}
+    ),
+    "renewals:close": edits(
+        kwargs=lambda w: {"renewal_id": w.renewal.pk},
+        methods=("POST",),
+        post=lambda w: {"outcome": "renewed", "new_arr": str(w.renewal.arr), "closed_on": timezone.localdate()},
+    ),
+    "renewals:open": edits(
+        kwargs=lambda w: {"account_id": w.unrenewed.pk},
+        methods=("POST",),
+        post=lambda w: {"renewal_date": timezone.localdate() + datetime.timedelta(days=90), "arr": "1000"},
+    ),
     "playbooks:rule_list": admins(),
     "playbooks:rule_new": admins(methods=("GET", "POST"), post=lambda w: rule_form(w, name="Red enterprise")),
     "playbooks:rule_edit": admins(
@@ -621,6 +650,14 @@ ADMIN_REFUSED = {
     "admin:accounts_suppressedaddress_delete",
     "admin:accounts_contacterasure_add",
     "admin:accounts_contacterasure_delete",
+    # ARR history, renewals and their calls are written by Pulse, where their rules apply.
+    "admin:accounts_arrchange_add",
+    "admin:accounts_arrchange_delete",
+    "admin:renewals_renewal_add",
+    "admin:renewals_renewal_delete",
+    "admin:renewals_forecastcall_add",
+    "admin:renewals_forecastcall_delete",
+    "admin:renewals_churnreason_delete",
 }
 
 # An account with survey history cannot be deleted: its contacts, invitations and answers PROTECT it.
