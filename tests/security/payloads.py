@@ -34,9 +34,12 @@ from tests.factories import (
     AccountFactory,
     CampaignFactory,
     CheckInFactory,
+    ChurnReasonFactory,
     ContactFactory,
+    ForecastCallFactory,
     InvitationFactory,
     MetricDefinitionFactory,
+    RenewalFactory,
     SurveyFactory,
     TeamFactory,
     UserFactory,
@@ -84,6 +87,9 @@ TEXT = {
     "reply_subject": f"Re {XSS}",
     "reply_body": f"Reply {BREAKOUT}{XSS}",
     "reply_template": f"Template {XSS}",
+    "call_note": f"Call {BREAKOUT}{XSS}",
+    "outcome_note": f"Outcome {XSS}",
+    "churn_reason": f"Reason {XSS}",
 }
 
 
@@ -183,6 +189,19 @@ def payload_world() -> SimpleNamespace:
     Rule.objects.create(name=TEXT["rule"], trigger=Trigger.ENTERS_RED, playbook=playbook)
     task_create(account=account, by=alice, title=TEXT["task_title"], reason=TEXT["task_reason"], due_on=days_ago(0))
     done = task_create(account=account, by=alice, title=TEXT["task_title"], due_on=days_ago(0))
+    ChurnReasonFactory(name=TEXT["churn_reason"])  # offered in the close form
+    RenewalFactory(
+        account=account,
+        renewal_date=days_ago(200),
+        outcome="contracted",
+        new_arr=account.arr,
+        arr=account.arr + 1000,
+        closed_on=days_ago(200),
+        outcome_note=TEXT["outcome_note"],
+    )
+    ForecastCallFactory(
+        renewal=RenewalFactory(account=account, renewal_date=days_ago(-40)), call="at_risk", note=TEXT["call_note"]
+    )
     task_complete(task=done, by=alice, outcome=TEXT["task_outcome"])
 
     Notification.objects.create(

@@ -75,6 +75,7 @@ PAGES = {
         [],
     ),
     "rules": ("adam", "/setup/rules/", ["rule", "playbook", "task_title"], []),
+    "renewals": ("maria", "/renewals/", ["account", "csm"], []),
     "portfolio of a CSM": ("maria", "/portfolio/{alice}/", ["csm", "account", "contact", "comment"], []),
     "account page": (
         "alice",
@@ -93,6 +94,9 @@ PAGES = {
             "task_title",
             "task_reason",
             "task_outcome",
+            "call_note",
+            "outcome_note",
+            "churn_reason",
         ],
         ["metric_label", "metric_unit"],
     ),
