@@ -468,6 +468,7 @@ class ImportJob(models.Model):
         ACCOUNTS = "accounts", "Accounts and contacts"
         METRICS = "metrics", "Metric values"
         ANSWERS = "answers", "Past survey answers"
+        RENEWALS = "renewals", "Renewal history"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting"

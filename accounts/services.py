@@ -17,6 +17,7 @@ from accounts.models import Account, ApiToken, ArrChange, CheckIn, Contact, Impo
 from accounts.signals import account_edited
 from accounts.tasks import import_job_run_task
 from accounts.validators import one_line
+from renewals.renewal_import import renewals_csv_validate, renewals_import_apply
 from surveys.answer_import import answers_csv_validate, answers_import_apply
 
 logger = logging.getLogger(__name__)
@@ -251,6 +252,10 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         )
         errors = account_plan.errors
         row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
+    elif job.kind == ImportJob.Kind.RENEWALS:
+        renewal_plan = renewals_csv_validate(job.files["renewals"], progress=progress)
+        errors = renewal_plan.errors
+        row_count, apply = renewal_plan.rows_read, lambda: renewals_import_apply(plan=renewal_plan, by=job.created_by)
     else:
         answer_plan = answers_csv_validate(job.files["answers"], progress=progress)
         errors = answer_plan.errors

@@ -6,7 +6,11 @@ metrics over the last 100 days), 12 check-ins per account, and a year of daily h
 snapshots. Beside them, 1,000 accounts that churned during the year: four in five slide
 towards red in the 120 days before they leave, one in five leaves without warning; they have
 snapshots until their churn day and nothing else, so every other figure is measured on the
-10,000 active accounts. The small tables go through the ORM; the
+10,000 active accounts. Renewal history for the renewals page: each active account's renewal closed a
+year before its renewal date (six in ten flat, three expanded, one contracted) and its open renewal,
+each churned account's renewal closed as churned on its churn day, two forecast calls on each closed
+renewal and on the open ones due within 120 days, and the ARR history they make (21,000 renewals).
+The small tables go through the ORM; the
 big ones are generated inside PostgreSQL with generate_series, which is what lets the
 whole build fit in a few minutes on two cores.
 """
@@ -21,6 +25,7 @@ from django.utils import timezone
 
 from accounts.email_address import address_hash
 from accounts.models import Account, Contact, MetricDefinition, Team, User
+from renewals.models import Renewal
 from scoring.models import HealthModel
 from surveys.models import Response
 
@@ -42,6 +47,7 @@ def exists() -> bool:
         Account.objects.filter(external_id=MARKER).exists()
         and Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.CHURNED).count() >= CHURNED
         and Response.objects.count() >= ANSWERS
+        and Renewal.objects.filter(account__external_id=MARKER).exists()
     )
 
 
@@ -207,6 +213,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
             WHERE a.external_id LIKE 'BENCH-%' AND a.status = 'active'
             """,
         ),
+        *_renewal_sql(),
         (
             "a year of daily health snapshots (3,650,000)",
             f"""
@@ -235,6 +242,73 @@ def _bulk_sql() -> list[tuple[str, str]]:
                              1)::float AS score
             ) s
             WHERE a.external_id LIKE 'BENCH-%' AND a.status = 'churned' AND current_date - day < a.churned_on
+            """,
+        ),
+    ]
+
+
+def _renewal_sql() -> list[tuple[str, str]]:
+    """Renewals, forecast calls and ARR history of the bench accounts, each table in one statement."""
+    bench = "a.external_id LIKE 'BENCH-%'"
+    renewal_columns = (
+        "account_id, term_start, renewal_date, arr, outcome, new_arr, outcome_note, closed_on, closed_by_id, "
+        "churn_reason_id, created_at"
+    )
+    return [
+        (
+            "renewal history (21,000 renewals)",
+            f"""
+            INSERT INTO renewals_renewal ({renewal_columns})
+            SELECT a.id, a.renewal_date - 730, a.renewal_date - 365, o.previous, k.outcome, a.arr, '',
+                   a.renewal_date - 365 - (a.id % 15)::int, a.owner_id, NULL::bigint, now()
+            FROM accounts_account a
+            CROSS JOIN LATERAL (
+                SELECT CASE WHEN a.id % 10 < 6 THEN 'renewed' WHEN a.id % 10 < 9 THEN 'expanded'
+                       ELSE 'contracted' END AS outcome
+            ) k
+            CROSS JOIN LATERAL (
+                SELECT CASE k.outcome WHEN 'renewed' THEN a.arr WHEN 'expanded' THEN round(a.arr * 0.8, 2)
+                       ELSE round(a.arr * 1.1, 2) END AS previous
+            ) o
+            WHERE {bench} AND a.status = 'active'
+            UNION ALL
+            SELECT a.id, a.renewal_date - 365, a.renewal_date, a.arr, '', NULL::numeric, '', NULL::date, NULL::bigint,
+                   NULL::bigint, now()
+            FROM accounts_account a WHERE {bench} AND a.status = 'active'
+            UNION ALL
+            SELECT a.id, a.churned_on - 365, a.churned_on, a.arr, 'churned', 0, '', a.churned_on, a.owner_id,
+                   (SELECT r.id FROM renewals_churnreason r ORDER BY r.id
+                    OFFSET a.id % (SELECT count(*) FROM renewals_churnreason) LIMIT 1), now()
+            FROM accounts_account a WHERE {bench} AND a.status = 'churned'
+            """,
+        ),
+        (
+            "forecast calls",
+            # Mostly right: nine in ten renewals were called commit, seven in ten churns at risk.
+            f"""
+            INSERT INTO renewals_forecastcall (renewal_id, call, note, made_on, made_by_id, created_at)
+            SELECT r.id,
+                   CASE WHEN r.outcome = 'churned' THEN CASE WHEN random() < 0.7 THEN 'at_risk' ELSE 'commit' END
+                        WHEN random() < 0.9 THEN 'commit' ELSE 'at_risk' END,
+                   'Bench call', c.made_on, a.owner_id, now()
+            FROM renewals_renewal r JOIN accounts_account a ON a.id = r.account_id
+            CROSS JOIN generate_series(0, 1) AS n
+            CROSS JOIN LATERAL (SELECT r.renewal_date - 30 * n - 10 - (r.id % 20)::int AS made_on) c
+            WHERE {bench} AND c.made_on <= current_date
+              AND (r.outcome <> '' OR r.renewal_date <= current_date + 120)
+            """,
+        ),
+        (
+            "ARR history of the renewals",
+            f"""
+            INSERT INTO accounts_arrchange (account_id, "on", arr, previous_arr, source, by_id, created_at)
+            SELECT r.account_id, r.term_start, r.arr, NULL::numeric, 'start', NULL::bigint, now()
+            FROM renewals_renewal r JOIN accounts_account a ON a.id = r.account_id
+            WHERE {bench} AND r.outcome <> ''
+            UNION ALL
+            SELECT r.account_id, r.renewal_date, r.new_arr, r.arr, 'renewal', r.closed_by_id, now()
+            FROM renewals_renewal r JOIN accounts_account a ON a.id = r.account_id
+            WHERE {bench} AND r.outcome <> ''
             """,
         ),
     ]

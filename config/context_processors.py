@@ -8,6 +8,7 @@ from accounts.outbox import outbox_enabled
 SECTIONS = [
     ("dashboards:portfolio", "portfolio"),
     ("accounts:import", "import"),
+    ("renewals:renewal_import", "import"),
     ("accounts:metric", "metrics"),
     ("accounts:token", "tokens"),
     ("accounts:outbox", "outbox"),

@@ -12,8 +12,19 @@ from django.utils import timezone
 
 from accounts.company import company_name
 from accounts.demo import HISTORY_DAYS, _accounts_seed, _level, _people_seed, _teams_seed
-from accounts.models import Account, CheckIn, Contact, ImportJob, MetricDefinition, MetricValue, Team, User
+from accounts.models import (
+    Account,
+    ArrChange,
+    CheckIn,
+    Contact,
+    ImportJob,
+    MetricDefinition,
+    MetricValue,
+    Team,
+    User,
+)
 from playbooks.models import Task
+from renewals.models import ForecastCall, Renewal
 from scoring.demo import history_days
 from surveys.demo import OUTBOX_CAMPAIGN
 from surveys.models import Campaign, FeedbackReply, Invitation, Response, Survey
@@ -115,8 +126,8 @@ def test_an_account_is_the_same_however_it_was_added():
     seed(accounts=25)
     fields = ("external_id", "name", "segment", "arr", "owner__email", "renewal_date", "status")
     grown = list(Account.objects.order_by("external_id").values_list(*fields))
-    # Survey history is protected from deletion along with its account: delete it first, on purpose.
-    for model in (Task, FeedbackReply, Response, Invitation, Contact, Account):
+    # Survey and renewal history are protected from deletion along with their account: delete them first, on purpose.
+    for model in (Task, FeedbackReply, Response, Invitation, Contact, ForecastCall, Renewal, ArrChange, Account):
         model.objects.all().delete()
     seed(accounts=25)
     assert list(Account.objects.order_by("external_id").values_list(*fields)) == grown
@@ -398,3 +409,39 @@ def test_demo_replies_are_mostly_within_the_sla_some_late_some_never(db, alice, 
     hours = sorted((reply.created_at - answered_at).total_seconds() / 3600 for reply in replies)
     assert len(replies) == 17 and sum(h <= settings.FEEDBACK_REPLY_SLA_HOURS for h in hours) == 14
     assert [answer.feedback_status for answer in answers].count("replied") == 17
+
+
+def test_a_year_of_renewal_history_consistent_with_the_accounts():
+    seed(accounts=40)
+    today = timezone.localdate()
+    active = Account.objects.filter(status=Account.Status.ACTIVE)
+    for account in active:
+        (upcoming,) = account.renewals.open()
+        assert upcoming.renewal_date == account.renewal_date and upcoming.arr == account.arr
+        previous = account.renewals.closed().get()
+        assert previous.renewal_date == account.renewal_date - datetime.timedelta(days=365)
+        assert previous.outcome in ("renewed", "expanded", "contracted") and previous.closed_on <= today
+        # The ARR on a day is the last change on or before it: today's is the account's.
+        assert account.arr_changes.filter(on__lte=today).order_by("on", "pk").last().arr == account.arr
+        assert account.arr_changes.order_by("on").first().on < today - datetime.timedelta(days=365)
+    for account in Account.objects.filter(status=Account.Status.CHURNED):
+        (last,) = account.renewals.all()
+        assert (last.outcome, last.closed_on, last.renewal_date, last.new_arr) == (
+            "churned",
+            account.churned_on,
+            account.churned_on,
+            0,
+        )
+        assert last.churn_reason is not None
+    calls = ForecastCall.objects.select_related("renewal__account")
+    assert calls and all(call.made_by_id == call.renewal.account.owner_id and call.made_on <= today for call in calls)
+    assert all(1 <= renewal.calls.count() <= 4 for renewal in Renewal.objects.closed())
+    # CSMs are mostly right, not always: some at-risk calls renewed, or some committed accounts churned.
+    latest = {call.renewal_id: call.call for call in calls.order_by("made_on", "pk")}
+    closed = Renewal.objects.closed()
+    assert any(latest[r.pk] == "at_risk" and r.outcome != "churned" for r in closed) or any(
+        latest[r.pk] == "commit" and r.outcome == "churned" for r in closed
+    )
+    before = (Renewal.objects.count(), ForecastCall.objects.count(), ArrChange.objects.count())
+    seed(accounts=40)
+    assert (Renewal.objects.count(), ForecastCall.objects.count(), ArrChange.objects.count()) == before

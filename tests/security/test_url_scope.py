@@ -531,6 +531,12 @@ RULES: dict[str, Rule] = {
             )
         },
     ),
+    "renewals:renewal_import": admins(
+        methods=("GET", "POST"),
+        post=lambda w: {
+            "renewals_file": csv_upload("r.csv", "account_external_id,renewal_date,arr\nA-SECRET-1,2030-01-31,1000\n")
+        },
+    ),
     "scoring:model_list": admins(),
     # -- Tasks: the list shows each user's own scope; a task's actions are writes on its account --
     "playbooks:task_list": signed_in(lists_team_a=True),

@@ -13,6 +13,7 @@ from accounts import demo as accounts_demo
 from accounts.models import Account, User
 from dashboards import demo as dashboards_demo
 from playbooks import demo as playbooks_demo
+from renewals import demo as renewals_demo
 from scoring import demo as scoring_demo
 from surveys import demo as surveys_demo
 from webhooks import demo as webhooks_demo
@@ -51,6 +52,7 @@ class Command(BaseCommand):
                 today=today, new_accounts=counts["accounts"], progress=self.stdout.write
             )
             counts |= dashboards_demo.seed_dashboards(today=today)
+            counts |= renewals_demo.seed_renewals(rng=random.Random(seed + 4), today=today)
             counts |= playbooks_demo.seed_playbooks(rng=random.Random(seed + 2), today=today)
             counts |= webhooks_demo.seed_webhooks(
                 rng=random.Random(seed + 3), history=surveys_demo.webhook_history(today=today)
