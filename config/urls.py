@@ -52,8 +52,6 @@ urlpatterns = [
     path("", include("playbooks.urls")),
     path("", include("renewals.urls")),
     path("", include("webhooks.urls")),
-    # Until renewals/urls.py (namespace "renewals") includes it itself: the renewal history import.
-    path("", include(("renewals.import_urls", "renewals"))),
     path("admin/login/", login_rate_limit(admin.site.login)),  # before the admin's own, which it wraps
     path("admin/", admin.site.urls),
 ]

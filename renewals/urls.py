@@ -1,11 +1,12 @@
 from django.urls import path
 
-from renewals import views
+from renewals import import_views, views
 
 app_name = "renewals"
 
 urlpatterns = [
     path("renewals/", views.renewal_list, name="list"),
+    path("renewals/import/", import_views.renewal_import, name="renewal_import"),
     path("renewals/<int:renewal_id>/call/", views.renewal_call, name="call"),
     path("renewals/<int:renewal_id>/close/", views.renewal_close, name="close"),
     path("accounts/<int:account_id>/renewal/", views.renewal_open, name="open"),
