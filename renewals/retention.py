@@ -16,7 +16,9 @@ Defined once here (and in the README, "Retention: GRR and NRR"):
 Reads one query whatever the number of accounts: the accounts in the user's scope with their ARR on
 each boundary day (one subquery per day on the (account, on) index, which includes the ARR); a
 second when some of them have a parent: the accounts with a parent or a churn date, for churn that
-comes down a hierarchy. Sums are exact
+comes down a hierarchy. Measured on SQLite on a busy two-core machine, 10,000 accounts with four
+changes each: 0.5–0.6 s. Reading every change (40,000) and aggregating in Python took 0.3 s for the
+12 months alone, and grows with the length of the history, which the subqueries do not. Sums are exact
 Decimals; the ratios are not rounded here (core/numbers.py rounds what is shown).
 """
 

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -16,6 +17,13 @@ pytestmark = pytest.mark.django_db
 
 TODAY = datetime.date(2026, 5, 15)  # passed to every computation: the real date never matters
 D = datetime.date
+
+
+@pytest.fixture(autouse=True)
+def frozen_today():
+    """Factories' defaults (an override's creation) follow the same fixed day as the `today=` passed."""
+    with time_machine.travel(datetime.datetime(2026, 5, 15, 12, tzinfo=datetime.UTC), tick=False):
+        yield
 
 
 def arr(account: Account, on: datetime.date, value: int) -> None:
@@ -182,4 +190,5 @@ def test_the_queries_do_not_grow_with_the_number_of_accounts(adam):
     small = queries()
     add(30)
     assert queries() == small <= 2
-    assert compute_retention(user=adam, today=TODAY).total.of(trailing_period(TODAY)).end_arr == Decimal(2_000 * 33 + 2_000)
+    report = compute_retention(user=adam, today=TODAY)
+    assert report.total.of(report.trailing).end_arr == Decimal(2_000 * 33 + 2 * 1_000)
