@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Team, User
 from renewals.models import CALL_RENEWS_PROBABILITY, RENEWING_CALLS, ForecastCall, Outcome, Renewal
 from scoring.models import Band, HealthModelVersion, HealthSnapshot, Override
 from scoring.selectors import override_band
@@ -103,8 +103,8 @@ def _shown_band(renewal, overrides: list[Override]) -> str:
     return renewal.snapshot_band or Band.NONE
 
 
-def compute_accuracy(*, user: User, today: datetime.date | None = None) -> Accuracy:
-    """Who was right on the closed renewals `user` sees; three queries."""
+def compute_accuracy(*, user: User, team: Team | None = None, today: datetime.date | None = None) -> Accuracy:
+    """Who was right on the closed renewals `user` sees (of one team's accounts when given); three queries."""
     today = today or timezone.localdate()
     lead = datetime.timedelta(days=FORECAST_DAYS)
     forecast_day = ExpressionWrapper(F("renewal_date") - lead, output_field=DateField())
@@ -112,9 +112,11 @@ def compute_accuracy(*, user: User, today: datetime.date | None = None) -> Accur
     call = ForecastCall.objects.filter(renewal=OuterRef("pk"), made_on__lte=on_the_day)
     call = call.order_by("-made_on", "-created_at", "-pk")
     snapshot = HealthSnapshot.objects.filter(account=OuterRef("account_id"), date__lte=on_the_day).order_by("-date")
+    in_scope = Renewal.objects.visible_to(user)
+    if team is not None:
+        in_scope = in_scope.filter(account__owner__team=team)
     renewals = list(
-        Renewal.objects.visible_to(user)
-        .closed()
+        in_scope.closed()
         .annotate(forecast_day=forecast_day)
         .filter(closed_on__gte=F("forecast_day"))
         .annotate(
