@@ -137,3 +137,25 @@ def test_the_page_runs_the_same_queries_for_more_accounts_and_renewals(login, ad
     small = queries()
     add(25)
     assert queries() == small
+
+
+def test_managers_see_who_was_right_on_the_rollup_and_csms_do_not(login, data, maria, alice):
+    words = text(login(maria).get("/team/"))
+    assert "Who was right about renewals" in words
+    # One closed renewal of team A (carol's is team B's): too few either way, with n.
+    assert "CSMs' calls Too few renewals n = 1 Health model Too few renewals n = 1" in words
+    assert "On 1 closed renewal, 90 days before each (0 without a call)." in words
+    assert "Retention and who was right, per CSM" in words
+    assert "Who was right" not in text(login(alice).get("/team/"))
+
+
+def test_the_rollup_card_shows_accuracy_from_ten_renewals(login, maria, alice):
+    for index in range(10):
+        account = AccountFactory(owner=alice)
+        arr(account, D(2024, 1, 1), 1_000)
+        closed = renewal(account, churned=index < 3, call=Call.AT_RISK if index < 4 else Call.COMMIT)
+        HealthSnapshotFactory(account=closed.account, date=D(2025, 11, 20), score=20.0 if index < 2 else 80.0)
+    words = text(login(maria).get("/team/"))
+    # Calls: 3 churned called at risk (right), 1 renewed called at risk (wrong), 6 commit renewed: 9 of 10.
+    # Model: 2 red churned (right), 1 green churned (wrong), 7 green renewed: 9 of 10.
+    assert "CSMs' calls 90% right n = 10 Health model 90% right n = 10" in words
