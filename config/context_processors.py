@@ -30,6 +30,7 @@ SECTIONS = [
     ("surveys:survey", "surveys"),
     ("surveys:reply_template", "reply_templates"),
     ("dashboards:rollup", "team"),
+    ("renewals:retention", "retention"),
     ("webhooks:", "webhooks"),
 ]
 

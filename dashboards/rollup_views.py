@@ -32,6 +32,7 @@ from dashboards.rollup import (
     drill_accounts,
     rollup_teams,
 )
+from renewals.accuracy import compute_accuracy
 from scoring.models import Band
 from scoring.selectors import default_model_backtest
 from surveys.formulas import Result
@@ -380,6 +381,10 @@ def rollup(request):
     period = filters.get("period") or DEFAULT_PERIOD
     computed = compute_rollup(user=request.user, team=team, period_days=PERIODS[period], teams=teams)
     links = Links(team=team, period=period)
+    # Managers and admins see how the CSMs' calls and the model fared on closed renewals; three queries.
+    who_was_right = None
+    if request.user.is_manager or request.user.is_admin:
+        who_was_right = compute_accuracy(user=request.user, team=team, today=computed.today)
     owner_views = [row_view(row, links) for row in computed.owners]
     context = {
         "form": form,
@@ -403,5 +408,9 @@ def rollup(request):
         "several_teams": len(teams) > 1,
         "survey_refresh_minutes": SURVEY_CACHE_SECONDS // 60,
         "backtest": default_model_backtest(),
+        "who_was_right": who_was_right,
+        "who_tallies": [("CSMs' calls", who_was_right.total.calls), ("Health model", who_was_right.total.model)]
+        if who_was_right
+        else [],
     }
     return render_page_or_partial(request, "dashboards/rollup.html", "rollup", context)

@@ -351,6 +351,7 @@ RULES: dict[str, Rule] = {
     "home": signed_in(status=302),
     "dashboards:portfolio": signed_in(lists_team_a=True),
     "dashboards:rollup": signed_in(),
+    "renewals:retention": signed_in(),
     "dashboards:account_timeline": reads(kwargs=account_id),
     "accounts:morning_email_toggle": signed_in(methods=("POST",), post=lambda w: {"morning_email": "on"}),
     "accounts:list": signed_in(lists_team_a=True),
