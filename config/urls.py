@@ -52,7 +52,6 @@ urlpatterns = [
     path("", include("playbooks.urls")),
     path("", include("renewals.urls")),
     path("", include("webhooks.urls")),
-    path("", include("renewals.urls")),
     path("admin/login/", login_rate_limit(admin.site.login)),  # before the admin's own, which it wraps
     path("admin/", admin.site.urls),
 ]
