@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models import Avg, Count, F, Max, Min, Q
 from django.test import TestCase
 from django.utils import timezone
 
@@ -398,3 +398,25 @@ def test_demo_replies_are_mostly_within_the_sla_some_late_some_never(db, alice, 
     hours = sorted((reply.created_at - answered_at).total_seconds() / 3600 for reply in replies)
     assert len(replies) == 17 and sum(h <= settings.FEEDBACK_REPLY_SLA_HOURS for h in hours) == 14
     assert [answer.feedback_status for answer in answers].count("replied") == 17
+
+
+def test_the_demo_has_account_groups_of_two_to_six_children():
+    seed(accounts=45)
+    children = Account.objects.filter(parent__isnull=False).values_list("external_id", "parent__external_id")
+    assert dict(children) == {
+        "DEMO-00002": "DEMO-00001",
+        "DEMO-00003": "DEMO-00001",
+        "DEMO-00022": "DEMO-00021",
+        "DEMO-00023": "DEMO-00021",
+        "DEMO-00024": "DEMO-00022",  # the second group's last child is a grandchild
+        "DEMO-00042": "DEMO-00041",
+        "DEMO-00043": "DEMO-00041",
+        "DEMO-00044": "DEMO-00041",
+        "DEMO-00045": "DEMO-00041",  # cut short by --accounts
+    }
+    # Owners rotate over the CSMs: some children belong to another team than their parent.
+    groups = Account.objects.filter(parent__isnull=False).exclude(owner__team=F("parent__owner__team"))
+    assert groups.exists()
+    before = table_counts()
+    assert "0 account groups" in seed(accounts=45)
+    assert table_counts() == before
