@@ -308,9 +308,10 @@ def rows_sort(rows: list[PortfolioRow], *, sort: str = DEFAULT_SORT, descending:
 class RowGroup:
     """The rows of one parent account (its own row first when it is in the portfolio), or of none."""
 
-    parent_id: int | None
-    name: str | None  # None: no parent, or a parent outside the viewer's scope (never named)
+    parent_id: int | None  # None: the accounts without a parent, or (hidden) those whose parent is out of scope
+    name: str | None
     rows: list[PortfolioRow]
+    hidden: bool = False  # their parents are outside the viewer's scope: one group, never named
 
     @property
     def arr(self) -> Decimal:
@@ -321,9 +322,9 @@ class RowGroup:
 def rows_group(rows: list[PortfolioRow]) -> list[RowGroup]:
     """The rows by parent account, each group keeping the rows' order with the parent's own row first.
 
-    An account whose children are in the list heads their group; the others go under their parent
-    (named when the viewer may see it). Groups by name, those outside scope after, the accounts in
-    no group last.
+    An account whose children are in the list heads their group; the others go under their parent.
+    Groups by name; then, in one group, the accounts whose parent is outside the viewer's scope;
+    the accounts in no group last.
     """
     heads = {row.account.parent_id for row in rows} - {None}
     groups: dict[int | None, RowGroup] = {}
@@ -334,12 +335,18 @@ def rows_group(rows: list[PortfolioRow]) -> list[RowGroup]:
             group.name = account.name
             group.rows.insert(0, row)
             continue
-        key = account.parent_id
-        name = getattr(account, "parent_name", None) if key is not None else None
-        groups.setdefault(key, RowGroup(key, name, [])).rows.append(row)
+        name = getattr(account, "parent_name", None)
+        if account.parent_id is None:
+            group = groups.setdefault(None, RowGroup(None, None, []))
+        elif name is None:
+            group = groups.setdefault("hidden", RowGroup(None, None, [], hidden=True))
+        else:
+            group = groups.setdefault(account.parent_id, RowGroup(account.parent_id, name, []))
+        group.rows.append(row)
 
     def order(group: RowGroup):
-        return (group.parent_id is None, group.name is None, (group.name or "").casefold(), group.parent_id or 0)
+        rank = 1 if group.hidden else 2 if group.parent_id is None else 0  # named, out of scope, none
+        return (rank, (group.name or "").casefold(), group.parent_id or 0)
 
     return sorted(groups.values(), key=order)
 

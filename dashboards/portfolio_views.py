@@ -161,15 +161,15 @@ GROUP_ROW = (
     ' <span class="portfolio-sub">{count} · ARR {arr}</span></th></tr>'
 )
 NO_GROUP = span("No parent account", css="muted")
-HIDDEN_PARENT = span("A parent account outside your scope", css="muted")
+HIDDEN_PARENT = span("Parent accounts outside your scope", css="muted")
 
 
 def group_html(group: RowGroup, *, account_url: str) -> SafeString:
     """The header row of a group of the portfolio grouped by parent account."""
-    if group.parent_id is None:
-        name = NO_GROUP
-    elif group.name is None:
+    if group.hidden:
         name = HIDDEN_PARENT
+    elif group.parent_id is None:
+        name = NO_GROUP
     else:
         name = link(account_url.format(group.parent_id), group.name)
     count = f"{len(group.rows)} account{'' if len(group.rows) == 1 else 's'}"

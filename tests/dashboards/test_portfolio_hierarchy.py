@@ -24,6 +24,7 @@ def test_grouped_by_parent(alice, carol, login):
     AccountFactory(name="Alpha Zeta", owner=alice, parent=top, arr=30_000)
     hidden = AccountFactory(name="Hidden Parent", owner=carol)
     AccountFactory(name="Orphan", owner=alice, parent=hidden, arr=5_000)
+    AccountFactory(name="Another orphan", owner=alice, parent=AccountFactory(owner=carol), arr=1_000)
     AccountFactory(name="Loner", owner=alice, arr=1_000)
     response = login(alice).get("/portfolio/?group=parent&sort=name")
     assert groups(response) == [
@@ -31,7 +32,8 @@ def test_grouped_by_parent(alice, carol, login):
         "Zeta Group",
         "Alpha Zeta",
         "Zeta West",
-        "# A parent account outside your scope 1 account · ARR 5,000",
+        "# Parent accounts outside your scope 2 accounts · ARR 6,000",
+        "Another orphan",
         "Orphan",
         "# No parent account 1 account · ARR 1,000",
         "Loner",
