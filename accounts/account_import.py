@@ -23,6 +23,7 @@ from accounts.csvfiles import (
     storable,
 )
 from accounts.email_address import address_hash, normalise_email
+from accounts.hierarchy import ancestor_parents
 from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, ArrChange, Contact, User
 from accounts.signals import health_inputs_changed
 from accounts.suppression import addresses_suppress
@@ -37,6 +38,7 @@ ACCOUNT_OPTIONAL = {
     "status",
     "churned_on",
     "churn_reason",
+    "parent_external_id",
 }
 # The account fields the health score depends on (scoring/engine.py): a change recomputes the account.
 HEALTH_FIELDS = ("segment", "status")
@@ -57,11 +59,13 @@ class AccountPlan:
     contact_columns: set[str] = field(default_factory=set)
     errors: list[RowError] = field(default_factory=list)
     rows_read: int = 0
+    # {external id: its parent's external id or None}, for the rows of a file with parent_external_id.
+    parents: dict[str, str | None] = field(default_factory=dict)
 
 
 def _account_values(row: dict, owners: dict[str, int]) -> dict:
     problems = RowProblems()
-    problems.single_line(row, "external_id", "name", "owner_email")
+    problems.single_line(row, "external_id", "name", "owner_email", "parent_external_id")
     problems.text(row, "churn_reason", max_length=Account._meta.get_field("churn_reason").max_length)
     values = {"external_id": row["external_id"], "name": row["name"]}
     if not values["external_id"]:
@@ -146,12 +150,56 @@ def _ownerless_active_accounts(accounts: list[dict], lines: dict[str, int]) -> l
     return errors
 
 
+def _parent_errors(parents: dict[str, tuple[str, int]], file_ids: set[str]) -> list[RowError]:
+    """Rows whose parent_external_id names no account (in Pulse or the file) or would make a cycle.
+
+    `parents` is {external id: (parent's external id, line)} for the rows that name one. The hierarchy
+    after the import is the file's parents for its rows and the stored ones for every other account,
+    read once (accounts/hierarchy.py); each row's chain is walked up until it ends or comes back.
+    """
+    wanted = {parent for parent, _ in parents.values()} - file_ids
+    stored: dict[str, int] = {}
+    wanted_list = sorted(wanted)
+    for start in range(0, len(wanted_list), 5000):
+        chunk = Account.objects.filter(external_id__in=wanted_list[start : start + 5000])
+        stored.update(chunk.values_list("external_id", "pk"))
+    above = ancestor_parents(stored.values())
+    external_ids = dict(Account.objects.filter(pk__in=list(above)).values_list("pk", "external_id")) if above else {}
+    stored_parent = {external_ids[pk]: external_ids.get(parent) for pk, parent in above.items() if pk in external_ids}
+
+    def parent_of(external_id: str) -> str | None:
+        if external_id in file_ids:
+            entry = parents.get(external_id)
+            return entry[0] if entry else None
+        return stored_parent.get(external_id)
+
+    errors = []
+    for external_id, (parent, line) in parents.items():
+        if parent not in file_ids and parent not in stored:
+            message = f"parent_external_id {parent!r} matches no account in Pulse or in the accounts file"
+        elif parent == external_id:
+            message = f"parent_external_id {parent!r} is this account itself: an account can't be its own parent"
+        else:
+            chain, node, seen = [external_id, parent], parent_of(parent), {parent}
+            while node is not None and node != external_id and node not in seen:
+                chain.append(node)
+                seen.add(node)
+                node = parent_of(node)
+            if node != external_id:
+                continue
+            path = " → ".join([*chain, external_id])
+            message = f"parent_external_id {parent!r} would make a cycle ({path}): an account can't be its own ancestor"
+        errors.append(RowError("accounts", line, message))
+    return errors
+
+
 def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | None, progress=None) -> AccountPlan:
     """Read and check every row of both files; nothing is written."""
     plan = AccountPlan()
     progress = progress or (lambda done: None)
     owners = {email: pk for pk, email in User.objects.filter(is_active=True).values_list("pk", "email")}
     seen_ids: dict[str, int] = {}
+    parents: dict[str, tuple[str, int]] = {}
     done = 0
 
     if accounts_csv is not None:
@@ -172,6 +220,10 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
                         f"external_id {values['external_id']!r} is also on line {seen_ids[values['external_id']]}"
                     )
                 seen_ids[values["external_id"]] = line
+                if "parent_external_id" in row:
+                    plan.parents[values["external_id"]] = row["parent_external_id"] or None
+                    if row["parent_external_id"]:
+                        parents[values["external_id"]] = (row["parent_external_id"], line)
                 if not plan.errors:  # a file with a problem imports nothing: its rows need not be kept
                     plan.accounts.append(values)
             except CellError as exc:
@@ -180,6 +232,9 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
             if done % 500 == 0:
                 progress(done)
         plan.errors.extend(_ownerless_active_accounts(plan.accounts, seen_ids))
+        if parents:
+            file_ids = {row["external_id"] for _, row in rows}
+            plan.errors.extend(_parent_errors(parents, file_ids))
         plan.errors.sort(key=lambda error: error.line)
 
     if contacts_csv is not None:
@@ -212,7 +267,7 @@ def account_import_validate(*, accounts_csv: str | None, contacts_csv: str | Non
                 progress(done)
         plan.errors.extend(sorted(errors, key=lambda error: error.line))  # the first pass found the cell counts
     if plan.errors:
-        plan.accounts, plan.contacts = [], []
+        plan.accounts, plan.contacts, plan.parents = [], [], {}
     plan.rows_read = done
     return plan
 
@@ -226,6 +281,17 @@ def _health_changed(rows: list[dict], before: dict[str, dict]) -> list[str]:
         if old is None or any(name in values and values[name] != old[name] for name in HEALTH_FIELDS):
             changed.append(values["external_id"])
     return changed
+
+
+def _parents_set(parents: dict[str, str | None]) -> None:
+    """Set each imported account's parent (an empty cell: none), once every account of the file exists."""
+    wanted = set(parents) | {parent for parent in parents.values() if parent}
+    pks = dict(Account.objects.filter(external_id__in=wanted).values_list("external_id", "pk"))
+    Account.objects.bulk_update(
+        [Account(pk=pks[external_id], parent_id=pks.get(parent)) for external_id, parent in parents.items()],
+        ["parent"],
+        batch_size=1000,
+    )
 
 
 @transaction.atomic
@@ -257,6 +323,8 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
             after=dict(Account.objects.filter(external_id__in=external_ids).values_list("pk", "arr")),
             source=ArrChange.Source.IMPORT,
         )
+        if plan.parents:
+            _parents_set(plan.parents)
         result["accounts_updated"] = len(existing)
         result["accounts_created"] = len(plan.accounts) - len(existing)
         rescored = _health_changed(plan.accounts, before)

@@ -206,7 +206,8 @@ def seed_accounts(*, accounts: int, rng: random.Random, today: datetime.date, st
         **seed_setup(),
     }
     plans = _accounts_seed(count=accounts, account_seed=account_seed, today=today)
-    counts |= {"accounts": len(plans), "contacts": 0, "check-ins": 0, "metric values": 0}
+    counts |= {"accounts": len(plans), "account groups": _groups_seed(count=accounts)}
+    counts |= {"contacts": 0, "check-ins": 0, "metric values": 0}
     metric_ids = dict(MetricDefinition.objects.filter(key__in=[key for key, *_ in METRICS]).values_list("key", "pk"))
     now = timezone.now()
     for start in range(0, len(plans), ACCOUNTS_PER_ROUND):
@@ -316,6 +317,45 @@ def _accounts_seed(*, count: int, account_seed: int, today: datetime.date) -> li
     ]
     Account.objects.bulk_create([plan.account for plan in plans], batch_size=BATCH_SIZE)
     return plans
+
+
+# Account groups: every GROUP_EVERY-th demo account is a parent and the 2 to 6 after it are its children
+# (15 groups in 300 accounts). Owners rotate over the CSMs, so some children belong to another team than
+# their parent's and the rollup says how many are outside a CSM's scope; in every fourth group the last
+# child sits under the first one, two levels down.
+GROUP_EVERY = 20
+
+
+def demo_groups(count: int) -> dict[int, int]:
+    """{child's index: its parent's index} of the demo accounts 1 … count."""
+    links = {}
+    for parent in range(1, count + 1, GROUP_EVERY):
+        group = (parent - 1) // GROUP_EVERY
+        children = list(range(parent + 1, min(parent + 2 + group % 5, count) + 1))
+        for position, child in enumerate(children):
+            deeper = group % 4 == 1 and position == len(children) - 1 and position > 0
+            links[child] = children[0] if deeper else parent
+    return links
+
+
+def _groups_seed(*, count: int) -> int:
+    """Give the demo accounts without a parent the one demo_groups names; return the groups that gained children.
+
+    Only an account with no parent yet gets one, so seeding again (or an admin's change) is left alone.
+    """
+    links = demo_groups(count)
+    by_id = Account.objects.filter(
+        external_id__in={external_id(index) for pair in links.items() for index in pair}
+    ).in_bulk(field_name="external_id")
+    changed, parents = [], set()
+    for child_index, parent_index in links.items():
+        child, parent = by_id.get(external_id(child_index)), by_id.get(external_id(parent_index))
+        if child is not None and parent is not None and child.parent_id is None:
+            child.parent_id = parent.pk
+            changed.append(child)
+            parents.add(parent_index)
+    Account.objects.bulk_update(changed, ["parent"], batch_size=BATCH_SIZE)
+    return len({index for index in parents if index % GROUP_EVERY == 1})
 
 
 def company_name(index: int) -> str:

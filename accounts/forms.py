@@ -141,13 +141,16 @@ class AccountForm(PulseForm, forms.ModelForm):
             "status",
             "churned_on",
             "churn_reason",
+            "parent",
         ]
         widgets = {"renewal_date": DateInput(), "churned_on": DateInput()}
+        labels = {"parent": "Parent account"}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owner_choices(user)
         self.fields["owner"].required = user.role == User.Role.CSM
+        self._parent_choices(user)
         if not user.is_admin:
             external_id = self.fields["external_id"]
             # Whether a CRM id is taken in another team is not a CSM's to learn.
@@ -157,6 +160,19 @@ class AccountForm(PulseForm, forms.ModelForm):
                 # every team's next batch. It is set at creation; after that only admins change it.
                 external_id.disabled = True
                 external_id.help_text = "Only an admin can change the CRM ID: integrations send data by it."
+
+    def _parent_choices(self, user: User) -> None:
+        """Parents in the user's scope only (a cycle is refused by the model's clean, on this field).
+
+        A parent outside the user's scope is kept as it is and not shown: its name is not theirs to read.
+        """
+        parent = self.fields["parent"]
+        visible = Account.objects.visible_to(user)
+        if self.instance.parent_id is not None and not visible.filter(pk=self.instance.parent_id).exists():
+            del self.fields["parent"]
+            return
+        parent.queryset = visible.exclude(pk=self.instance.pk) if self.instance.pk else visible
+        parent.empty_label = "No parent"
 
     def clean(self):
         cleaned = super().clean()
@@ -240,8 +256,9 @@ class AccountImportForm(PulseForm, forms.Form):
         required=False,
         label="Accounts CSV",
         help_text="Columns: external_id, name, owner_email, segment, arr, renewal_date, lifecycle_stage, "
-        "status, churned_on, churn_reason (only the first two are required, and owner_email for a new active "
-        "account: an active account always has an owner).",
+        "status, churned_on, churn_reason, parent_external_id (only the first two are required, and owner_email "
+        "for a new active account: an active account always has an owner). parent_external_id is the parent "
+        "account's external_id, in the same file or already in Pulse; an empty cell means no parent.",
     )
     contacts_file = CsvUploadField(
         required=False,

@@ -223,8 +223,16 @@ class Account(models.Model):
     def clean(self):
         # Scope follows the owner's team: an active account without one is out of everyone's sight
         # but the admins'. Model forms run this (the app's and the Django admin's); imports check it too.
+        errors = {}
         if self.status == self.Status.ACTIVE and self.owner_id is None:
-            raise ValidationError({"owner": ACTIVE_ACCOUNT_NEEDS_OWNER})
+            errors["owner"] = ACTIVE_ACCOUNT_NEEDS_OWNER
+        # A cycle would make a subtree endless; the import checks a whole file the same way.
+        from accounts.hierarchy import parent_problem  # it reads this model
+
+        if problem := parent_problem(self):
+            errors["parent"] = problem
+        if errors:
+            raise ValidationError(errors)
 
     def days_to_renewal(self, today: datetime.date | None = None) -> int | None:
         if self.renewal_date is None:

@@ -233,6 +233,38 @@ def measure_pages() -> None:
                queries <= target_queries if target_queries else None)  # fmt: skip
 
 
+def measure_parent_rollup() -> None:
+    """The account page of a parent with 200 children (two levels, a quarter outside the CSM's scope), in a
+    transaction rolled back: the rollup's queries must not grow with the children."""
+    from django.db import transaction
+
+    say("Parent rollup (200 children)")
+    csm = User.objects.get(email=dataset.csm_email(1))
+    own = list(Account.objects.filter(owner=csm).order_by("pk").values_list("pk", flat=True)[:151])
+    others = list(Account.objects.exclude(owner=csm).order_by("pk").values_list("pk", flat=True)[:50])
+    parent, children = own[0], own[1:] + others
+    client = Client()
+    client.force_login(csm)
+    try:
+        with transaction.atomic():
+            Account.objects.filter(pk__in=children[:20]).update(parent=parent)
+            # The other 180 two levels down, nine under each of the first 20.
+            for n, middle in enumerate(children[:20]):
+                Account.objects.filter(pk__in=children[20 + 9 * n : 29 + 9 * n]).update(parent=middle)
+            times, queries = _timed(client, f"/accounts/{parent}/", 30)
+            Account.objects.filter(pk__in=children[20:]).update(parent=None)
+            Account.objects.filter(pk__in=children[20:30]).update(parent=children[0])
+            _, few_queries = _timed(client, f"/accounts/{parent}/", 1)
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    p50, p95 = statistics.median(times), _percentile(times, 0.95)
+    record("parent rollup (200 children): p50 / p95", f"{p50:.0f} / {p95:.0f} ms")
+    record(
+        "parent rollup: queries, 200 children / 30", f"{queries} / {few_queries}", "the same", queries == few_queries
+    )
+
+
 def machine_facts() -> str:
     cpu = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
@@ -295,6 +327,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE scoring_healthsnapshot")
     measure_pages()
+    measure_parent_rollup()
     measure_rules()
     measure_backtest()
     load.measure_sending(record=record, say=say)

@@ -8,15 +8,18 @@ read, so the page and the morning email (which reads for many accounts at once) 
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 
+from accounts.hierarchy import descendant_parents
 from accounts.metric_figures import MEAN_DAYS, Mean, Points, mean_ending, metric_headline, rolling_means
 from accounts.models import Account, CheckIn, MetricDefinition, Notification, User
 from accounts.sections import checkin_log
 from accounts.validators import days_later
 from core.dates import day_start, long_date, short_date
 from core.numbers import round_half_away, rounded, whole
+from playbooks.selectors import open_task_counts
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import change_shown, component_rows, score_lines
@@ -24,7 +27,7 @@ from scoring.models import Component, HealthSnapshot
 from scoring.trends import ARROWS, FLAT_BELOW
 from surveys.models import Kind, Response
 from surveys.results import ACCOUNT_PERIOD
-from surveys.selectors import account_survey_figures
+from surveys.selectors import AccountFigures, account_survey_figures, group_survey_figures
 
 TREND_DAYS = 365  # the health trend and the answers timeline: 12 months
 METRIC_DAYS = 90  # the metric sparklines
@@ -37,9 +40,156 @@ SINCE_CHOICES = {"30": 30, "90": 90}  # ?since=30 compares with 30 days ago inst
 
 
 def accounts_for(user: User) -> QuerySet:
-    """The accounts the user may open, each with `can_edit` (one query with the account)."""
+    """The accounts the user may open, each with `can_edit`, its parent and whether the user may see it, and
+    whether it has children (one query with the account)."""
     editable = Account.objects.editable_by(user).filter(pk=OuterRef("pk"))
-    return Account.objects.visible_to(user).select_related("owner__team").annotate(can_edit=Exists(editable))
+    parent_visible = Account.objects.visible_to(user).filter(pk=OuterRef("parent_id"))
+    return (
+        Account.objects.visible_to(user)
+        .select_related("owner__team", "parent")
+        .annotate(
+            can_edit=Exists(editable),
+            parent_visible=Exists(parent_visible),
+            has_children=Exists(Account.objects.filter(parent=OuterRef("pk"))),
+        )
+    )
+
+
+# ---- A parent's rollup of its descendants -----------------------------------------------------
+
+
+@dataclass
+class ChildRow:
+    """A descendant in the viewer's scope, `depth` levels under the page's account, with its latest score."""
+
+    account: Account
+    depth: int
+    score: float | None
+    band: str
+    open_tasks: int = 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.account.status == Account.Status.ACTIVE
+
+    @property
+    def indent(self) -> int:
+        """How far the page indents it (CSS classes group-depth-0 to -4; deeper ones line up with the fourth)."""
+        return min(self.depth - 1, 4)
+
+
+@dataclass
+class GroupRollup:
+    """What a parent's page rolls up: its descendants in the viewer's scope (any depth), and how many are not.
+
+    Only the descendants in scope count. ARR and health are of the active ones; health is the ARR-weighted
+    mean of those with a score (the plain mean when they all have no ARR), with its coverage.
+    """
+
+    children: list[ChildRow]
+    outside_scope: int
+    open_tasks: int = 0
+    survey_figures: list[AccountFigures] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.children) + self.outside_scope
+
+    @property
+    def active(self) -> list[ChildRow]:
+        return [row for row in self.children if row.is_active]
+
+    @property
+    def churned(self) -> int:
+        return len(self.children) - len(self.active)
+
+    @property
+    def all_churned(self) -> bool:
+        """Every descendant in scope has churned: the group shows as churned, with no active ARR."""
+        return bool(self.children) and not self.active
+
+    @property
+    def arr(self) -> Decimal:
+        return sum((Decimal(row.account.arr) for row in self.active), Decimal(0))
+
+    @property
+    def scored(self) -> list[ChildRow]:
+        return [row for row in self.active if row.score is not None]
+
+    @property
+    def health(self) -> float | None:
+        scored = self.scored
+        if not scored:
+            return None
+        weights = sum(Decimal(row.account.arr) for row in scored)
+        if weights == 0:
+            return sum(row.score for row in scored) / len(scored)
+        return float(sum(Decimal(str(row.score)) * Decimal(row.account.arr) for row in scored) / weights)
+
+    @property
+    def worst(self) -> ChildRow | None:
+        return min(self.scored, key=lambda row: (row.score, row.account.name.casefold(), row.account.pk), default=None)
+
+
+def tree_order(root: int, parents: dict[int, int], *, key=None) -> list[tuple[int, int]]:
+    """[(id, depth)] of the descendants in `parents` ({id: parent id}) of `root`, depth first, each parent
+    before its children, siblings sorted by `key` (their id by default)."""
+    children: dict[int, list[int]] = {}
+    for pk in sorted(parents, key=key):
+        children.setdefault(parents[pk], []).append(pk)
+    order, stack, seen = [], [(pk, 1) for pk in reversed(children.get(root, []))], {root}
+    while stack:
+        pk, depth = stack.pop()
+        if pk in seen:
+            continue
+        seen.add(pk)
+        order.append((pk, depth))
+        stack += [(child, depth + 1) for child in reversed(children.get(pk, []))]
+    return order
+
+
+def group_rollup(*, account: Account, user: User, today: datetime.date) -> GroupRollup | None:
+    """The rollup of a parent's descendants that `user` may see; None for an account without children.
+
+    A fixed number of queries whatever the number of descendants: the subtree (one recursive query),
+    the descendants in scope with their latest scores, their open tasks, their survey answers. An account
+    read by `accounts_for` says whether it has children (`has_children`): without, nothing is read.
+    """
+    if not getattr(account, "has_children", True):
+        return None
+    parents = descendant_parents([account.pk])
+    if not parents:
+        return None
+    latest = HealthSnapshot.objects.filter(account=OuterRef("pk"), date__lte=today).order_by("-date")
+    visible = {
+        child.pk: child
+        for child in Account.objects.visible_to(user)
+        .filter(pk__in=list(parents))
+        .select_related("owner")
+        .annotate(health_score=Subquery(latest.values("score")[:1]), health_band=Subquery(latest.values("band")[:1]))
+    }
+    # Depth first, siblings by name: each account sits under its parent (indented as deep as it is).
+    names = {pk: (child.name.casefold(), pk) for pk, child in visible.items()}
+    children = [
+        ChildRow(
+            account=visible[pk],
+            depth=depth,
+            score=visible[pk].health_score if visible[pk].status == Account.Status.ACTIVE else None,
+            band=visible[pk].health_band or "none",
+        )
+        for pk, depth in tree_order(account.pk, parents, key=lambda pk: names.get(pk, ("", pk)))
+        if pk in visible
+    ]
+    rollup = GroupRollup(children=children, outside_scope=len(parents) - len(visible))
+    if visible:
+        ids = list(visible)
+        tasks = open_task_counts(accounts=ids)
+        for row in children:
+            row.open_tasks = tasks.get(row.account.pk, 0)
+        rollup.open_tasks = sum(tasks.values())
+        figures = group_survey_figures(ids, today=today)
+        rollup.survey_figures = [figures[kind] for kind in Kind.values if kind in figures]
+    return rollup
 
 
 # ---- Since the last check-in -------------------------------------------------------------

@@ -27,11 +27,13 @@ PARTIALS = {"since"}
 def account_page(request, account_id):
     account = get_object_or_404(page_data.accounts_for(request.user), pk=account_id)
     since = request.GET.get("since", "")
+    today = timezone.localdate()
     context = page_data.account_page_context(
-        account=account, today=timezone.localdate(), since=since if since in page_data.SINCE_CHOICES else ""
+        account=account, today=today, since=since if since in page_data.SINCE_CHOICES else ""
     )
     context |= {
         "nav": "accounts",
+        "group": page_data.group_rollup(account=account, user=request.user, today=today),
         **sections_context(account=account, user=request.user, checkins=context["checkins"]),
         **tasks_section_context(account=account, user=request.user, can_edit=account.can_edit),
         **renewal_section_context(account=account, user=request.user, can_edit=account.can_edit),

@@ -23,6 +23,9 @@ class PortfolioFilterForm(PulseForm, forms.Form):
         choices=[("", "Any date"), *[(str(days), f"Within {days} days") for days in RENEWAL_WINDOWS]],
     )
     overdue = forms.ChoiceField(required=False, choices=[("", "Any"), ("yes", "Overdue")], label="Check-in")
+    group = forms.ChoiceField(
+        required=False, choices=[("", "No grouping"), ("parent", "By parent account")], label="Group"
+    )
     sort = forms.ChoiceField(required=False, choices=[(key, key) for key in SORT_KEYS])
     desc = forms.BooleanField(required=False)
 

@@ -153,6 +153,7 @@ def _accounts(csm: User, viewer: User, today: datetime.date) -> QuerySet:
     latest = _score_on_or_before(today)
     week_ago = today - datetime.timedelta(days=DROP_DAYS)
     last_checkin = CheckIn.objects.filter(account=OuterRef("pk"), date__lte=today).order_by("-date", "-created_at")
+    parent = Account.objects.visible_to(viewer).filter(pk=OuterRef("parent_id"))
     return (
         Account.objects.visible_to(viewer)
         .filter(owner=csm, status=Account.Status.ACTIVE)
@@ -165,6 +166,7 @@ def _accounts(csm: User, viewer: User, today: datetime.date) -> QuerySet:
             score_week_ago=Subquery(_score_on_or_before(week_ago).values("score")[:1]),
             last_checkin_on=Subquery(last_checkin.values("date")[:1]),
             next_checkin=Subquery(last_checkin.values("next_checkin_on")[:1]),
+            parent_name=Subquery(parent.values("name")[:1]),  # None when outside the viewer's scope
         )
         .order_by("name", "pk")
     )
@@ -302,6 +304,53 @@ def rows_sort(rows: list[PortfolioRow], *, sort: str = DEFAULT_SORT, descending:
     missing = [row for row in by_name if key(row) is None]
     present.sort(key=key, reverse=descending)  # stable: equal values keep the name order
     return present + missing
+
+
+@dataclass
+class RowGroup:
+    """The rows of one parent account (its own row first when it is in the portfolio), or of none."""
+
+    parent_id: int | None  # None: the accounts without a parent, or (hidden) those whose parent is out of scope
+    name: str | None
+    rows: list[PortfolioRow]
+    hidden: bool = False  # their parents are outside the viewer's scope: one group, never named
+
+    @property
+    def arr(self) -> Decimal:
+        """The ARR of these rows, each account once: a parent's own ARR, never its children's on top."""
+        return sum((row.account.arr for row in self.rows), Decimal(0))
+
+
+def rows_group(rows: list[PortfolioRow]) -> list[RowGroup]:
+    """The rows by parent account, each group keeping the rows' order with the parent's own row first.
+
+    An account whose children are in the list heads their group; the others go under their parent.
+    Groups by name; then, in one group, the accounts whose parent is outside the viewer's scope;
+    the accounts in no group last.
+    """
+    heads = {row.account.parent_id for row in rows} - {None}
+    groups: dict[int | None, RowGroup] = {}
+    for row in rows:
+        account = row.account
+        if account.pk in heads:
+            group = groups.setdefault(account.pk, RowGroup(account.pk, account.name, []))
+            group.name = account.name
+            group.rows.insert(0, row)
+            continue
+        name = getattr(account, "parent_name", None)
+        if account.parent_id is None:
+            group = groups.setdefault(None, RowGroup(None, None, []))
+        elif name is None:
+            group = groups.setdefault("hidden", RowGroup(None, None, [], hidden=True))
+        else:
+            group = groups.setdefault(account.parent_id, RowGroup(account.parent_id, name, []))
+        group.rows.append(row)
+
+    def order(group: RowGroup):
+        rank = 1 if group.hidden else 2 if group.parent_id is None else 0  # named, out of scope, none
+        return (rank, (group.name or "").casefold(), group.parent_id or 0)
+
+    return sorted(groups.values(), key=order)
 
 
 # ---- Coming up ----

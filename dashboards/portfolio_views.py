@@ -22,9 +22,11 @@ from dashboards.portfolio import (
     SOON_DAYS,
     TREND_DAYS,
     PortfolioRow,
+    RowGroup,
     coming_up,
     portfolio_load,
     rows_filter,
+    rows_group,
     rows_sort,
 )
 from playbooks.selectors import my_tasks
@@ -154,6 +156,26 @@ def row_html(row: PortfolioRow, *, account_url: str, feedback_url: str) -> SafeS
     )
 
 
+GROUP_ROW = (
+    f'<tr class="portfolio-group"><th colspan="{len(SORT_COLUMNS)}" scope="rowgroup">{{name}}'
+    ' <span class="portfolio-sub">{count} · ARR {arr}</span></th></tr>'
+)
+NO_GROUP = span("No parent account", css="muted")
+HIDDEN_PARENT = span("Parent accounts outside your scope", css="muted")
+
+
+def group_html(group: RowGroup, *, account_url: str) -> SafeString:
+    """The header row of a group of the portfolio grouped by parent account."""
+    if group.hidden:
+        name = HIDDEN_PARENT
+    elif group.parent_id is None:
+        name = NO_GROUP
+    else:
+        name = link(account_url.format(group.parent_id), group.name)
+    count = f"{len(group.rows)} account{'' if len(group.rows) == 1 else 's'}"
+    return markup(GROUP_ROW, name=name, count=count, arr=fixed(group.arr, 0))
+
+
 def _sort_links(request, sort: str, descending: bool) -> list[dict]:
     """Each column header's link: sort by it ascending, or flip the direction when it is the current sort."""
     links = []
@@ -217,18 +239,28 @@ def portfolio(request, user_id: int | None = None):
         if own and user_id is None
         else reverse("dashboards:portfolio_of", args=[csm.pk])
     )
-    # Clearing the filters keeps the sort.
-    kept_sort = {key: value for key, value in (("sort", sort), ("desc", "on" if descending else "")) if value}
+    # Clearing the filters keeps the sort and the grouping.
+    kept = (("sort", sort), ("desc", "on" if descending else ""), ("group", filters.get("group") or ""))
+    kept_sort = {key: value for key, value in kept if value}
     clear_url = page_url + (f"?{urlencode(kept_sort)}" if kept_sort != {"sort": DEFAULT_SORT} else "")
     # Account.get_absolute_url, reversed once for the whole table.
     account_url = Account(pk=0).get_absolute_url().replace("/0/", "/{}/")
     feedback_url = f"{reverse('surveys:feedback_list')}?owner={csm.pk}"
+    grouped = filters.get("group") == "parent"
+    if grouped:
+        rows_html = []
+        for group in rows_group(shown):
+            rows_html.append(group_html(group, account_url=account_url))
+            rows_html += [row_html(row, account_url=account_url, feedback_url=feedback_url) for row in group.rows]
+    else:
+        rows_html = [row_html(row, account_url=account_url, feedback_url=feedback_url) for row in shown]
     context = {
         "csm": csm,
         "own": own,
         "portfolio": data,
         "rows": shown,
-        "rows_html": [row_html(row, account_url=account_url, feedback_url=feedback_url) for row in shown],
+        "rows_html": rows_html,
+        "grouped": grouped,
         "form": form,
         "filtered": any(filters.get(name) for name in ("q", "band", "segment", "renewal", "overdue")),
         "sort": sort,

@@ -107,6 +107,7 @@ DATE_SENSITIVE_MODULES = {
     "tests/browser/test_rollup_drilldown.py",
     "tests/accounts/test_notifications.py",
     "tests/dashboards/test_account_page.py",
+    "tests/dashboards/test_account_hierarchy.py",
     "tests/scoring/test_account_health.py",
     "tests/scoring/test_engine.py",
     "tests/scoring/test_overrides.py",

@@ -33,7 +33,31 @@ def account_survey_figures(
     Every answer of the account answered from `period_start(ACCOUNT_PERIOD, today)` to the end of
     `today`, as the results page counts them with that period and the account filter.
     """
-    rows = (
+    rows = _account_period_answers(account_ids, today=today, kinds=kinds).values("account_id", "kind")
+    found: dict[int, dict[str, AccountFigures]] = {}
+    for row in rows.annotate(**score_aggregates()):
+        headline, second = figures_from_row(row["kind"], row)
+        found.setdefault(row["account_id"], {})[row["kind"]] = AccountFigures(row["kind"], headline, second)
+    return found
+
+
+def group_survey_figures(account_ids: list[int], *, today: datetime.date) -> dict[str, AccountFigures]:
+    """{kind: AccountFigures} of the answers of all these accounts together (a parent's descendants); one query.
+
+    The same answers and formulas as `account_survey_figures`, pooled: every answer counts once.
+    """
+    if not account_ids:
+        return {}
+    rows = _account_period_answers(account_ids, today=today).values("kind").annotate(**score_aggregates())
+    found = {}
+    for row in rows:
+        headline, second = figures_from_row(row["kind"], row)
+        found[row["kind"]] = AccountFigures(row["kind"], headline, second)
+    return found
+
+
+def _account_period_answers(account_ids: list[int], *, today: datetime.date, kinds: list[str] | None = None):
+    return (
         Response.objects.filter(
             account_id__in=account_ids,
             answered_at__gte=day_start(period_start(ACCOUNT_PERIOD, today)),
@@ -41,11 +65,4 @@ def account_survey_figures(
         )
         .filter(**({"kind__in": kinds} if kinds else {}))
         .order_by()
-        .values("account_id", "kind")
-        .annotate(**score_aggregates())
     )
-    found: dict[int, dict[str, AccountFigures]] = {}
-    for row in rows:
-        headline, second = figures_from_row(row["kind"], row)
-        found.setdefault(row["account_id"], {})[row["kind"]] = AccountFigures(row["kind"], headline, second)
-    return found

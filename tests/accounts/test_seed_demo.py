@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db.models import Avg, Count, Max, Min, Q
+from django.db.models import Avg, Count, F, Max, Min, Q
 from django.test import TestCase
 from django.utils import timezone
 
@@ -126,7 +126,9 @@ def test_an_account_is_the_same_however_it_was_added():
     seed(accounts=25)
     fields = ("external_id", "name", "segment", "arr", "owner__email", "renewal_date", "status")
     grown = list(Account.objects.order_by("external_id").values_list(*fields))
-    # Survey and renewal history are protected from deletion along with their account: delete them first, on purpose.
+    # Survey and renewal history are protected from deletion along with their account: delete them first, on
+    # purpose; a parent is protected by its children: take them out of their groups first.
+    Account.objects.update(parent=None)
     for model in (Task, FeedbackReply, Response, Invitation, Contact, ForecastCall, Renewal, ArrChange, Account):
         model.objects.all().delete()
     seed(accounts=25)
@@ -445,3 +447,25 @@ def test_a_year_of_renewal_history_consistent_with_the_accounts():
     before = (Renewal.objects.count(), ForecastCall.objects.count(), ArrChange.objects.count())
     seed(accounts=40)
     assert (Renewal.objects.count(), ForecastCall.objects.count(), ArrChange.objects.count()) == before
+
+
+def test_the_demo_has_account_groups_of_two_to_six_children():
+    seed(accounts=45)
+    children = Account.objects.filter(parent__isnull=False).values_list("external_id", "parent__external_id")
+    assert dict(children) == {
+        "DEMO-00002": "DEMO-00001",
+        "DEMO-00003": "DEMO-00001",
+        "DEMO-00022": "DEMO-00021",
+        "DEMO-00023": "DEMO-00021",
+        "DEMO-00024": "DEMO-00022",  # the second group's last child is a grandchild
+        "DEMO-00042": "DEMO-00041",
+        "DEMO-00043": "DEMO-00041",
+        "DEMO-00044": "DEMO-00041",
+        "DEMO-00045": "DEMO-00041",  # cut short by --accounts
+    }
+    # Owners rotate over the CSMs: some children belong to another team than their parent.
+    groups = Account.objects.filter(parent__isnull=False).exclude(owner__team=F("parent__owner__team"))
+    assert groups.exists()
+    before = table_counts()
+    assert "0 account groups" in seed(accounts=45)
+    assert table_counts() == before

@@ -404,6 +404,20 @@ def test_query_count_is_constant(alice, alice_account, login, django_assert_max_
         assert client.get(f"/accounts/{alice_account.pk}/").status_code == 200
 
 
+@pytest.mark.parametrize("children", [2, 30])
+def test_query_count_of_a_parent_is_constant(
+    alice, bob, carol, alice_account, login, django_assert_max_num_queries, children
+):
+    _grow(alice_account, 2, ContactFactory(account=alice_account), MetricDefinitionFactory(key="usage"))
+    for n in range(children):
+        child = AccountFactory(owner=(alice, bob, carol)[n % 3], parent=alice_account)
+        HealthSnapshotFactory(account=child, score=30.0 + n)
+        ResponseFactory(account=child, score=n % 11)
+    client = login(alice)
+    with django_assert_max_num_queries(20):  # 16, and the rollup: subtree, children in scope, tasks, answers
+        assert client.get(f"/accounts/{alice_account.pk}/").status_code == 200
+
+
 def test_query_count_is_the_same_at_two_sizes(alice, login):
     metric = MetricDefinitionFactory(key="usage")
     small, large = AccountFactory(owner=alice), AccountFactory(owner=alice)

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Account, User
+from dashboards.rollup import compute_rollup
 from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW
 from surveys.models import Invitation, Kind
 from tests import helpers
@@ -628,3 +629,16 @@ def test_the_rollup_is_computed_when_the_cache_is_down(login, maria, dataset, se
 
     assert response.status_code == 200
     assert rollup_of(response).total == expected_total
+
+
+def test_a_parent_and_its_children_count_once_each_in_the_arr(adam, alice, bob):
+    # The parent's own ARR, its children's and a grandchild's: every account once, nothing rolled up on top.
+    parent = AccountFactory(owner=alice, arr=100_000)
+    child = AccountFactory(owner=alice, arr=40_000, parent=parent)
+    AccountFactory(owner=bob, arr=10_000, parent=child)
+    AccountFactory(owner=bob, arr=5_000)
+    rollup = compute_rollup(user=adam, today=TODAY)
+    assert rollup.total.accounts == 4
+    assert rollup.total.arr == Decimal(155_000)
+    owners = {row.key: row for row in rollup.owners}
+    assert (owners[alice.pk].arr, owners[bob.pk].arr) == (Decimal(140_000), Decimal(15_000))
