@@ -9,6 +9,12 @@ from renewals.models import CALL_RENEWS_PROBABILITY
 from renewals.selectors import STALE_AFTER_DAYS, account_renewals
 
 
+def _has_children(account: Account) -> bool:
+    """The account page reads `has_children` with the account; a section posted alone asks."""
+    known = getattr(account, "has_children", None)
+    return account.children.exists() if known is None else known
+
+
 def renewal_section_context(*, account: Account, user: User, can_edit: bool, **overrides) -> dict:
     """What renewals/_renewal.html needs. Pass a bound form (`call_form`, `close_form`, `open_form`)
     to show it again with its errors."""
@@ -20,7 +26,7 @@ def renewal_section_context(*, account: Account, user: User, can_edit: bool, **o
         "renewal": current,
         "renewal_days": current.days_to_renewal(today) if current else None,
         "renewal_days_late": -current.days_to_renewal(today) if current else None,
-        "has_children": can_edit and account.children.exists(),
+        "has_children": can_edit and _has_children(account),
         "renewal_calls": calls,
         "latest_call": latest,
         "call_stale": latest is not None and (today - latest.made_on).days > STALE_AFTER_DAYS,
