@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import Account, User
 from renewals.forms import ForecastCallForm, RenewalCloseForm, RenewalOpenForm
 from renewals.models import CALL_RENEWS_PROBABILITY
-from renewals.selectors import STALE_AFTER_DAYS, account_renewals
+from renewals.selectors import CALL_WINDOW_DAYS, STALE_AFTER_DAYS, account_renewals
 
 
 def _has_children(account: Account) -> bool:
@@ -29,6 +29,8 @@ def renewal_section_context(*, account: Account, user: User, can_edit: bool, **o
         "has_children": can_edit and _has_children(account),
         "renewal_calls": calls,
         "latest_call": latest,
+        # Inside the call window a renewal needs a current call: none, or a stale one, is flagged.
+        "call_due": current is not None and current.days_to_renewal(today) <= CALL_WINDOW_DAYS,
         "call_stale": latest is not None and (today - latest.made_on).days > STALE_AFTER_DAYS,
         "closed_renewals": closed,
         "can_edit_renewal": can_edit and account.status == Account.Status.ACTIVE,
