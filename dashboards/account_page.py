@@ -20,6 +20,8 @@ from accounts.validators import days_later
 from core.dates import day_start, long_date, short_date
 from core.numbers import round_half_away, rounded, whole
 from playbooks.selectors import open_task_counts
+from renewals.models import RENEWING_CALLS, Renewal
+from renewals.selectors import with_latest_call
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import change_shown, component_rows, score_lines
@@ -90,6 +92,16 @@ class GroupRollup:
     outside_scope: int
     open_tasks: int = 0
     survey_figures: list[AccountFigures] = field(default_factory=list)
+    renewals: list[Renewal] = field(default_factory=list)  # open, soonest first, each with its latest call
+
+    @property
+    def renewals_arr(self) -> Decimal:
+        return sum((renewal.arr for renewal in self.renewals), Decimal(0))
+
+    @property
+    def renewals_forecast(self) -> Decimal:
+        """ARR of the open renewals called commit or likely, as on the renewals page."""
+        return sum((renewal.arr for renewal in self.renewals if renewal.call in RENEWING_CALLS), Decimal(0))
 
     @property
     def total(self) -> int:
@@ -152,7 +164,7 @@ def group_rollup(*, account: Account, user: User, today: datetime.date) -> Group
     """The rollup of a parent's descendants that `user` may see; None for an account without children.
 
     A fixed number of queries whatever the number of descendants: the subtree (one recursive query),
-    the descendants in scope with their latest scores, their open tasks, their survey answers. An account
+    the descendants in scope with their latest scores, their open tasks, renewals and survey answers. An account
     read by `accounts_for` says whether it has children (`has_children`): without, nothing is read.
     """
     if not getattr(account, "has_children", True):
@@ -187,6 +199,11 @@ def group_rollup(*, account: Account, user: User, today: datetime.date) -> Group
         for row in children:
             row.open_tasks = tasks.get(row.account.pk, 0)
         rollup.open_tasks = sum(tasks.values())
+        rollup.renewals = list(
+            with_latest_call(Renewal.objects.open().filter(account_id__in=ids))
+            .select_related("account")
+            .order_by("renewal_date", "pk")
+        )
         figures = group_survey_figures(ids, today=today)
         rollup.survey_figures = [figures[kind] for kind in Kind.values if kind in figures]
     return rollup

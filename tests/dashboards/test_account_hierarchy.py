@@ -177,3 +177,21 @@ def test_a_parents_page_queries_do_not_grow_with_its_children(alice, login, djan
     assert counts[0] == counts[1], counts
     with django_assert_max_num_queries(22):  # an account's 18, and the rollup's subtree, scores, tasks, answers
         client.get(f"/accounts/{large.pk}/")
+
+
+def test_open_renewals_over_every_descendant_with_the_forecast(alice, carol, group, login):
+    from tests.factories import ForecastCallFactory, RenewalFactory
+
+    today = timezone.localdate()
+    soon = RenewalFactory(account=group["north_east"], renewal_date=today + datetime.timedelta(days=30), arr=50_000)
+    ForecastCallFactory(renewal=soon, call="commit")
+    later = RenewalFactory(account=group["south"], renewal_date=today + datetime.timedelta(days=90), arr=300_000)
+    ForecastCallFactory(renewal=later, call="at_risk")
+    RenewalFactory(account=group["parent"], arr=999_000)  # the parent's own: not its children's
+    outside = _child("Elsewhere", owner=carol, parent=group["north"], arr=70_000)
+    RenewalFactory(account=outside, arr=70_000)  # Carol's team: out of Alice's scope, not counted
+    rollup = group_rollup(account=group["parent"], user=alice, today=today)
+    assert [renewal.account.name for renewal in rollup.renewals] == ["North East", "South"]
+    assert (rollup.renewals_arr, rollup.renewals_forecast) == (350_000, 50_000)
+    page = text(login(alice).get(f"/accounts/{group['parent'].pk}/"))
+    assert "Open renewals 2 · 350,000 up · forecast 50,000 next: North East" in page
