@@ -207,11 +207,15 @@ def measure_pages() -> None:
     say("Pages (server time in-process, DEBUG off)")
     csm = User.objects.get(email=dataset.csm_email(1))
     admin = User.objects.get(email="admin@bench.example")
+    manager = User.objects.get(email="manager1@bench.example")
     account_ids = list(Account.objects.filter(owner=csm).order_by("pk").values_list("pk", flat=True)[:20])
     cases = [
         ("portfolio (500 accounts)", csm, ["/portfolio/"], 150, 15),
         ("account page", csm, [f"/accounts/{pk}/" for pk in account_ids], None, None),
         ("team rollup (50 CSMs)", admin, ["/team/"], 300, 20),
+        # Held to the rollup's targets: a manager's renewals over 180 days, and GRR/NRR with who was right.
+        ("renewals page (a manager, 180 days)", manager, ["/renewals/?within=180"], 300, 20),
+        ("retention page (a manager)", manager, ["/renewals/retention/"], 300, 20),
     ]
     cold_client = Client()
     cold_client.force_login(admin)
