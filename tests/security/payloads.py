@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import ImportJob, MetricValue, Notification, User
+from accounts.models import ArrChange, ImportJob, MetricValue, Notification, User
 from accounts.morning_emails import morning_emails_send
 from accounts.services import api_token_create
 from dashboards.morning import checkins_due
@@ -190,6 +190,8 @@ def payload_world() -> SimpleNamespace:
     task_create(account=account, by=alice, title=TEXT["task_title"], reason=TEXT["task_reason"], due_on=days_ago(0))
     done = task_create(account=account, by=alice, title=TEXT["task_title"], due_on=days_ago(0))
     ChurnReasonFactory(name=TEXT["churn_reason"])  # offered in the close form
+    # A year and more of ARR history, so the retention page's tables name the CSM and the team.
+    ArrChange.objects.create(account=account, on=days_ago(500), arr=account.arr + 1000, source="start")
     RenewalFactory(
         account=account,
         renewal_date=days_ago(200),

@@ -76,6 +76,7 @@ PAGES = {
     ),
     "rules": ("adam", "/setup/rules/", ["rule", "playbook", "task_title"], []),
     "renewals": ("maria", "/renewals/", ["account", "csm"], []),
+    "retention": ("maria", "/renewals/retention/", ["csm", "team"], []),
     "portfolio of a CSM": ("maria", "/portfolio/{alice}/", ["csm", "account", "contact", "comment"], []),
     "account page": (
         "alice",
