@@ -11,9 +11,10 @@ def account_edited(sender, account: Account, **kwargs):
     step themselves (closing a renewal, the renewal import)."""
     if account.status != Account.Status.ACTIVE or account.renewal_date is None:
         return
+    if Renewal.objects.filter(account=account, renewal_date=account.renewal_date).exists():
+        return  # already the open one's date, or a closed term's: nothing to move onto it
     current = Renewal.objects.open().filter(account=account).first()
     if current is not None:
-        if current.renewal_date != account.renewal_date:
-            Renewal.objects.filter(pk=current.pk).update(renewal_date=account.renewal_date)
-    elif not Renewal.objects.filter(account=account, renewal_date=account.renewal_date).exists():
+        Renewal.objects.filter(pk=current.pk).update(renewal_date=account.renewal_date)
+    else:
         renewal_open(account=account, renewal_date=account.renewal_date)

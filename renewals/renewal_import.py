@@ -42,6 +42,7 @@ from accounts.email_address import normalise_email
 from accounts.models import Account, ArrChange, User
 from accounts.signals import health_inputs_changed
 from renewals.models import Call, ChurnReason, ForecastCall, Outcome, Renewal
+from renewals.services import year_later
 
 FILE = "renewals"
 REQUIRED = {"account_external_id", "renewal_date", "arr"}
@@ -50,7 +51,6 @@ CALL_DETAILS = ("call_date", "call_note", "call_by_email")
 MAX_ARR = 10**12
 MAX_NOTE = 10_000
 CHUNK = 5000
-TERM = datetime.timedelta(days=365)
 IMPORTED_NOTE = "Imported"
 # Built once: an enum's .choices is a new list on every call, and a file has many rows.
 OUTCOMES, CALLS = Outcome.choices, Call.choices
@@ -364,7 +364,7 @@ def _with_terms(renewals: dict, lookups: _Lookups) -> list[dict]:
     previous: dict[int, datetime.date] = {}
     for values in sorted(renewals.values(), key=lambda values: (values["account_id"], values["renewal_date"])):
         date = values["renewal_date"]
-        start = previous.get(values["account_id"], date - TERM)
+        start = previous.get(values["account_id"]) or year_later(date, -1)
         previous[values["account_id"]] = date
         result.append({**values, "term_start": start, "pk": values.get("pk")})
     return result

@@ -79,7 +79,8 @@ class RenewalRow:
 
     @property
     def missing_call(self) -> bool:
-        return self.renewal.call is None
+        """No call on a renewal inside the call window (further out, none is needed yet)."""
+        return self.renewal.call is None and self.days <= CALL_WINDOW_DAYS
 
     @property
     def stale_call(self) -> bool:

@@ -77,9 +77,9 @@ def renewal_close(
     """Close an open renewal; returns the next term's renewal (None when the account churned).
 
     Renewed, expanded or contracted: the account's ARR becomes the new ARR (recorded in its history
-    on the renewal date) and the next term opens a term later. Churned: the account churns on the
-    closed date with the reason, and so does every account below it (the contract was the group's).
-    The row is locked, so two people closing it at once close it once.
+    on the renewal date, or on the closed date when that is earlier) and the next term opens a term
+    later. Churned: the account churns on the closed date with the reason, and so does every account
+    below it (the contract was the group's). The row is locked, so two people closing it at once close it once.
     """
     renewal = Renewal.objects.select_for_update().select_related("account").get(pk=renewal.pk)
     if not renewal.is_open:
@@ -111,7 +111,8 @@ def renewal_close(
         after={account.pk: new_arr},
         source=ArrChange.Source.RENEWAL,
         by=by,
-        on=renewal.renewal_date,
+        # Closed early, the account's ARR changes now: its history says so from the same day.
+        on=min(renewal.renewal_date, closed_on),
     )
     next_date = next_renewal_date(renewal)
     Account.objects.filter(pk=account.pk).update(arr=new_arr, renewal_date=next_date, updated_at=timezone.now())

@@ -129,7 +129,9 @@ def _section(request, account: Account, *, status: int = 200, **overrides):
 
 
 def _open_renewal(request, renewal_id) -> Renewal:
-    renewals = Renewal.objects.open().filter(account__in=Account.objects.editable_by(request.user))
+    # An active account's: a churned account's leftover renewal is not forecast or closed any more.
+    accounts = Account.objects.editable_by(request.user).filter(status=Account.Status.ACTIVE)
+    renewals = Renewal.objects.open().filter(account__in=accounts)
     return get_object_or_404(renewals.select_related("account__owner"), pk=renewal_id)
 
 
@@ -173,7 +175,9 @@ def renewal_open(request, account_id):
     if account.renewals.open().exists():  # opened meanwhile, in another tab or by someone else
         return _section(request, account, status=INVALID, renewal_error="This account already has an open renewal.")
     form = RenewalOpenForm(request.POST)
-    if not form.is_valid():
+    if form.is_valid() and account.renewals.filter(renewal_date=form.cleaned_data["renewal_date"]).exists():
+        form.add_error("renewal_date", "This account already has a renewal on that date: pick its next one.")
+    if form.errors:
         return _section(request, account, status=INVALID, open_form=form, renewal_open="open")
     services.renewal_open(account=account, **form.cleaned_data)
     return _section(request, account)

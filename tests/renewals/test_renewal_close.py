@@ -41,7 +41,18 @@ def test_an_expansion_raises_the_arr_records_it_and_opens_the_next_term(renewal,
     account = Account.objects.get(pk=renewal.account_id)
     assert (account.arr, account.renewal_date) == (Decimal("60000"), datetime.date(2027, 7, 1))
     change = ArrChange.objects.get(account=account, source=ArrChange.Source.RENEWAL)
-    assert (change.on, change.previous_arr, change.arr, change.by) == (datetime.date(2026, 7, 1), 50000, 60000, alice)
+    assert (change.on, change.previous_arr, change.arr, change.by) == (
+        TODAY,
+        50000,
+        60000,
+        alice,
+    )  # closed early: from today
+
+
+def test_closed_early_the_arr_history_changes_the_day_the_account_does(renewal, alice):
+    early = TODAY - datetime.timedelta(days=5)
+    renewal_close(renewal=renewal, outcome=Outcome.CONTRACTED, new_arr=Decimal("40000"), closed_on=early, by=alice)
+    assert ArrChange.objects.get(source=ArrChange.Source.RENEWAL).on == early
 
 
 def test_a_flat_renewal_records_no_arr_change(renewal, alice):

@@ -118,7 +118,7 @@ def test_a_good_file_imports_renewals_calls_arr_history_and_churn(adam, alice, c
     assert history == [
         ("CRM-1", datetime.date(2024, 3, 31), 24_000, None, "start"),
         ("CRM-1", datetime.date(2025, 3, 31), 30_000, 24_000, "renewal"),
-        ("CRM-2", datetime.date(2023, 7, 1), 12_000, None, "start"),
+        ("CRM-2", datetime.date(2023, 6, 30), 12_000, None, "start"),
         ("CRM-2", datetime.date(2024, 6, 30), 12_000, 12_000, "renewal"),
         ("CRM-2", datetime.date(2025, 6, 30), 0, 12_000, "renewal"),
     ]

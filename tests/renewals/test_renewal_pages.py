@@ -80,7 +80,8 @@ def test_flags_say_why(book, maria, login):
     assert rows["Red Commit"].flags == ["Committed, but health is red"]
     assert rows["Green Worry"].flags == ["Called at risk, but health is green"]
     assert rows["Old Call"].flags == ["Call is 45 days old"]
-    assert rows["Silent"].flags == ["No call"]
+    assert rows["Silent"].flags == []  # no call, but 120 days out: none is needed yet
+    assert rows["Old Call"].missing_call is False
     assert rows["Late Close"].flags == ["Past its date, not closed"]
 
 
@@ -179,6 +180,23 @@ def test_the_account_page_shows_the_renewal_and_its_calls(book, alice, login):
     target = book["stale"]
     page = text(login(alice).get(target.account.get_absolute_url()))
     assert "Renewal" in page and "Likely" in page and "stale" in page
+
+
+def test_a_renewal_date_a_closed_term_has_is_refused_with_a_message(alice, login):
+    account = AccountFactory(owner=alice, renewal_date=None, arr=12_000)
+    RenewalFactory(account=account, renewal_date=day(-100), outcome="renewed", new_arr=12_000, closed_on=day(-100))
+    response = login(alice).post(
+        f"/accounts/{account.pk}/renewal/", {"renewal_date": day(-100).isoformat(), "arr": "12000"}, headers=HTMX
+    )
+    assert response.status_code == 422 and "already has a renewal on that date" in text(response)
+    account_save(account=account, data={"renewal_date": day(-100)}, by=alice)  # the form: no clash, no new term
+    assert not Renewal.objects.open().filter(account=account).exists()
+
+
+def test_a_churned_accounts_leftover_renewal_cannot_be_called_or_closed(book, alice, login):
+    target = book["committed_red"]
+    type(target.account).objects.filter(pk=target.account_id).update(status="churned", churned_on=TODAY)
+    assert login(alice).post(f"/renewals/{target.pk}/call/", {"call": "commit"}).status_code == 404
 
 
 def test_an_account_without_one_can_open_its_renewal(alice, login):
