@@ -8,7 +8,7 @@ Defined once here (and in the README, "Who was right"):
   counts as "no call", apart. Commit and likely predict a renewal (RENEWING_CALLS), at risk and lost
   predict churn.
 - The model's band is the band shown on the forecast day, as on every page: an override in force that
-  day, else the account's snapshot of that day or the last one before it. Red predicts churn, yellow
+  day (cleared since or not), else the account's snapshot of that day or the last one before it. Red predicts churn, yellow
   and green predict a renewal; no snapshot, or one with not enough data, counts as "no score", apart.
 - The outcome: churned, or not (renewed flat, expanded and contracted all renewed).
 - Accuracy = right predictions / n. The Brier score of the calls is the mean of (p − o)², p the chance
@@ -25,7 +25,7 @@ snapshot of the forecast day (subqueries), the overrides of those accounts, and 
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Subquery
+from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.models import Team, User
@@ -132,8 +132,12 @@ def compute_accuracy(*, user: User, team: Team | None = None, today: datetime.da
 
     overrides: dict[int, list[Override]] = {}
     if renewals:
+        # Overrides cleared since count on the days they were in force.
+        first_day = min(row["renewal_date"] for row in renewals) - lead
         found = Override.objects.filter(
-            account_id__in={row["account_id"] for row in renewals}, cleared_at__isnull=True
+            Q(cleared_at__isnull=True) | Q(cleared_at__date__gt=first_day),
+            account_id__in={row["account_id"] for row in renewals},
+            expires_on__gte=first_day,
         ).order_by("-created_at", "-pk")
         for override in found.only("account_id", "band", "score", "created_at", "expires_on", "cleared_at"):
             overrides.setdefault(override.account_id, []).append(override)

@@ -186,7 +186,10 @@ class Override(models.Model):
         return f"Override of {self.account_id} until {self.expires_on}"
 
     def is_active_on(self, day: datetime.date) -> bool:
-        return self.cleared_at is None and timezone.localdate(self.created_at) <= day <= self.expires_on
+        """In force on `day`: made by then, not yet expired, and not cleared by then (cleared later, it was)."""
+        if self.cleared_at is not None and timezone.localdate(self.cleared_at) <= day:
+            return False
+        return timezone.localdate(self.created_at) <= day <= self.expires_on
 
 
 class DirtyAccount(models.Model):

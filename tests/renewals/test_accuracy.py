@@ -165,6 +165,26 @@ def test_an_override_in_force_that_day_is_the_band_shown(alice):
     assert (row.model.n, row.model.right) == (1, 1)
 
 
+def test_an_override_cleared_after_the_forecast_day_was_in_force_on_it(alice):
+    account = AccountFactory(owner=alice)
+    closed(account, D(2026, 3, 1), Outcome.RENEWED)  # forecast day Dec 1, 2025
+    snapshot(account, D(2025, 11, 28), RED)
+    made = timezone.make_aware(datetime.datetime(2025, 11, 20, 9))
+    OverrideFactory(  # cleared in January: green on Dec 1
+        account=account, band="green", created_at=made, expires_on=D(2026, 2, 1),
+        cleared_at=timezone.make_aware(datetime.datetime(2026, 1, 5, 9)),
+    )  # fmt: skip
+    other = AccountFactory(owner=alice)
+    closed(other, D(2026, 3, 1), Outcome.RENEWED)
+    snapshot(other, D(2025, 11, 28), RED)
+    OverrideFactory(  # cleared the day before: the snapshot's red stands
+        account=other, band="green", created_at=made, expires_on=D(2026, 2, 1),
+        cleared_at=timezone.make_aware(datetime.datetime(2025, 11, 30, 9)),
+    )  # fmt: skip
+    row = rows_of(compute_accuracy(user=alice, today=TODAY))["Alice Archer"]
+    assert (row.model.n, row.model.right) == (2, 1)
+
+
 def test_a_renewal_closed_before_its_forecast_day_is_left_out(alice):
     early = closed(AccountFactory(owner=alice), D(2026, 3, 1), Outcome.CHURNED, closed_on=D(2025, 11, 30))
     call(early, Call.LOST, D(2025, 11, 29), alice)
