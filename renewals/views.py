@@ -7,6 +7,7 @@ account page. Out of scope is a 404: renewals are fetched through the user's acc
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +42,9 @@ SORT_COLUMNS = [
     ("health", "Health", ""),
 ]
 FILTER_NAMES = ("within", "call", "band", "flag", "csm")
+# Rows per page: a manager's half year is a thousand renewals, more than anyone reads (or a page renders
+# quickly); the windows above the table still count them all.
+PAGE_SIZE = 100
 
 
 @login_required
@@ -72,7 +76,7 @@ def renewal_list(request):
     context = {
         "nav": "renewals",
         "form": form,
-        "rows": shown,
+        "page": Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page")),
         "summaries": window_summaries(rows),
         "within": within,
         "windows": WINDOWS,
@@ -94,8 +98,8 @@ def renewal_list(request):
 
 def _canonical_query(request, **changes) -> str:
     """The query string without empty values and defaults: what the address bar and links show."""
-    params = {name: request.GET.get(name, "") for name in (*FILTER_NAMES, "sort", "desc")} | changes
-    defaults = {"within": str(DEFAULT_WINDOW), "sort": DEFAULT_SORT}
+    params = {name: request.GET.get(name, "") for name in (*FILTER_NAMES, "sort", "desc", "page")} | changes
+    defaults = {"within": str(DEFAULT_WINDOW), "sort": DEFAULT_SORT, "page": "1"}
     return urlencode({name: value for name, value in params.items() if value and defaults.get(name) != value})
 
 
@@ -105,7 +109,7 @@ def _sort_links(request, sort: str, descending: bool) -> list[dict]:
     for key, label, css in SORT_COLUMNS:
         current = key == sort
         flip = "" if current and descending else ("on" if current else "")
-        query = _canonical_query(request, sort=key, desc=flip)
+        query = _canonical_query(request, sort=key, desc=flip, page="")  # a new order starts on its first page
         links.append(
             {
                 "key": key,

@@ -76,7 +76,7 @@ def test_the_manager_sees_the_windows_by_call_and_band_with_forecast_and_arr_at_
 
 
 def test_flags_say_why(book, maria, login):
-    rows = {row.account.name: row for row in login(maria).get("/renewals/?within=180").context["rows"]}
+    rows = {row.account.name: row for row in login(maria).get("/renewals/?within=180").context["page"]}
     assert rows["Red Commit"].flags == ["Committed, but health is red"]
     assert rows["Green Worry"].flags == ["Called at risk, but health is green"]
     assert rows["Old Call"].flags == ["Call is 45 days old"]
@@ -114,6 +114,24 @@ def test_the_page_reads_a_fixed_number_of_queries(alice, maria, login, django_as
     client = login(maria)
     with django_assert_max_num_queries(9):
         assert client.get("/renewals/").status_code == 200
+
+
+def test_a_long_list_pages_in_place_while_the_windows_count_every_renewal(alice, maria, login, monkeypatch):
+    monkeypatch.setattr("renewals.views.PAGE_SIZE", 3)
+    for index in range(7):
+        renewal(alice, due=index + 1, arr=1000, name=f"Due {index + 1:02d}")
+    client = login(maria)
+    first = client.get("/renewals/?sort=arr")
+    page = text(first)
+    assert "7 renewals due within 90 days, 1–3 shown." in page and "Page 1 of 3" in page
+    assert "Due 01" in page and "Due 04" not in page
+    assert {summary.days: summary.total.count for summary in first.context["summaries"]}[90] == 7
+    second = client.get("/renewals/?sort=arr&page=2", headers=HTMX)
+    assert second["HX-Push-Url"] == "/renewals/?sort=arr&page=2"
+    assert "Due 04" in text(second) and "Due 01" not in text(second) and "4–6 shown" in text(second)
+    # Sorting again, or a page past the end, lands on a page that exists.
+    assert 'href="?sort=account"' in second.content.decode()  # a new order starts on its first page
+    assert "Due 07" in text(client.get("/renewals/?sort=arr&page=99"))
 
 
 def test_an_empty_page_says_where_renewals_come_from(alice, login):
