@@ -15,6 +15,7 @@ from core.dates import long_date, short_date
 from core.html import link, markup, span
 from core.htmx import render_page_or_partial, wants_partial
 from core.numbers import fixed, signed, whole
+from core.sorting import sort_headers
 from dashboards.forms import PortfolioFilterForm
 from dashboards.portfolio import (
     DEFAULT_SORT,
@@ -176,19 +177,15 @@ def group_html(group: RowGroup, *, account_url: str) -> SafeString:
     return markup(GROUP_ROW, name=name, count=count, arr=fixed(group.arr, 0))
 
 
-def _sort_links(request, sort: str, descending: bool) -> list[dict]:
-    """Each column header's link: sort by it ascending, or flip the direction when it is the current sort."""
-    links = []
-    for key, label, css in SORT_COLUMNS:
-        query = request.GET.copy()
-        query.pop("desc", None)
-        query["sort"] = key
-        active = key == sort
-        if active and not descending:
-            query["desc"] = "on"
-        aria = ("descending" if descending else "ascending") if active else ""
-        links.append({"key": key, "label": label, "css": css, "url": f"?{query.urlencode()}", "aria_sort": aria})
-    return links
+def _query_with(request, **changes: str) -> str:
+    """The request's query string with `changes` set in place (an empty one drops its parameter)."""
+    query = request.GET.copy()
+    for key, value in changes.items():
+        if value:
+            query[key] = value
+        else:
+            query.pop(key, None)
+    return query.urlencode()
 
 
 def _canonical_query(request) -> str:
@@ -265,7 +262,9 @@ def portfolio(request, user_id: int | None = None):
         "filtered": any(filters.get(name) for name in ("q", "band", "segment", "renewal", "overdue")),
         "sort": sort,
         "desc": descending,
-        "sort_links": _sort_links(request, sort, descending),
+        "sort_headers": sort_headers(
+            SORT_COLUMNS, sort=sort, descending=descending, query=lambda **change: _query_with(request, **change)
+        ),
         "page_url": page_url,
         "clear_url": clear_url,
         "soon_days": SOON_DAYS,

@@ -8,8 +8,9 @@ Defined once here (and in the README, "Who was right"):
   counts as "no call", apart. Commit and likely predict a renewal (RENEWING_CALLS), at risk and lost
   predict churn.
 - The model's band is the band shown on the forecast day, as on every page: an override in force that
-  day (cleared since or not), else the account's snapshot of that day or the last one before it. Red predicts churn, yellow
-  and green predict a renewal; no snapshot, or one with not enough data, counts as "no score", apart.
+  day (cleared since or not), else the account's snapshot of that day or the last one before it. Red
+  predicts churn, yellow and green predict a renewal; no snapshot, or one with not enough data, counts
+  as "no score", apart.
 - The outcome: churned, or not (renewed flat, expanded and contracted all renewed).
 - Accuracy = right predictions / n. The Brier score of the calls is the mean of (p − o)², p the chance
   of renewing each call stands for (CALL_RENEWS_PROBABILITY), o 1 when it renewed and 0 when it

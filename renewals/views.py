@@ -18,6 +18,7 @@ from django_htmx.http import push_url
 from accounts.models import Account
 from accounts.selectors import people_in_scope
 from core.htmx import INVALID, render_page_or_partial, wants_partial
+from core.sorting import sort_headers
 from renewals import services
 from renewals.forms import ForecastCallForm, RenewalCloseForm, RenewalFilterForm, RenewalOpenForm
 from renewals.models import Renewal
@@ -82,7 +83,12 @@ def renewal_list(request):
         "windows": WINDOWS,
         "sort": sort,
         "desc": descending,
-        "sort_links": _sort_links(request, sort, descending),
+        "sort_headers": sort_headers(  # a new order starts on its first page
+            SORT_COLUMNS,
+            sort=sort,
+            descending=descending,
+            query=lambda **order: _canonical_query(request, page="", **order),
+        ),
         "filtered": any(filters.get(name) for name in FILTER_NAMES if name != "within"),
         "clear_url": page_url + (f"?within={within}" if within != DEFAULT_WINDOW else ""),
         "stale_days": STALE_AFTER_DAYS,
@@ -101,25 +107,6 @@ def _canonical_query(request, **changes) -> str:
     params = {name: request.GET.get(name, "") for name in (*FILTER_NAMES, "sort", "desc", "page")} | changes
     defaults = {"within": str(DEFAULT_WINDOW), "sort": DEFAULT_SORT, "page": "1"}
     return urlencode({name: value for name, value in params.items() if value and defaults.get(name) != value})
-
-
-def _sort_links(request, sort: str, descending: bool) -> list[dict]:
-    """Each column header's link: its sort, ascending first; the current column's flips the order."""
-    links = []
-    for key, label, css in SORT_COLUMNS:
-        current = key == sort
-        flip = "" if current and descending else ("on" if current else "")
-        query = _canonical_query(request, sort=key, desc=flip, page="")  # a new order starts on its first page
-        links.append(
-            {
-                "key": key,
-                "label": label,
-                "css": css,
-                "url": f"?{query}" if query else "?",
-                "aria_sort": ("descending" if descending else "ascending") if current else "",
-            }
-        )
-    return links
 
 
 def _section(request, account: Account, *, status: int = 200, **overrides):

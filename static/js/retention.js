@@ -47,7 +47,8 @@
             beginAtZero: true,
             suggestedMax: 110,
             ticks: { callback: function (value) { return value + "%"; } },
-            title: { display: true, text: "% of the ARR at the quarter's start" },
+            // Short enough to fit beside a phone's chart (14rem high): a longer title was cut off.
+            title: { display: true, text: "% of starting ARR" },
           },
         },
         plugins: {
