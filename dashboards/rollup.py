@@ -21,13 +21,11 @@ computed score: an override is a person's correction shown beside it, not a new 
 """
 
 import datetime
-import logging
 import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import (
     Avg,
     BooleanField,
@@ -49,6 +47,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Team, User
 from accounts.selectors import people_in_scope
+from core.cache import keep, kept
 from core.dates import day_start
 from playbooks.models import Task
 from scoring.models import DEFAULT_GREEN_FROM, DEFAULT_RED_BELOW, Band, HealthModel, HealthSnapshot
@@ -56,8 +55,6 @@ from scoring.selectors import overrides_shown_by_account
 from surveys.formulas import Result, category, response_rate, results_from_row, score_aggregates
 from surveys.models import FeedbackReply, Invitation, Kind, Response
 from surveys.selectors.feedback import low_score_q
-
-logger = logging.getLogger(__name__)
 
 BANDS = [Band.RED, Band.YELLOW, Band.GREEN, Band.NONE]
 KINDS = Kind.values
@@ -408,26 +405,6 @@ def compute_rollup(
     )
 
 
-def _cache_get(key: str):
-    """The cached value of `key` (None without a key, or when the cache cannot say: the page computes it)."""
-    if not key:
-        return None
-    try:
-        return cache.get(key)
-    except Exception:  # any cache backend error (Redis down or hung): the page must not fail for it
-        logger.warning("rollup cache unavailable; computing the figures", exc_info=True)
-        return None
-
-
-def _cache_set(key: str, value, seconds: int) -> None:
-    if not key:
-        return
-    try:
-        cache.set(key, value, seconds)
-    except Exception:  # the next request computes it again
-        logger.warning("rollup cache unavailable; figures not kept", exc_info=True)
-
-
 def survey_cells(
     *, accounts: QuerySet, start: datetime.date, today: datetime.date, cache_key: str = ""
 ) -> tuple[list[tuple], list[tuple]]:
@@ -439,7 +416,7 @@ def survey_cells(
     kept SURVEY_CACHE_SECONDS: a new answer reaches the rollup within minutes (the page says so).
     """
     key = f"rollup-surveys:{start.isoformat()}:{today.isoformat()}:{cache_key}" if cache_key else ""
-    cached = _cache_get(key)
+    cached = kept(key)
     if cached is not None:
         return cached
     in_period = {"gte": day_start(start), "lt": day_start(today + datetime.timedelta(days=1))}
@@ -464,7 +441,7 @@ def survey_cells(
         .values_list("account__owner", "account__segment")
         .annotate(sent=Count("pk"), answered=Count("pk", filter=Q(status=Invitation.Status.RESPONDED)))
     )
-    _cache_set(key, (answer_counts, invitation_cells), SURVEY_CACHE_SECONDS)
+    keep(key, (answer_counts, invitation_cells), SURVEY_CACHE_SECONDS)
     return answer_counts, invitation_cells
 
 
@@ -486,7 +463,7 @@ def reply_cells(
     cells are (SURVEY_CACHE_SECONDS): a reply reaches the rollup within minutes.
     """
     key = f"rollup-replies:{start.isoformat()}:{today.isoformat()}:{sla_hours}:{cache_key}" if cache_key else ""
-    cached = _cache_get(key)
+    cached = kept(key)
     if cached is not None:
         return cached
     first_reply = (
@@ -514,7 +491,7 @@ def reply_cells(
         .annotate(n=Count("pk"))
         .values_list("account__owner", "account__segment", "wait", "waiting", "n")
     )
-    _cache_set(key, cells, SURVEY_CACHE_SECONDS)
+    keep(key, cells, SURVEY_CACHE_SECONDS)
     return cells
 
 
@@ -556,7 +533,7 @@ def health_trend(*, accounts: QuerySet, today: datetime.date, cache_key: str = "
     for TREND_CACHE_SECONDS: past weeks do not change, and this week's point moves little in an hour.
     """
     key = f"rollup-trend:{today.isoformat()}:{cache_key}" if cache_key else ""
-    cached = _cache_get(key)
+    cached = kept(key)
     if cached is not None:
         return [TrendPoint(datetime.date.fromisoformat(week), mean, n) for week, mean, n in cached]
     first_week = _monday(today) - datetime.timedelta(weeks=TREND_WEEKS)
@@ -573,7 +550,7 @@ def health_trend(*, accounts: QuerySet, today: datetime.date, cache_key: str = "
     for day, week in last_days.items():
         row = days.get(day)
         points.append(TrendPoint(week, row["mean"] if row else None, row["accounts"] if row else 0))
-    _cache_set(key, [(p.week.isoformat(), p.mean, p.accounts) for p in points], TREND_CACHE_SECONDS)
+    keep(key, [(p.week.isoformat(), p.mean, p.accounts) for p in points], TREND_CACHE_SECONDS)
     return points
 
 

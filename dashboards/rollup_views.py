@@ -31,6 +31,7 @@ from dashboards.rollup import (
     compute_rollup,
     drill_accounts,
     rollup_teams,
+    scope_key,
 )
 from renewals.accuracy import compute_accuracy
 from scoring.models import Band
@@ -381,10 +382,15 @@ def rollup(request):
     period = filters.get("period") or DEFAULT_PERIOD
     computed = compute_rollup(user=request.user, team=team, period_days=PERIODS[period], teams=teams)
     links = Links(team=team, period=period)
-    # Managers and admins see how the CSMs' calls and the model fared on closed renewals; three queries.
+    # Managers and admins see how the CSMs' calls and the model fared on closed renewals (kept an hour).
     who_was_right = None
     if request.user.is_manager or request.user.is_admin:
-        who_was_right = compute_accuracy(user=request.user, team=team, today=computed.today)
+        who_was_right = compute_accuracy(
+            user=request.user,
+            team=team,
+            today=computed.today,
+            cache_key=scope_key(user=request.user, team=team, teams=teams),
+        )
     owner_views = [row_view(row, links) for row in computed.owners]
     context = {
         "form": form,

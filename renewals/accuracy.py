@@ -21,21 +21,25 @@ Defined once here (and in the README, "Who was right"):
 
 Three queries whatever the number of renewals: the closed renewals in scope with their call and
 snapshot of the forecast day (subqueries), the overrides of those accounts, and the names of the CSMs.
+Over the benchmark's 11,000 closed renewals that is some 600 ms, so the rollup keeps the result (see
+`compute_accuracy`'s `cache_key`).
 """
 
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import DateField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Team, User
+from core.cache import keep, kept
 from renewals.models import CALL_RENEWS_PROBABILITY, RENEWING_CALLS, ForecastCall, Outcome, Renewal
 from scoring.models import Band, HealthModelVersion, HealthSnapshot, Override
 from scoring.selectors import override_band
 
 FORECAST_DAYS = 90
 MIN_RENEWALS = 10
+CACHE_SECONDS = 3600
 UNASSIGNED = "Unassigned"
 
 
@@ -104,21 +108,36 @@ def _shown_band(renewal, overrides: list[Override]) -> str:
     return renewal.snapshot_band or Band.NONE
 
 
-def compute_accuracy(*, user: User, team: Team | None = None, today: datetime.date | None = None) -> Accuracy:
-    """Who was right on the closed renewals `user` sees (of one team's accounts when given); three queries."""
+def compute_accuracy(
+    *, user: User, team: Team | None = None, today: datetime.date | None = None, cache_key: str = ""
+) -> Accuracy:
+    """Who was right on the closed renewals `user` sees (of one team's accounts when given); three queries.
+
+    With a `cache_key` naming those accounts the result is kept CACHE_SECONDS under a key that also
+    holds the number of closed renewals (one more query): a closed renewal's call, band and outcome no
+    longer change, so one closed since shows at once; a CSM renamed or reassigned within the hour.
+    """
     today = today or timezone.localdate()
+    in_scope = Renewal.objects.visible_to(user)
+    if team is not None:
+        in_scope = in_scope.filter(account__owner__team=team)
+    key = f"accuracy:{today.isoformat()}:{cache_key}:{in_scope.closed().count()}" if cache_key else ""
+    found = kept(key)
+    if found is None:
+        found = _accuracy(in_scope.closed(), today=today)
+        keep(key, found, CACHE_SECONDS)
+    return found
+
+
+def _accuracy(closed: QuerySet, *, today: datetime.date) -> Accuracy:
     lead = datetime.timedelta(days=FORECAST_DAYS)
     forecast_day = ExpressionWrapper(F("renewal_date") - lead, output_field=DateField())
     on_the_day = OuterRef("forecast_day")
     call = ForecastCall.objects.filter(renewal=OuterRef("pk"), made_on__lte=on_the_day)
     call = call.order_by("-made_on", "-created_at", "-pk")
     snapshot = HealthSnapshot.objects.filter(account=OuterRef("account_id"), date__lte=on_the_day).order_by("-date")
-    in_scope = Renewal.objects.visible_to(user)
-    if team is not None:
-        in_scope = in_scope.filter(account__owner__team=team)
     renewals = list(
-        in_scope.closed()
-        .annotate(forecast_day=forecast_day)
+        closed.annotate(forecast_day=forecast_day)
         .filter(closed_on__gte=F("forecast_day"))
         .annotate(
             call_value=Subquery(call.values("call")[:1]),

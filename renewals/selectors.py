@@ -131,7 +131,17 @@ def open_renewal_rows(*, user: User, today: datetime.date, within: int = max(WIN
             health_band=Subquery(snapshots.values("band")[:1]),
             health_score=Subquery(snapshots.values("score")[:1]),
         )
-        .select_related("account__owner__team")
+        .select_related("account__owner")
+        # What the rows show and sort by: a manager's half year is a thousand rows to build.
+        .only(
+            "account_id",
+            "renewal_date",
+            "arr",
+            "account__name",
+            "account__segment",
+            "account__owner_id",
+            "account__owner__name",
+        )  # fmt: skip
         .order_by("renewal_date", "account__name", "pk")
     )
     found = list(renewals)

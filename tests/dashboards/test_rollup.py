@@ -423,7 +423,8 @@ def test_the_trend_is_read_once_an_hour_per_set_of_accounts(login, maria, adam, 
     before = rollup_of(maria_client.get(URL)).trend
     HealthSnapshotFactory(account=dataset["Alpha Two"], date=day(-7), score=10.0)
 
-    assert again == first - 4  # the trend, the answers, the invitations and the replies come from the cache
+    # The trend, the answers, the invitations, the replies and who was right come from the cache.
+    assert again == first - 5
     assert rollup_of(maria_client.get(URL)).trend == before  # the cached series, until it expires
     # An admin narrowed to the same team sees the same accounts: the same cached series.
     assert _queries(login(adam), team=team_a.pk) == _queries(login(adam), team=team_a.pk)

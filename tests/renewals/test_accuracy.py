@@ -228,3 +228,19 @@ def test_the_queries_do_not_grow_with_the_number_of_renewals(adam):
     small = queries()
     add(20)
     assert queries() == small <= 3
+
+
+def test_kept_for_the_rollup_until_a_renewal_closes(alice, adam, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    account = AccountFactory(owner=alice)
+    closed(account, D(2026, 3, 1), Outcome.RENEWED)
+
+    def read() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as captured:
+            renewals = compute_accuracy(user=adam, today=TODAY, cache_key="all").total.renewals
+        return renewals, len(captured.captured_queries)
+
+    first = read()
+    assert read() == (1, 1)  # only the count of closed renewals: the figures come from the cache
+    closed(AccountFactory(owner=alice), D(2026, 4, 1), Outcome.CHURNED)
+    assert read() == (2, first[1])  # one closed since: read again at once
