@@ -260,7 +260,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             accounts_csv=job.files.get("accounts"), contacts_csv=job.files.get("contacts"), progress=progress
         )
         errors = account_plan.errors
-        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
+        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan, by=job.created_by)
     elif job.kind == ImportJob.Kind.RENEWALS:
         renewal_plan = renewals_csv_validate(job.files["renewals"], progress=progress)
         errors = renewal_plan.errors
