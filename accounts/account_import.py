@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.arr_history import arr_changes_record
+from accounts.churn import Churn, account_churn
 from accounts.csvfiles import (
     CellError,
     RowError,
@@ -25,7 +26,7 @@ from accounts.csvfiles import (
 from accounts.email_address import address_hash, normalise_email
 from accounts.hierarchy import ancestor_parents
 from accounts.models import ACTIVE_ACCOUNT_NEEDS_OWNER, Account, ArrChange, Contact, User
-from accounts.signals import health_inputs_changed
+from accounts.signals import health_inputs_changed, renewal_dates_changed
 from accounts.suppression import addresses_suppress
 
 ACCOUNT_REQUIRED = {"external_id", "name"}
@@ -294,18 +295,43 @@ def _parents_set(parents: dict[str, str | None]) -> None:
     )
 
 
+def _churning(rows: list[dict], before: dict[str, dict], pks: dict[str, int]) -> dict[int, Churn]:
+    """The rows that churn an account not churned before (a new one too: a child in the file goes with it)."""
+    return {
+        pks[values["external_id"]]: Churn(on=values["churned_on"], reason=values["churn_reason"])
+        for values in rows
+        if values.get("status") == Account.Status.CHURNED
+        and before.get(values["external_id"], {}).get("status") != Account.Status.CHURNED
+    }
+
+
+def _renewal_dates_changed(rows: list[dict], before: dict[str, dict], pks: dict[str, int]) -> list[int]:
+    """Accounts given a renewal date they did not have (new ones with one too): their open renewal follows."""
+    return [
+        pks[values["external_id"]]
+        for values in rows
+        if values.get("renewal_date") is not None
+        and values["renewal_date"] != before.get(values["external_id"], {}).get("renewal_date")
+    ]
+
+
 @transaction.atomic
-def account_import_apply(*, plan: AccountPlan) -> dict:
-    """Write a plan with no errors; returns counts of what was created and updated."""
+def account_import_apply(*, plan: AccountPlan, by: User | None = None) -> dict:
+    """Write a plan with no errors; returns counts of what was created and updated.
+
+    Accounts the file churns churn as on every route (accounts/churn.py): the accounts below them with
+    them (the summary says how many), their open renewals closed. A new renewal date moves the account's
+    open renewal (or opens one), through `renewal_dates_changed`, for all of them at once.
+    """
     assert not plan.errors, "a plan with errors must not be applied"
     result = {"accounts_created": 0, "accounts_updated": 0, "contacts_created": 0, "contacts_updated": 0}
     if plan.accounts:
         external_ids = [values["external_id"] for values in plan.accounts]
         before = {
-            external_id: {"segment": segment, "status": status, "pk": pk, "arr": arr}
-            for external_id, segment, status, pk, arr in Account.objects.filter(
+            external_id: {"segment": segment, "status": status, "pk": pk, "arr": arr, "renewal_date": renewal_date}
+            for external_id, segment, status, pk, arr, renewal_date in Account.objects.filter(
                 external_id__in=external_ids
-            ).values_list("external_id", "segment", "status", "pk", "arr")
+            ).values_list("external_id", "segment", "status", "pk", "arr", "renewal_date")
         }
         existing = set(before)
         update_fields = sorted(
@@ -318,15 +344,22 @@ def account_import_apply(*, plan: AccountPlan) -> dict:
             update_fields=update_fields,
             batch_size=1000,
         )
+        after = Account.objects.filter(external_id__in=external_ids).values_list("external_id", "pk", "arr")
+        pks, arrs = {}, {}
+        for external_id, pk, arr in after:
+            pks[external_id], arrs[pk] = pk, arr
         arr_changes_record(
-            before={old["pk"]: old["arr"] for old in before.values()},
-            after=dict(Account.objects.filter(external_id__in=external_ids).values_list("pk", "arr")),
-            source=ArrChange.Source.IMPORT,
+            before={old["pk"]: old["arr"] for old in before.values()}, after=arrs, source=ArrChange.Source.IMPORT
         )
         if plan.parents:
             _parents_set(plan.parents)
         result["accounts_updated"] = len(existing)
         result["accounts_created"] = len(plan.accounts) - len(existing)
+        churns = _churning(plan.accounts, before, pks)
+        if below := len(account_churn(churns=churns, by=by)) - len(churns):
+            result["accounts_below_churned_with_them"] = below
+        if dated := _renewal_dates_changed(plan.accounts, before, pks):
+            renewal_dates_changed.send(sender=Account, account_ids=dated)
         rescored = _health_changed(plan.accounts, before)
         if rescored:
             account_ids = Account.objects.filter(external_id__in=rescored).values_list("pk", flat=True)

@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin
 
-from accounts.arr_history import arr_changes_record
 from accounts.forms import AdminLoginForm, CheckedModelForm, TextChecks
 from accounts.models import (
     Account,
@@ -21,8 +20,7 @@ from accounts.models import (
     Team,
     User,
 )
-from accounts.services import contact_archive
-from accounts.signals import account_edited
+from accounts.services import account_save, contact_archive
 
 # The admin's own login page locks out like the app's (its URL is rate-limited in config/urls.py).
 admin.site.login_form = AdminLoginForm
@@ -105,12 +103,8 @@ class AccountAdmin(PulseAdmin):
     inlines = [ContactInline]
 
     def save_model(self, request, obj, form, change):
-        previous = Account.objects.filter(pk=obj.pk).values_list("arr", flat=True).first() if change else None
-        super().save_model(request, obj, form, change)
-        arr_changes_record(
-            before={obj.pk: previous}, after={obj.pk: obj.arr}, source=ArrChange.Source.EDIT, by=request.user
-        )
-        account_edited.send(sender=Account, account=obj, by=request.user)
+        # The form has set the fields: the service does what any save does (ARR history, churn, renewal).
+        account_save(account=obj, data={}, by=request.user)
 
 
 @admin.register(Contact)

@@ -9,6 +9,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
 from accounts import lockout
+from accounts.churn import churn_reach
 from accounts.csvfiles import CellError, decode_upload
 from accounts.email_address import normalise_email
 from accounts.models import Account, CheckIn, Contact, MetricDefinition, User
@@ -151,6 +152,13 @@ class AccountForm(PulseForm, forms.ModelForm):
         self.fields["owner"].queryset = owner_choices(user)
         self.fields["owner"].required = user.role == User.Role.CSM
         self._parent_choices(user)
+        churnable = self.instance.pk and self.instance.status == Account.Status.ACTIVE
+        self.churn_reach = churn_reach(account=self.instance, user=user) if churnable else None
+        if self.churn_reach and self.churn_reach.below:
+            below = self.churn_reach.below
+            self.fields[
+                "status"
+            ].help_text = f"Churning it churns the {below} active account{'' if below == 1 else 's'} below it too."
         if not user.is_admin:
             external_id = self.fields["external_id"]
             # Whether a CRM id is taken in another team is not a CSM's to learn.
@@ -178,6 +186,9 @@ class AccountForm(PulseForm, forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("status") == Account.Status.CHURNED and not cleaned.get("churned_on"):
             self.add_error("churned_on", "A churned account needs the date it churned.")
+        # Churning a parent churns the accounts below it: all of them must be the user's to edit.
+        if cleaned.get("status") == Account.Status.CHURNED and self.churn_reach and self.churn_reach.problem:
+            self.add_error("status", self.churn_reach.problem)
         return cleaned
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.account_import import account_import_apply, account_import_validate
 from accounts.arr_history import arr_changes_record
+from accounts.churn import Churn, account_churn
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
 from accounts.metric_import import metric_csv_validate, metric_values_upsert
 from accounts.models import Account, ApiToken, ArrChange, CheckIn, Contact, ImportJob, Notification, User
@@ -27,17 +28,25 @@ API_TOKEN_PREFIX = "pulse_"
 
 @transaction.atomic
 def account_save(*, account: Account, data: dict, by: User | None = None) -> Account:
-    """Create or update an account from validated form data; an active account has no churn date or reason.
-    A new ARR is recorded in its history (a mid-term change, for GRR and NRR)."""
-    previous_arr = Account.objects.filter(pk=account.pk).values_list("arr", flat=True).first() if account.pk else None
+    """Create or update an account from validated form data (the admin's form sets them first and passes
+    none); an active account has no churn date or reason. A new ARR is recorded in its history (a mid-term
+    change, for GRR and NRR). An active account saved churned churns as on every route (accounts/churn.py):
+    the accounts below with it, its open renewal closed."""
+    previous = Account.objects.filter(pk=account.pk).values("arr", "status").first() if account.pk else None
     for name, value in data.items():
         setattr(account, name, value)
     if account.status == Account.Status.ACTIVE:
         account.churned_on, account.churn_reason = None, ""
     account.save()
     arr_changes_record(
-        before={account.pk: previous_arr}, after={account.pk: account.arr}, source=ArrChange.Source.EDIT, by=by
+        before={account.pk: previous and previous["arr"]},
+        after={account.pk: account.arr},
+        source=ArrChange.Source.EDIT,
+        by=by,
     )
+    if previous and previous["status"] == Account.Status.ACTIVE and account.status == Account.Status.CHURNED:
+        account_churn(churns={account.pk: Churn(on=account.churned_on, reason=account.churn_reason)}, by=by)
+        account.refresh_from_db(fields=["renewal_date", "updated_at"])
     account_edited.send(sender=Account, account=account, by=by)
     return account
 
@@ -251,7 +260,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
             accounts_csv=job.files.get("accounts"), contacts_csv=job.files.get("contacts"), progress=progress
         )
         errors = account_plan.errors
-        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan)
+        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan, by=job.created_by)
     elif job.kind == ImportJob.Kind.RENEWALS:
         renewal_plan = renewals_csv_validate(job.files["renewals"], progress=progress)
         errors = renewal_plan.errors

@@ -25,7 +25,7 @@ from renewals.selectors import with_latest_call
 from scoring import engine
 from scoring import selectors as health
 from scoring.formatting import change_shown, component_rows, score_lines
-from scoring.models import Component, HealthSnapshot
+from scoring.models import Band, Component, HealthSnapshot
 from scoring.trends import ARROWS, FLAT_BELOW
 from surveys.models import Kind, Response
 from surveys.results import ACCOUNT_PERIOD
@@ -164,8 +164,10 @@ def group_rollup(*, account: Account, user: User, today: datetime.date) -> Group
     """The rollup of a parent's descendants that `user` may see; None for an account without children.
 
     A fixed number of queries whatever the number of descendants: the subtree (one recursive query),
-    the descendants in scope with their latest scores, their open tasks, renewals and survey answers. An account
-    read by `accounts_for` says whether it has children (`has_children`): without, nothing is read.
+    the descendants in scope with their latest scores, their overrides, open tasks, renewals and survey
+    answers. A child's band is the one every page shows (scoring/selectors.py): its override's, else the
+    computed one. An account read by `accounts_for` says whether it has children (`has_children`): without,
+    nothing is read.
     """
     if not getattr(account, "has_children", True):
         return None
@@ -180,6 +182,8 @@ def group_rollup(*, account: Account, user: User, today: datetime.date) -> Group
         .select_related("owner")
         .annotate(health_score=Subquery(latest.values("score")[:1]), health_band=Subquery(latest.values("band")[:1]))
     }
+    # The band every page shows: an override in force, else the computed one (one query for all of them).
+    overrides = health.overrides_shown_by_account(accounts=list(visible), today=today) if visible else {}
     # Depth first, siblings by name: each account sits under its parent (indented as deep as it is).
     names = {pk: (child.name.casefold(), pk) for pk, child in visible.items()}
     children = [
@@ -187,7 +191,7 @@ def group_rollup(*, account: Account, user: User, today: datetime.date) -> Group
             account=visible[pk],
             depth=depth,
             score=visible[pk].health_score if visible[pk].status == Account.Status.ACTIVE else None,
-            band=visible[pk].health_band or "none",
+            band=overrides[pk].shown_band if pk in overrides else (visible[pk].health_band or Band.NONE),
         )
         for pk, depth in tree_order(account.pk, parents, key=lambda pk: names.get(pk, ("", pk)))
         if pk in visible

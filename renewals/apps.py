@@ -8,7 +8,9 @@ class RenewalsConfig(AppConfig):
     verbose_name = "Renewals"
 
     def ready(self):
-        from accounts.signals import account_edited
+        from accounts.signals import account_edited, accounts_churned, renewal_dates_changed
         from renewals import receivers
 
         account_edited.connect(receivers.account_edited, dispatch_uid="renewals-account-edited")
+        renewal_dates_changed.connect(receivers.renewal_dates_changed, dispatch_uid="renewals-renewal-dates-changed")
+        accounts_churned.connect(receivers.accounts_churned, dispatch_uid="renewals-accounts-churned")

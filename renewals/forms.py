@@ -2,6 +2,7 @@
 
 from django import forms
 
+from accounts.churn import churn_reach
 from accounts.forms import PulseForm
 from accounts.models import User
 from accounts.validators import validate_date, validate_past_date
@@ -34,9 +35,10 @@ class RenewalCloseForm(PulseForm, forms.Form):
     )
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, renewal, **kwargs):
+    def __init__(self, *args, renewal, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.renewal = renewal
+        self.user = user
 
     def clean(self):
         data = super().clean()
@@ -48,8 +50,12 @@ class RenewalCloseForm(PulseForm, forms.Form):
             new_arr=None if data["outcome"] == Outcome.CHURNED else data.get("new_arr"),
             churn_reason=data.get("churn_reason"),
         )
-        if data["outcome"] == Outcome.CHURNED and data.get("new_arr"):
-            problems["new_arr"] = "A churned renewal has no new ARR: leave it empty."
+        if data["outcome"] == Outcome.CHURNED:
+            if data.get("new_arr"):
+                problems["new_arr"] = "A churned renewal has no new ARR: leave it empty."
+            # The accounts below churn with it: every one of them must be the closer's to edit.
+            if scope_problem := churn_reach(account=self.renewal.account, user=self.user).problem:
+                problems["outcome"] = scope_problem
         for name, message in problems.items():
             self.add_error(name, message)
         return data

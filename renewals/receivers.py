@@ -1,20 +1,19 @@
-"""Keeping an account's open renewal on its renewal date when a person edits the account."""
+"""The renewals app's side of the accounts app's signals (accounts/signals.py): keeping each account's open
+renewal on its renewal date, and closing it when the account churns. The rules are services'."""
 
-from accounts.models import Account
-from renewals.models import Renewal
-from renewals.services import renewal_open
+from renewals.services import renewals_close_churned, renewals_follow_dates
 
 
-def account_edited(sender, account: Account, **kwargs):
-    """An active account given a renewal date gets an open renewal on it; a new date moves the open one.
-    Sent when a person saves the account (its form, the Django admin); bulk writers keep the two in
-    step themselves (closing a renewal, the renewal import)."""
-    if account.status != Account.Status.ACTIVE or account.renewal_date is None:
-        return
-    if Renewal.objects.filter(account=account, renewal_date=account.renewal_date).exists():
-        return  # already the open one's date, or a closed term's: nothing to move onto it
-    current = Renewal.objects.open().filter(account=account).first()
-    if current is not None:
-        Renewal.objects.filter(pk=current.pk).update(renewal_date=account.renewal_date)
-    else:
-        renewal_open(account=account, renewal_date=account.renewal_date)
+def account_edited(sender, account, **kwargs):
+    """A person saved the account (its form, the Django admin): its open renewal follows its renewal date."""
+    renewals_follow_dates(account_ids=[account.pk])
+
+
+def renewal_dates_changed(sender, account_ids, **kwargs):
+    """The accounts import changed these renewal dates: the same rule for all of them at once."""
+    renewals_follow_dates(account_ids=account_ids)
+
+
+def accounts_churned(sender, churns, by, **kwargs):
+    """Accounts churned (accounts/churn.py, whatever the route): their open renewals close as churned."""
+    renewals_close_churned(churns=churns, by=by)

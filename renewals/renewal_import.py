@@ -14,9 +14,12 @@ What a good file writes:
 - for each closed renewal, an ARR change (source "renewal") to its new ARR on its renewal date, and
   for an account whose ARR history starts later than its first imported term, its starting ARR
   (the ARR up for renewal) from that term's start, so GRR and NRR can count it;
-- an account whose last renewal churned, still active, becomes churned on its closed_on date with
-  the reason; an account with an open renewal gets that renewal's date as its renewal date.
-The account's current ARR is left as it is: the accounts import and the account form own it.
+- an account whose last renewal churned, still active, churns on its closed_on date with the reason,
+  as on every route (accounts/churn.py account_churn: the accounts below it too, their open renewals
+  closed); an account with an open renewal gets that renewal's date as its renewal date;
+- when the file closes the account's latest closed term (Pulse's open renewal too), the account's ARR
+  becomes that term's new ARR; and an active account left without an open renewal gets the next term,
+  opened a term later (renewals/services.py next_renewal_date), as closing it on its page would.
 """
 
 import datetime
@@ -25,9 +28,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
+from accounts.churn import Churn, account_churn
 from accounts.csvfiles import (
     CellError,
     RowError,
@@ -40,9 +44,8 @@ from accounts.csvfiles import (
 )
 from accounts.email_address import normalise_email
 from accounts.models import Account, ArrChange, User
-from accounts.signals import health_inputs_changed
 from renewals.models import Call, ChurnReason, ForecastCall, Outcome, Renewal
-from renewals.services import year_later
+from renewals.services import next_renewal_date, year_later
 
 FILE = "renewals"
 REQUIRED = {"account_external_id", "renewal_date", "arr"}
@@ -374,38 +377,13 @@ def _with_terms(renewals: dict, lookups: _Lookups) -> list[dict]:
 def renewals_import_apply(*, plan: RenewalPlan, by: User | None = None) -> dict:
     """Write a plan with no errors, in bulk; returns counts of what was written."""
     assert not plan.errors, "a plan with errors must not be applied"
-    updated = [
-        Renewal(
-            pk=values["pk"],
-            arr=values["arr"],
-            outcome=values["outcome"],
-            new_arr=values["new_arr"],
-            closed_on=values["closed_on"],
-            churn_reason_id=values["churn_reason_id"],
-            outcome_note=IMPORTED_NOTE if values["outcome"] else "",
-        )
-        for values in plan.renewals
-        if values["pk"] is not None
-    ]
+    renewals = [_renewal(values) for values in plan.renewals]
+    updated = [renewal for renewal in renewals if renewal.pk is not None]
     # The open renewals closed first: a new open one for the same account would meet the old one.
     Renewal.objects.bulk_update(
         updated, ["arr", "outcome", "new_arr", "closed_on", "churn_reason", "outcome_note"], batch_size=1000
     )
-    new = [
-        Renewal(
-            account_id=values["account_id"],
-            renewal_date=values["renewal_date"],
-            term_start=values["term_start"],
-            arr=values["arr"],
-            outcome=values["outcome"],
-            new_arr=values["new_arr"],
-            closed_on=values["closed_on"],
-            churn_reason_id=values["churn_reason_id"],
-            outcome_note=IMPORTED_NOTE if values["outcome"] else "",
-        )
-        for values in plan.renewals
-        if values["pk"] is None
-    ]
+    new = [renewal for renewal in renewals if renewal.pk is None]
     Renewal.objects.bulk_create(new, batch_size=1000)
     renewal_ids = {(values["account_id"], values["renewal_date"]): values["pk"] for values in plan.renewals}
     renewal_ids |= {(renewal.account_id, renewal.renewal_date): renewal.pk for renewal in new}
@@ -434,17 +412,29 @@ def renewals_import_apply(*, plan: RenewalPlan, by: User | None = None) -> dict:
 
     arr_changes = _arr_changes(plan.renewals, by=by)
     ArrChange.objects.bulk_create(arr_changes, batch_size=1000)
-    churned, dated = _accounts_update(plan.renewals)
-    if churned:
-        health_inputs_changed.send(sender=Renewal, account_ids=churned)  # only active accounts are scored
     return {
         "renewals_created": len(new),
         "open_renewals_updated": len(updated),
         "forecast_calls_added": len(calls),
         "arr_changes_recorded": len(arr_changes),
-        "accounts_churned": len(churned),
-        "renewal_dates_set": dated,
+        **_accounts_update(plan.renewals, by=by),
     }
+
+
+def _renewal(values: dict) -> Renewal:
+    """The renewal a validated row describes: the open one it updates (its pk), or a new one."""
+    return Renewal(
+        pk=values["pk"],
+        account_id=values["account_id"],
+        renewal_date=values["renewal_date"],
+        term_start=values["term_start"],
+        arr=values["arr"],
+        outcome=values["outcome"],
+        new_arr=values["new_arr"],
+        closed_on=values["closed_on"],
+        churn_reason_id=values["churn_reason_id"],
+        outcome_note=IMPORTED_NOTE if values["outcome"] else "",
+    )
 
 
 def _arr_changes(renewals: list[dict], *, by: User | None) -> list[ArrChange]:
@@ -486,30 +476,66 @@ def _arr_changes(renewals: list[dict], *, by: User | None) -> list[ArrChange]:
     return rows
 
 
-def _accounts_update(renewals: list[dict]) -> tuple[set[int], int]:
-    """Churn the active accounts whose last renewal churned; give the others their open renewal's date.
-    Returns (churned account ids, how many renewal dates changed)."""
-    last: dict[int, dict] = {}
-    for values in renewals:
-        current = last.get(values["account_id"])
-        if current is None or values["renewal_date"] > current["renewal_date"]:
-            last[values["account_id"]] = values
-    accounts = {account.pk: account for account in Account.objects.filter(pk__in=list(last))}
+def _latest(renewals, account_ids: list[int]) -> dict[int, Renewal]:
+    """Each account's latest renewal among `renewals` (a queryset); one query per 5,000 accounts."""
+    newest = renewals.filter(account_id=OuterRef("account_id")).order_by("-renewal_date").values("renewal_date")
+    found = {}
+    for chunk in _chunks(account_ids):
+        found.update(
+            (renewal.account_id, renewal)
+            for renewal in renewals.filter(account_id__in=chunk, renewal_date=Subquery(newest[:1]))
+        )
+    return found
+
+
+def _accounts_update(renewals: list[dict], *, by: User | None) -> dict:
+    """What the file's renewals change on their accounts, in bulk; returns the summary's counts.
+
+    An active account whose last renewal churned churns (account_churn). The account's latest closed
+    term, when the file closed it, gives the account its new ARR, and the next term when no renewal is
+    open; an open renewal in the file gives the account its renewal date.
+    """
+    in_file = {(values["account_id"], values["renewal_date"]) for values in renewals}
+    account_ids = sorted({account_id for account_id, _ in in_file})
+    accounts = {account.pk: account for account in Account.objects.filter(pk__in=account_ids)}
+    open_ones = _latest(Renewal.objects.open(), account_ids)
     reason_names = dict(ChurnReason.objects.values_list("pk", "name"))
-    churned, dated = [], []
-    for account_id, values in last.items():
+    churns, changed, next_terms = {}, {}, []
+    for account_id, closed in _latest(Renewal.objects.closed(), account_ids).items():
         account = accounts[account_id]
-        if values["outcome"] == Outcome.CHURNED and account.status == Account.Status.ACTIVE:
-            account.status = Account.Status.CHURNED
-            account.churned_on = values["closed_on"]
-            account.churn_reason = reason_names[values["churn_reason_id"]]
-            churned.append(account)
-        elif not values["outcome"] and account.renewal_date != values["renewal_date"]:
-            account.renewal_date = values["renewal_date"]
-            dated.append(account)
+        if (account_id, closed.renewal_date) not in in_file or account.status != Account.Status.ACTIVE:
+            continue
+        if closed.outcome == Outcome.CHURNED:
+            churns[account_id] = Churn(on=closed.closed_on, reason=reason_names[closed.churn_reason_id])
+            continue
+        account.arr = closed.new_arr
+        if account_id not in open_ones:
+            account.renewal_date = next_renewal_date(closed)
+            next_terms.append(
+                Renewal(
+                    account_id=account_id,
+                    term_start=closed.renewal_date,
+                    renewal_date=account.renewal_date,
+                    arr=closed.new_arr,
+                )
+            )
+        changed[account_id] = account
+    dated = 0
+    for account_id, current in open_ones.items():
+        account = accounts[account_id]
+        if (account_id, current.renewal_date) in in_file and account.renewal_date != current.renewal_date:
+            account.renewal_date = current.renewal_date
+            changed[account_id] = account
+            dated += 1
     now = timezone.now()
-    for account in churned + dated:
+    for account in changed.values():
         account.updated_at = now
-    Account.objects.bulk_update(churned, ["status", "churned_on", "churn_reason", "updated_at"], batch_size=1000)
-    Account.objects.bulk_update(dated, ["renewal_date", "updated_at"], batch_size=1000)
-    return {account.pk for account in churned}, len(dated)
+    Account.objects.bulk_update(list(changed.values()), ["arr", "renewal_date", "updated_at"], batch_size=1000)
+    Renewal.objects.bulk_create(next_terms, batch_size=1000)
+    below = len(account_churn(churns=churns, by=by)) - len(churns)
+    result = {"accounts_churned": len(churns), "renewal_dates_set": dated}
+    if next_terms:
+        result["next_terms_opened"] = len(next_terms)
+    if below:
+        result["accounts_below_churned_with_them"] = below
+    return result

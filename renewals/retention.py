@@ -7,19 +7,19 @@ Defined once here (and in the README, "Retention: GRR and NRR"):
   before). Accounts that churned before the first day are not in it, nor are accounts whose first
   ARR comes during the period (new business is not retention).
 - The ARR at the end is the last change on or before the last day; 0 when the account churned on or
-  before it. A child account whose parent (at any depth) churned churns with it, on the parent's day.
+  before it: its own churned_on, as every other page reads it. A child churns with its parent on every
+  route (accounts/churn.py account_churn), so the group's churn is on each account's own row.
 - NRR = Σ end ARR / Σ start ARR; GRR = Σ min(end, start) / Σ start, over the cohort. Expansion, at a
   renewal or mid-term, counts in NRR only; contraction and churn count in both.
 - Every account counts once, under its own ARR: a parent's ARR is its own, never its children's.
   Rows group the cohort by the account's CSM today, that CSM's team, and the account's segment.
 
 Reads one query whatever the number of accounts: the accounts in the user's scope with their ARR on
-each boundary day (one subquery per day on the (account, on) index, which includes the ARR); a
-second when some of them have a parent: the accounts with a parent or a churn date, for churn that
-comes down a hierarchy. Measured on SQLite on a busy two-core machine, 10,000 accounts with four
-changes each: 0.5–0.6 s. Reading every change (40,000) and aggregating in Python took 0.3 s for the
-12 months alone, and grows with the length of the history, which the subqueries do not. Sums are exact
-Decimals; the ratios are not rounded here (core/numbers.py rounds what is shown).
+each boundary day (one subquery per day on the (account, on) index, which includes the ARR).
+Measured on SQLite on a busy two-core machine, 10,000 accounts with four changes each: 0.5–0.6 s.
+Reading every change (40,000) and aggregating in Python took 0.3 s for the 12 months alone, and grows
+with the length of the history, which the subqueries do not. Sums are exact Decimals; the ratios are
+not rounded here (core/numbers.py rounds what is shown).
 """
 
 import datetime
@@ -156,35 +156,8 @@ def _arr_on(day: datetime.date) -> Subquery:
     return Subquery(last, output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
-def churn_days(account_ids: set[int]) -> dict[int, datetime.date]:
-    """The day each of these accounts churned, itself or with an ancestor (the earliest of them); one query.
-
-    Ancestors may be outside the user's scope: only their churn day is read, never shown.
-    """
-    links = Account.objects.filter(Q(parent__isnull=False) | Q(churned_on__isnull=False)).values_list(
-        "pk", "parent_id", "churned_on"
-    )
-    parent_of, churned_on = {}, {}
-    for pk, parent_id, day in links:
-        if parent_id is not None:
-            parent_of[pk] = parent_id
-        if day is not None:
-            churned_on[pk] = day
-    found = {}
-    for pk in account_ids:
-        days, seen, node = [], set(), pk
-        while node is not None and node not in seen:  # `seen`: a cycle (refused on save) cannot loop
-            seen.add(node)
-            if node in churned_on:
-                days.append(churned_on[node])
-            node = parent_of.get(node)
-        if days:
-            found[pk] = min(days)
-    return found
-
-
 def compute_retention(*, user: User, today: datetime.date | None = None) -> RetentionReport:
-    """GRR and NRR of the accounts `user` sees, the last 12 months and the last four quarters; one or two queries."""
+    """GRR and NRR of the accounts `user` sees, the last 12 months and the last four quarters; one query."""
     today = today or timezone.localdate()
     trailing = trailing_period(today)
     quarters = quarter_periods(today)
@@ -203,12 +176,8 @@ def compute_retention(*, user: User, today: datetime.date | None = None) -> Rete
         .filter(openings)
         .order_by()
     )
-    fields = ("pk", "segment", "churned_on", "parent_id", "owner_id", "owner__name", "owner__email", "owner__team_id")
+    fields = ("pk", "segment", "churned_on", "owner_id", "owner__name", "owner__email", "owner__team_id")
     accounts = list(accounts.values(*fields, "owner__team__name", *column.values()))
-    churned = {row["pk"]: row["churned_on"] for row in accounts if row["churned_on"] is not None}
-    children = {row["pk"] for row in accounts if row["parent_id"] is not None}
-    if children:
-        churned.update(churn_days(children))
 
     teams: dict[int | None, RetentionRow] = {}
     segments: dict[str, RetentionRow] = {}
@@ -228,7 +197,7 @@ def compute_retention(*, user: User, today: datetime.date | None = None) -> Rete
         if segment is None:
             label = segment_labels.get(row["segment"], row["segment"])
             segment = segments[row["segment"]] = RetentionRow("segment", row["segment"], label)
-        churn_day = churned.get(row["pk"])
+        churn_day = row["churned_on"]
         for period in periods:
             start = row[column[period.opening]]
             if not start or (churn_day is not None and churn_day < period.start):

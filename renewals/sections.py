@@ -3,16 +3,19 @@ section alone after one of its forms posts (renewals.views), so the two cannot d
 
 from django.utils import timezone
 
+from accounts.churn import churn_reach
 from accounts.models import Account, User
 from renewals.forms import ForecastCallForm, RenewalCloseForm, RenewalOpenForm
 from renewals.models import CALL_RENEWS_PROBABILITY
 from renewals.selectors import CALL_WINDOW_DAYS, STALE_AFTER_DAYS, account_renewals
 
 
-def _has_children(account: Account) -> bool:
-    """The account page reads `has_children` with the account; a section posted alone asks."""
-    known = getattr(account, "has_children", None)
-    return account.children.exists() if known is None else known
+def _churns_below(account: Account, user: User) -> int:
+    """How many active accounts below churn with it (the close form says so). The account page reads
+    `has_children` with the account, so a childless account costs no query; a section posted alone asks."""
+    if getattr(account, "has_children", True) is False:
+        return 0
+    return churn_reach(account=account, user=user).below
 
 
 def renewal_section_context(*, account: Account, user: User, can_edit: bool, **overrides) -> dict:
@@ -26,7 +29,7 @@ def renewal_section_context(*, account: Account, user: User, can_edit: bool, **o
         "renewal": current,
         "renewal_days": current.days_to_renewal(today) if current else None,
         "renewal_days_late": -current.days_to_renewal(today) if current else None,
-        "has_children": can_edit and _has_children(account),
+        "churns_below": _churns_below(account, user) if can_edit and current else 0,
         "renewal_calls": calls,
         "latest_call": latest,
         # Inside the call window a renewal needs a current call: none, or a stale one, is flagged.
@@ -35,7 +38,7 @@ def renewal_section_context(*, account: Account, user: User, can_edit: bool, **o
         "closed_renewals": closed,
         "can_edit_renewal": can_edit and account.status == Account.Status.ACTIVE,
         "call_form": ForecastCallForm(initial={"call": latest.call if latest else None}) if current else None,
-        "close_form": RenewalCloseForm(renewal=current, initial={"closed_on": today, "new_arr": current.arr})
+        "close_form": RenewalCloseForm(renewal=current, user=user, initial={"closed_on": today, "new_arr": current.arr})
         if current
         else None,
         "open_form": None

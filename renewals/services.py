@@ -8,9 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.arr_history import arr_changes_record
-from accounts.hierarchy import descendant_ids
+from accounts.churn import Churn, account_churn
 from accounts.models import Account, ArrChange, User
 from renewals.models import ChurnReason, ForecastCall, Outcome, Renewal
+
+CHUNK = 5000  # accounts per query: well under SQLite's limit on parameters
+OTHER_REASON = "Other"  # a churn whose reason names none of the list (seeded by migration 0002)
 
 
 def year_later(day: datetime.date, years: int = 1) -> datetime.date:
@@ -79,7 +82,8 @@ def renewal_close(
     Renewed, expanded or contracted: the account's ARR becomes the new ARR (recorded in its history
     on the renewal date, or on the closed date when that is earlier) and the next term opens a term
     later. Churned: the account churns on the closed date with the reason, and so does every account
-    below it (the contract was the group's). The row is locked, so two people closing it at once close it once.
+    below it (accounts/churn.py account_churn: the contract was the group's). The row is locked, so two
+    people closing it at once close it once.
     """
     renewal = Renewal.objects.select_for_update().select_related("account").get(pk=renewal.pk)
     if not renewal.is_open:
@@ -93,18 +97,8 @@ def renewal_close(
     renewal.save(update_fields=["outcome", "new_arr", "closed_on", "churn_reason", "outcome_note", "closed_by"])
     account = renewal.account
     if outcome == Outcome.CHURNED:
-        churned = [account.pk, *descendant_ids([account.pk])]
-        Account.objects.filter(pk__in=churned, status=Account.Status.ACTIVE).update(
-            status=Account.Status.CHURNED,
-            churned_on=closed_on,
-            churn_reason=churn_reason.name,
-            renewal_date=None,
-            updated_at=timezone.now(),
-        )
-        # The accounts below leave with their own open renewals, closed as churned on the same day.
-        Renewal.objects.open().filter(account_id__in=churned).update(
-            outcome=Outcome.CHURNED, new_arr=0, closed_on=closed_on, churn_reason=churn_reason, closed_by=by
-        )
+        # The accounts below leave too, their open renewals closed with the reason of the same name.
+        account_churn(churns={account.pk: Churn(on=closed_on, reason=churn_reason.name)}, by=by)
         return None
     arr_changes_record(
         before={account.pk: account.arr},
@@ -117,6 +111,66 @@ def renewal_close(
     next_date = next_renewal_date(renewal)
     Account.objects.filter(pk=account.pk).update(arr=new_arr, renewal_date=next_date, updated_at=timezone.now())
     return Renewal.objects.create(account=account, term_start=renewal.renewal_date, renewal_date=next_date, arr=new_arr)
+
+
+def renewals_close_churned(*, churns: dict[int, Churn], by: User | None) -> int:
+    """Close the open renewals of these churned accounts as churned on each one's day; returns how many.
+
+    The reason is the churn reason named like the account's (any case), else "Other" (created if missing).
+    One read of the reasons, one of the open renewals per 5,000 accounts, one UPDATE per 1,000 renewals.
+    """
+    reasons = {reason.name.lower(): reason for reason in ChurnReason.objects.all()}
+    renewals = []
+    ids = sorted(churns)
+    for start in range(0, len(ids), CHUNK):
+        renewals += Renewal.objects.open().filter(account_id__in=ids[start : start + CHUNK]).only("pk", "account_id")
+    for renewal in renewals:
+        churn = churns[renewal.account_id]
+        reason = reasons.get(churn.reason.lower())
+        if reason is None:
+            if OTHER_REASON.lower() not in reasons:
+                reasons[OTHER_REASON.lower()] = ChurnReason.objects.get_or_create(name=OTHER_REASON)[0]
+            reason = reasons[OTHER_REASON.lower()]
+        renewal.outcome, renewal.new_arr, renewal.closed_on = Outcome.CHURNED, Decimal(0), churn.on
+        renewal.churn_reason, renewal.closed_by = reason, by
+    Renewal.objects.bulk_update(
+        renewals, ["outcome", "new_arr", "closed_on", "churn_reason", "closed_by"], batch_size=1000
+    )
+    return len(renewals)
+
+
+def renewals_follow_dates(*, account_ids) -> int:
+    """Keep each active account's open renewal on its renewal date; returns how many renewals moved or opened.
+
+    A new date moves the open renewal; an account without one gets one (a year's term, its ARR). A date
+    that is already one of the account's renewals (the open one's, or a closed term's) changes nothing:
+    two terms never share a day. A fixed number of queries per 5,000 accounts, whatever their renewals.
+    """
+    ids = sorted(set(account_ids))
+    moved, opened = [], []
+    for start in range(0, len(ids), CHUNK):
+        accounts = Account.objects.filter(
+            pk__in=ids[start : start + CHUNK], status=Account.Status.ACTIVE, renewal_date__isnull=False
+        ).values_list("pk", "renewal_date", "arr")
+        accounts = {pk: (day, arr) for pk, day, arr in accounts}
+        held, current = set(), {}
+        for renewal in Renewal.objects.filter(account_id__in=list(accounts)).only(
+            "pk", "account_id", "renewal_date", "outcome"
+        ):
+            held.add((renewal.account_id, renewal.renewal_date))
+            if renewal.is_open:
+                current[renewal.account_id] = renewal
+        for pk, (day, arr) in accounts.items():
+            if (pk, day) in held:
+                continue
+            if pk in current:
+                current[pk].renewal_date = day
+                moved.append(current[pk])
+            else:
+                opened.append(Renewal(account_id=pk, renewal_date=day, term_start=year_later(day, -1), arr=arr))
+    Renewal.objects.bulk_update(moved, ["renewal_date"], batch_size=1000)
+    Renewal.objects.bulk_create(opened, batch_size=1000)
+    return len(moved) + len(opened)
 
 
 def renewal_open(*, account: Account, renewal_date: datetime.date, arr: Decimal | None = None) -> Renewal:

@@ -143,7 +143,7 @@ def renewal_call(request, renewal_id):
 @require_POST
 def renewal_close(request, renewal_id):
     renewal = _open_renewal(request, renewal_id)
-    form = RenewalCloseForm(request.POST, renewal=renewal)
+    form = RenewalCloseForm(request.POST, renewal=renewal, user=request.user)
     if form.is_valid():
         try:
             services.renewal_close(renewal=renewal, by=request.user, **form.cleaned_data)

@@ -264,7 +264,7 @@ def test_a_database_refusal_fails_the_job_instead_of_hanging(
 
     from accounts import services
 
-    def refuse(*, plan):
+    def refuse(*, plan, by):
         raise IntegrityError("simulated refusal")
 
     monkeypatch.setattr(services, "account_import_apply", refuse)

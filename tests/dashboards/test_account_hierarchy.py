@@ -11,7 +11,7 @@ from accounts.models import Account
 from dashboards.account_page import group_rollup, tree_order
 from playbooks.models import Task
 from surveys.models import Kind
-from tests.factories import AccountFactory, HealthSnapshotFactory, ResponseFactory
+from tests.factories import AccountFactory, HealthSnapshotFactory, OverrideFactory, ResponseFactory
 from tests.helpers import at, text
 
 
@@ -175,7 +175,9 @@ def test_a_parents_page_queries_do_not_grow_with_its_children(alice, login, djan
             assert client.get(f"/accounts/{parent.pk}/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
-    with django_assert_max_num_queries(22):  # an account's 18, and the rollup's subtree, scores, tasks, answers
+    with django_assert_max_num_queries(
+        23
+    ):  # an account's 18, and the rollup's subtree, scores, overrides, tasks, answers
         client.get(f"/accounts/{large.pk}/")
 
 
@@ -195,3 +197,13 @@ def test_open_renewals_over_every_descendant_with_the_forecast(alice, carol, gro
     assert (rollup.renewals_arr, rollup.renewals_forecast) == (350_000, 50_000)
     page = text(login(alice).get(f"/accounts/{group['parent'].pk}/"))
     assert "Open renewals 2 · 350,000 up · forecast 50,000 next: North East" in page
+
+
+def test_a_childs_row_shows_the_band_of_its_override_as_every_page_does(alice, group, login):
+    OverrideFactory(account=group["south"], band="green")  # computed 40: red
+    OverrideFactory(account=group["north"], band="", score=20)  # its score, banded by North's model: red
+    rollup = group_rollup(account=group["parent"], user=alice, today=timezone.localdate())
+    bands = {row.account.name: row.band for row in rollup.children}
+    assert (bands["South"], bands["North"], bands["North East"]) == ("green", "red", "yellow")
+    html = login(alice).get(f"/accounts/{group['parent'].pk}/").content.decode()
+    assert '<span class="health-chip health-chip-green">40</span>' in html  # the computed score, the band shown

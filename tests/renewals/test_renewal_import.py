@@ -448,3 +448,56 @@ def test_no_file_is_a_form_error(adam, login):
     response = login(adam).post(URL, {})
     assert response.status_code == 422 and "This field is required." in response.text
     assert not ImportJob.objects.exists()
+
+
+# -- What closing an account's latest term does to the account --
+
+
+def test_closing_pulses_open_renewal_gives_the_account_its_new_arr_and_the_next_term(adam, login, acme):
+    RenewalFactory(account=acme, renewal_date=datetime.date(2025, 5, 31), term_start=datetime.date(2024, 5, 31))
+    upload(login(adam), HEADER + "CRM-1,2025-05-31,30000,contracted,25000,2025-05-30,,,,\n")
+    assert last_job().result["next_terms_opened"] == 1
+    acme.refresh_from_db()
+    following = Renewal.objects.open().get()
+    assert (acme.arr, acme.renewal_date) == (25_000, datetime.date(2026, 5, 31))
+    assert (following.term_start, following.renewal_date, following.arr) == (
+        datetime.date(2025, 5, 31), datetime.date(2026, 5, 31), 25_000,
+    )  # fmt: skip
+
+
+def test_a_closed_term_followed_by_an_open_one_in_the_file_sets_the_arr_and_opens_nothing(adam, login, acme):
+    text = HEADER + "CRM-1,2025-03-31,24000,expanded,36000,2025-03-20,,,,\nCRM-1,2026-03-31,36000,,,,,,,\n"
+    upload(login(adam), text)
+    acme.refresh_from_db()
+    assert (acme.arr, acme.renewal_date) == (36_000, datetime.date(2026, 3, 31))
+    assert Renewal.objects.count() == 2 and "next_terms_opened" not in last_job().result
+
+
+def test_an_older_term_than_pulses_latest_changes_neither_the_arr_nor_the_terms(adam, login, acme):
+    RenewalFactory(
+        account=acme,
+        renewal_date=datetime.date(2025, 3, 31),
+        outcome="renewed",
+        new_arr=30_000,
+        closed_on=datetime.date(2025, 3, 30),
+    )
+    upload(login(adam), HEADER + "CRM-1,2024-03-31,20000,expanded,30000,2024-03-30,,,,\n")
+    acme.refresh_from_db()
+    assert (acme.arr, acme.renewal_date, Renewal.objects.count()) == (30_000, None, 2)
+
+
+def test_a_churned_last_term_churns_the_accounts_below_and_closes_their_renewals(adam, alice, login, acme):
+    child = AccountFactory(owner=alice, parent=acme)
+    child_renewal = RenewalFactory(account=child, renewal_date=datetime.date(2025, 9, 30))
+    upload(login(adam), HEADER + "CRM-1,2025-06-30,30000,churned,,2025-06-10,Low adoption,,,\n")
+    assert last_job().result["accounts_below_churned_with_them"] == 1
+    child.refresh_from_db()
+    child_renewal.refresh_from_db()
+    assert (child.status, child.churned_on, child.churn_reason) == (
+        "churned",
+        datetime.date(2025, 6, 10),
+        "Low adoption",
+    )
+    assert (child_renewal.outcome, child_renewal.churn_reason.name, child_renewal.closed_by) == (
+        "churned", "Low adoption", adam,
+    )  # fmt: skip

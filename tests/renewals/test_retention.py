@@ -9,6 +9,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.churn import Churn, account_churn
 from accounts.models import Account, ArrChange
 from renewals.retention import compute_retention, quarter_periods, trailing_period
 from tests.factories import AccountFactory, UserFactory
@@ -75,7 +76,8 @@ def book(alice, bob, carol):
     arr(accounts["parent"], D(2024, 1, 1), 20_000)
     arr(accounts["child_b"], D(2024, 1, 1), 10_000)
     arr(accounts["child_a"], D(2024, 1, 1), 10_000)
-    churned(accounts["parent"], D(2025, 12, 1))  # its children go with it, though still marked active
+    # Through the service, as every route churns: its children go with it, on its day.
+    account_churn(churns={accounts["parent"].pk: Churn(on=D(2025, 12, 1), reason="Budget cut")}, by=None)
     return accounts
 
 
@@ -189,6 +191,17 @@ def test_the_queries_do_not_grow_with_the_number_of_accounts(adam):
     add(3)
     small = queries()
     add(30)
-    assert queries() == small <= 2
+    assert queries() == small == 1
     report = compute_retention(user=adam, today=TODAY)
     assert report.total.of(report.trailing).end_arr == Decimal(2_000 * 33 + 2 * 1_000)
+
+
+def test_an_account_counts_by_its_own_churn_date_as_every_other_page_reads_it(alice, adam):
+    parent = AccountFactory(owner=alice)
+    child = AccountFactory(owner=alice, parent=parent)  # active on its own row: nothing is inferred from above
+    for account in (parent, child):
+        arr(account, D(2024, 1, 1), 10_000)
+    churned(parent, D(2025, 12, 1))
+    report = compute_retention(user=adam, today=TODAY)
+    total = report.total.of(report.trailing)
+    assert (total.n, total.start_arr, total.end_arr) == (2, 20_000, 10_000)
