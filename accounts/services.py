@@ -9,17 +9,14 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.account_import import account_import_apply, account_import_validate
 from accounts.arr_history import arr_changes_record
 from accounts.churn import Churn, account_churn
 from accounts.csvfiles import RowError, errors_csv, nul_errors, row_cap_error
-from accounts.metric_import import metric_csv_validate, metric_values_upsert
+from accounts.import_kinds import import_kind_prepare
 from accounts.models import Account, ApiToken, ArrChange, CheckIn, Contact, ImportJob, Notification, User
 from accounts.signals import account_edited
 from accounts.tasks import import_job_run_task
 from accounts.validators import one_line
-from renewals.renewal_import import renewals_csv_validate, renewals_import_apply
-from surveys.answer_import import answers_csv_validate, answers_import_apply
 
 logger = logging.getLogger(__name__)
 
@@ -252,23 +249,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.get(pk=job_id)
     progress = _job_progress(job_id)
-    if job.kind == ImportJob.Kind.METRICS:
-        metric_plan, errors = metric_csv_validate(job.files["metrics"])
-        row_count, apply = metric_plan.rows_read, lambda: metric_values_upsert(plan=metric_plan)
-    elif job.kind == ImportJob.Kind.ACCOUNTS:
-        account_plan = account_import_validate(
-            accounts_csv=job.files.get("accounts"), contacts_csv=job.files.get("contacts"), progress=progress
-        )
-        errors = account_plan.errors
-        row_count, apply = account_plan.rows_read, lambda: account_import_apply(plan=account_plan, by=job.created_by)
-    elif job.kind == ImportJob.Kind.RENEWALS:
-        renewal_plan = renewals_csv_validate(job.files["renewals"], progress=progress)
-        errors = renewal_plan.errors
-        row_count, apply = renewal_plan.rows_read, lambda: renewals_import_apply(plan=renewal_plan, by=job.created_by)
-    else:
-        answer_plan = answers_csv_validate(job.files["answers"], progress=progress)
-        errors = answer_plan.errors
-        row_count, apply = answer_plan.rows_read, lambda: answers_import_apply(plan=answer_plan)
+    prepared = import_kind_prepare(job.kind, job.files, progress)
+    errors, row_count = prepared.errors, prepared.rows_read
     ImportJob.objects.filter(pk=job_id).update(rows_total=row_count, rows_done=row_count)
 
     try:
@@ -280,7 +262,11 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                 for name, value in _rejection_fields(errors).items():
                     setattr(job, name, value)
             else:
-                job.status, job.result, job.finished_at = ImportJob.Status.DONE, apply(), timezone.now()
+                job.status, job.result, job.finished_at = (
+                    ImportJob.Status.DONE,
+                    prepared.apply(job.created_by),
+                    timezone.now(),
+                )
             job.save(update_fields=["status", "errors", "error_count", "errors_csv", "result", "finished_at"])
     except DatabaseError as exc:
         # Validation should catch everything; if the database still refuses, say so instead of hanging.

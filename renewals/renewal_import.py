@@ -43,6 +43,7 @@ from accounts.csvfiles import (
     storable,
 )
 from accounts.email_address import normalise_email
+from accounts.import_kinds import Prepared
 from accounts.models import Account, ArrChange, User
 from renewals.models import Call, ChurnReason, ForecastCall, Outcome, Renewal
 from renewals.services import next_renewal_date, year_later
@@ -539,3 +540,9 @@ def _accounts_update(renewals: list[dict], *, by: User | None) -> dict:
     if below:
         result["accounts_below_churned_with_them"] = below
     return result
+
+
+def renewals_import_prepare(files: dict, progress) -> Prepared:
+    """The renewal history import job: read whole, then written in one go (accounts/import_kinds.py)."""
+    plan = renewals_csv_validate(files["renewals"], progress=progress)
+    return Prepared(plan.errors, plan.rows_read, lambda by: renewals_import_apply(plan=plan, by=by))

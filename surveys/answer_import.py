@@ -16,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.csvfiles import CellError, RowError, RowProblems, parse_choice, parse_date, read_rows, storable
+from accounts.import_kinds import Prepared
 from accounts.models import Account, Contact
 from accounts.signals import health_inputs_changed
 from surveys.models import SCALES, Kind, Response
@@ -232,3 +233,9 @@ def answers_import_apply(*, plan: AnswerPlan) -> dict:
     Response.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
     health_inputs_changed.send(sender=Response, account_ids={answer.account_id for answer in new})
     return {"created": len(new), "already_present": len(present), "period": _imported_period(plan)}
+
+
+def answers_import_prepare(files: dict, progress) -> Prepared:
+    """The answers import job: read whole, then written in one go (accounts/import_kinds.py)."""
+    plan = answers_csv_validate(files["answers"], progress=progress)
+    return Prepared(plan.errors, plan.rows_read, lambda by: answers_import_apply(plan=plan))
