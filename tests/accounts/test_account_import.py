@@ -262,12 +262,12 @@ def test_a_database_refusal_fails_the_job_instead_of_hanging(
 ):
     from django.db import IntegrityError
 
-    from accounts import services
+    from accounts import import_kinds, services
 
     def refuse(*, plan, by):
         raise IntegrityError("simulated refusal")
 
-    monkeypatch.setattr(services, "account_import_apply", refuse)
+    monkeypatch.setattr(import_kinds, "account_import_apply", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         job = services.import_job_create(kind="accounts", files={"accounts": ACCOUNTS}, filenames="a", created_by=None)
     job.refresh_from_db()
