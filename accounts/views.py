@@ -45,7 +45,6 @@ def account_list_view(request):
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    sorted_query = query.urlencode()
     query.pop("sort", None)
     query.pop("desc", None)
     context = {
@@ -55,7 +54,6 @@ def account_list_view(request):
         "desc": filters.get("desc", False),
         "sort_columns": SORT_COLUMNS,
         "querystring_base": query.urlencode(),
-        "querystring_sorted": sorted_query,
     }
     return render_page_or_partial(request, "accounts/list.html", "results", context)
 

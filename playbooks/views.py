@@ -161,15 +161,12 @@ def task_list(request):
         counts = counts_by_owner(user=user, owners=[person.pk for person in people], today=today)
         by_owner = [(person, counts[person.pk]) for person in people if person.pk in counts]
         by_owner.sort(key=lambda pair: (-pair[1].overdue, -pair[1].open, pair[0].name))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "nav": "tasks",
         "form": form,
         "page": page,
         "today": today,
         "by_owner": by_owner,
-        "query": query.urlencode(),
         "filtered": any(filters.values()) or bool(form.cleaned_data.get("rule")),
     }
     return render_page_or_partial(request, "playbooks/task_list.html", "results", context)

@@ -31,12 +31,6 @@ def _item_context(request) -> dict:
     }
 
 
-def _querystring_without_page(request) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 @login_required
 def feedback_list(request):
     form = FeedbackFilterForm(request.GET, user=request.user)
@@ -62,7 +56,6 @@ def feedback_list(request):
         "filtered": filtered,
         "has_any": has_any,
         **_item_context(request),
-        "querystring": _querystring_without_page(request),
         "back_url": request.get_full_path(),
     }
     return render_page_or_partial(request, "surveys/feedback.html", "list", context)
