@@ -400,7 +400,8 @@ def main() -> None:
     measure_parent_rollup()
     measure_rules()
     measure_backtest()
-    load.measure_sending(record=record, say=say)
+    rate = load.measure_sending(record=record, say=say)
+    load.measure_sending_floor(record=record, say=say, rate=rate)
     load.measure_answer_endpoint(record=record, say=say)
     load.measure_webhooks(record=record, say=say)
     total = time.monotonic() - started
