@@ -1,5 +1,6 @@
-"""The two loaded measurements: campaign sending through real Celery workers to a local SMTP sink,
-and the public answer page on gunicorn under concurrent requests from 127.0.0.1, bounded in time."""
+"""The loaded measurements: campaign sending through real Celery workers to a local SMTP sink (and its
+floor, smtplib alone), the public answer page on gunicorn under concurrent requests from 127.0.0.1 beside
+a minimal view and the answer page's floor, and webhook delivery; each bounded in time."""
 
 import http.client
 import multiprocessing
@@ -53,7 +54,8 @@ def _wait(condition, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} did not happen within {timeout:.0f} s")
 
 
-def measure_sending(*, record, say) -> None:
+def measure_sending(*, record, say) -> float:
+    """Sends a campaign to every active account's primary contact; returns the emails per second."""
     from aiosmtpd.controller import Controller
 
     say("Campaign sending (10,000 invitations, Celery worker with 2 processes, SMTP on 127.0.0.1)")
@@ -87,6 +89,46 @@ def measure_sending(*, record, say) -> None:
     sent = Invitation.objects.filter(campaign=campaign, status=Invitation.Status.SENT).count()
     record("sending: invitations sent / received by SMTP", f"{sent:,} / {sink.received:,} of {audience:,}")
     record("sending: emails per second", f"{count / elapsed:.0f}/s", "≥ 200/s", count / elapsed >= 200)
+    return count / elapsed
+
+
+FLOOR_EMAILS = 10_000
+
+
+def measure_sending_floor(*, record, say, rate: float | None = None) -> float:
+    """The floor for sending: one invitation email built by the project's builder, its bytes sent
+    FLOOR_EMAILS times over one SMTP connection (smtplib) to the same sink, no database in the loop.
+    `rate` is Pulse's emails per second (measure_sending's), for the ratio."""
+    import smtplib
+
+    from aiosmtpd.controller import Controller
+    from django.conf import settings
+
+    from surveys.emails import invitation_message
+
+    say(f"Sending floor ({FLOOR_EMAILS:,} copies of one invitation email, one SMTP connection on 127.0.0.1)")
+    invitations = Invitation.objects.select_related("campaign__survey", "contact").order_by("pk")
+    invitation = invitations.filter(campaign__name=CAMPAIGN_NAME).first() or invitations.first()
+    message = invitation_message(invitation)
+    data = message.message().as_bytes(linesep="\r\n")
+    sender, recipients = message.from_email or settings.DEFAULT_FROM_EMAIL, message.recipients()
+    sink, port = _Sink(), _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for _ in range(FLOOR_EMAILS):
+                smtp.sendmail(sender, recipients, data)
+        elapsed = time.perf_counter() - started
+    finally:
+        controller.stop()
+    floor = FLOOR_EMAILS / elapsed
+    record("sending floor: emails per second (smtplib, one connection)", f"{floor:.0f}/s, {len(data):,} bytes each")
+    record("sending floor: received by SMTP", f"{sink.received:,} of {FLOOR_EMAILS:,}")
+    if rate is not None:
+        record("sending: Pulse / floor (emails per second)", f"{rate / floor:.2f}", "≥ 0.5", rate / floor >= 0.5)
+    return floor
 
 
 def _client(args) -> list[float]:

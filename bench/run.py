@@ -34,6 +34,7 @@ from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 import config.wsgi  # noqa: E402,F401  (the production process's garbage collector tuning, for the page timings)
 from accounts.models import Account, User  # noqa: E402
@@ -198,17 +199,55 @@ def _timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
     return times, len(executed)
 
 
+def _timed_floor(read, runs: int) -> list[float]:
+    """A floor timed as `_timed` times a page: once to warm up, then `runs` times, in ms."""
+    read()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        read()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+def page_floors(csm: User, admin: User, account_ids: list[int]) -> dict[str, list]:
+    """The SQL floor of each page (bench/floors.py), as the reads of each of the page's URLs in order."""
+    from bench import floors
+
+    today = timezone.localdate()
+    return {
+        "portfolio (500 accounts)": [lambda: floors.portfolio_floor(csm_id=csm.pk, team_id=csm.team_id, today=today)],
+        "account page": [
+            lambda pk=pk: floors.account_floor(account_id=pk, viewer_id=csm.pk, team_id=csm.team_id, today=today)
+            for pk in account_ids
+        ],
+        "team rollup (50 CSMs)": [lambda: floors.rollup_floor(viewer_id=admin.pk, today=today)],
+    }
+
+
+def _record_floor(name: str, page_p50: float, reads: list, runs: int) -> float:
+    times = []
+    for read in reads:
+        times += _timed_floor(read, runs)
+    p50, p95 = statistics.median(times), _percentile(times, 0.95)
+    short = name.split(" (")[0]
+    record(f"{short}: SQL floor p50 / p95", f"{p50:.1f} / {p95:.1f} ms")
+    record(f"{short}: page / floor (p50)", f"{page_p50 / p50:.1f}×", "≤ 3×", page_p50 / p50 <= 3)
+    return p50
+
+
 def measure_pages() -> None:
-    say("Pages (server time in-process, DEBUG off)")
+    say("Pages (server time in-process, DEBUG off), each beside its SQL floor (bench/floors.py)")
     csm = User.objects.get(email=dataset.csm_email(1))
     admin = User.objects.get(email="admin@bench.example")
     manager = User.objects.get(email="manager1@bench.example")
     account_ids = list(Account.objects.filter(owner=csm).order_by("pk").values_list("pk", flat=True)[:20])
+    floors = page_floors(csm, admin, account_ids)
     cases = [
         ("portfolio (500 accounts)", csm, ["/portfolio/"], 150, 15),
         ("account page", csm, [f"/accounts/{pk}/" for pk in account_ids], None, None),
@@ -222,7 +261,8 @@ def measure_pages() -> None:
     cache.clear()  # the benchmark's own Redis database
     started = time.perf_counter()
     assert cold_client.get("/team/").status_code == 200
-    record("team rollup: first view, nothing cached", f"{(time.perf_counter() - started) * 1000:.0f} ms")
+    first_view = (time.perf_counter() - started) * 1000
+    record("team rollup: first view, nothing cached", f"{first_view:.0f} ms")
     for name, user, urls, target_ms, target_queries in cases:
         client = Client()
         client.force_login(user)
@@ -235,6 +275,32 @@ def measure_pages() -> None:
                f"≤ {target_ms} ms" if target_ms else "", p95 <= target_ms if target_ms else None)  # fmt: skip
         record(f"{name}: queries", f"{queries}", f"≤ {target_queries}" if target_queries else "",
                queries <= target_queries if target_queries else None)  # fmt: skip
+        if name in floors:
+            floor_p50 = _record_floor(name, p50, floors[name], max(3, 60 // len(urls)))
+            if name.startswith("team rollup"):
+                _record_rollup_cold(first_view, floor_p50)
+
+
+def _record_rollup_cold(first_view_ms: float, warm_floor_p50: float) -> None:
+    """The parts the rollup keeps in the cache (survey cells, replies, trend) read by their own floor, against
+    the page's first view; who-was-right has no floor, so the first view's ratio reads high."""
+    from django.conf import settings
+
+    from bench import floors
+
+    times = _timed_floor(
+        lambda: floors.rollup_cold_floor(
+            today=timezone.localdate(), now=timezone.now(), sla_hours=settings.FEEDBACK_REPLY_SLA_HOURS
+        ),
+        3,
+    )
+    cold = statistics.median(times)
+    record(
+        "team rollup: SQL floor of the cached parts (cold view), p50 / p95",
+        f"{cold:.0f} / {_percentile(times, 0.95):.0f} ms",
+    )
+    ratio = first_view_ms / (warm_floor_p50 + cold)
+    record("team rollup: first view / (floor + cached parts' floor)", f"{ratio:.1f}×")
 
 
 def measure_parent_rollup() -> None:
@@ -334,7 +400,8 @@ def main() -> None:
     measure_parent_rollup()
     measure_rules()
     measure_backtest()
-    load.measure_sending(record=record, say=say)
+    rate = load.measure_sending(record=record, say=say)
+    load.measure_sending_floor(record=record, say=say, rate=rate)
     load.measure_answer_endpoint(record=record, say=say)
     load.measure_webhooks(record=record, say=say)
     total = time.monotonic() - started
