@@ -4,6 +4,7 @@ figures equal the ones the page's selectors compute. PostgreSQL only, like the f
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from bench import floors
@@ -30,6 +31,13 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("postgres")]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    """A fixed Wednesday noon: the floors and the pages count days, weeks and periods from it."""
+    with time_machine.travel(datetime.datetime(2026, 6, 17, 12, tzinfo=datetime.UTC), tick=False):
+        yield
 
 
 @pytest.fixture
