@@ -88,6 +88,11 @@ def _scored_accounts(accounts: QuerySet, segment_versions: dict[str, HealthModel
     return accounts.filter(segment=segment)
 
 
+def scorable_accounts(day: datetime.date) -> QuerySet:
+    """The accounts scored on a day by default: those not churned on or before it."""
+    return Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=day))
+
+
 def compute(
     *,
     as_of: datetime.date,
@@ -119,7 +124,7 @@ def compute_days(
     if not days:
         return
     if accounts is None:
-        accounts = Account.objects.filter(Q(churned_on__isnull=True) | Q(churned_on__gt=min(days)))
+        accounts = scorable_accounts(min(days))
     if plan is None:
         default, segments = versions_by_segment()
         plan = [(version, version.component_list, segment) for segment, version in segments.items()]

@@ -28,7 +28,7 @@ from scoring.models import (
 )
 from scoring.preview import draft_build
 from scoring.signals import health_recomputed
-from scoring.tasks import backtest_draft_task, health_recompute_dirty_task
+from scoring.tasks import backtest_draft_task, health_recompute_chunk_task, health_recompute_dirty_task
 from webhooks.models import EventType
 from webhooks.outbox import events_record
 
@@ -53,6 +53,28 @@ def health_recompute(*, as_of: datetime.date | None = None, accounts=None, alert
         health_alerts_send(as_of=as_of, scored=scored, events=events)
         health_recomputed.send(sender=HealthSnapshot, accounts=accounts, as_of=as_of)
     return len(scored)
+
+
+def health_recompute_chunks(*, as_of: datetime.date, size: int) -> list[tuple[int, int]]:
+    """(first id, last id) of each run of `size` consecutive accounts scored on the day."""
+    ids = list(engine.scorable_accounts(as_of).order_by("pk").values_list("pk", flat=True))
+    return [(ids[start], ids[min(start + size, len(ids)) - 1]) for start in range(0, len(ids), size)]
+
+
+def health_recompute_queue(*, as_of: datetime.date | None = None, alert: bool = True) -> int:
+    """Queue the recompute of every account as chunks of HEALTH_RECOMPUTE_CHUNK_ACCOUNTS, one task each, so
+    that more workers finish sooner and no process holds every account at once; returns the chunks queued."""
+    as_of = as_of or timezone.localdate()
+    chunks = health_recompute_chunks(as_of=as_of, size=settings.HEALTH_RECOMPUTE_CHUNK_ACCOUNTS)
+    for first_id, last_id in chunks:
+        health_recompute_chunk_task.delay(first_id, last_id, as_of.isoformat(), alert)
+    return len(chunks)
+
+
+def health_recompute_chunk(*, first_id: int, last_id: int, as_of: datetime.date, alert: bool = True) -> int:
+    """One chunk of health_recompute_queue: the accounts scored on the day with ids from first to last."""
+    accounts = engine.scorable_accounts(as_of).filter(pk__gte=first_id, pk__lte=last_id)
+    return health_recompute(as_of=as_of, accounts=accounts, alert=alert)
 
 
 def health_backfill(

@@ -6,10 +6,20 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def health_recompute_all_task() -> None:
-    """Nightly: today's snapshot for every active account (alerts included)."""
-    from scoring.services import health_recompute
+    """Nightly: today's snapshot for every active account (alerts included), queued as chunks."""
+    from scoring.services import health_recompute_queue
 
-    health_recompute()
+    health_recompute_queue()
+
+
+@shared_task(acks_late=True)
+def health_recompute_chunk_task(first_id: int, last_id: int, as_of: str, alert: bool) -> None:
+    """One chunk of the nightly recompute: the accounts with ids from first to last."""
+    import datetime
+
+    from scoring.services import health_recompute_chunk
+
+    health_recompute_chunk(first_id=first_id, last_id=last_id, as_of=datetime.date.fromisoformat(as_of), alert=alert)
 
 
 @shared_task(acks_late=True)

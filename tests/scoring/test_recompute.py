@@ -64,6 +64,35 @@ def test_moving_into_red_alerts_once(sentiment_model, alice, mailoutbox, setting
     assert note.title == "Initech: health moved into red" and len(mailoutbox) == 1
 
 
+def test_the_nightly_recompute_runs_as_chunks_of_accounts(sentiment_model, alice, settings, monkeypatch, mailoutbox):
+    from scoring.services import health_recompute_chunk
+    from scoring.tasks import health_recompute_all_task, health_recompute_chunk_task
+
+    settings.HEALTH_RECOMPUTE_CHUNK_ACCOUNTS = 2
+    accounts = [AccountFactory(owner=alice, name=f"Account {n}") for n in range(5)]
+    AccountFactory(owner=alice, status="churned", churned_on=day(-1))  # not scored, not in a chunk
+    for account in accounts:
+        CheckInFactory(account=account, date=day(-3), sentiment=5)
+        CheckInFactory(account=account, date=day(0), sentiment=1)  # each drops 100 points into red: two alerts each
+    health_recompute(as_of=day(-3), alert=False)
+    chunks = []
+    original = health_recompute_chunk_task.delay
+    monkeypatch.setattr(health_recompute_chunk_task, "delay", lambda *args: chunks.append(args) or original(*args))
+
+    health_recompute_all_task()
+
+    ids = [account.pk for account in accounts]
+    assert [args[:2] for args in chunks] == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
+    assert {args[2:] for args in chunks} == {(day(0).isoformat(), True)}
+    assert set(HealthSnapshot.objects.filter(date=day(0)).values_list("account_id", "score")) == {(pk, 0) for pk in ids}
+    assert Notification.objects.filter(key__startswith="health-drop").count() == 5
+    assert Notification.objects.count() == len(mailoutbox) == 10
+    # A chunk run again (a task delivered twice) writes the same snapshots and alerts no one twice.
+    assert health_recompute_chunk(first_id=ids[0], last_id=ids[1], as_of=day(0)) == 2
+    assert HealthSnapshot.objects.filter(date=day(0)).count() == 5
+    assert Notification.objects.count() == len(mailoutbox) == 10
+
+
 def test_backfill_does_not_alert(sentiment_model, alice):
     account = AccountFactory(owner=alice)
     CheckInFactory(account=account, date=day(-5), sentiment=5)
