@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.utils.functional import lazy
+from django.utils.functional import SimpleLazyObject
 
 from accounts.company import company_name
 from accounts.outbox import outbox_enabled
@@ -58,7 +58,8 @@ def product(request):
     nav = next((section for prefix, section in SECTIONS if view_name.startswith(prefix)), "")
     return {
         "PRODUCT_NAME": settings.PRODUCT_NAME,
-        "COMPANY_NAME": lazy(company_name, str)(),  # read only by the pages that show it
+        # Read only by the pages that show it, and once however often a page shows it (a cache round trip each).
+        "COMPANY_NAME": SimpleLazyObject(company_name),
         "outbox_enabled": outbox_enabled(),
         "nav": nav,
         "nav_in_setup": nav in SETUP_SECTIONS,

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.company import company_name
 from accounts.ratelimit import rate_limit
 from surveys import answers
 from surveys.answers import AnswerRefused
@@ -63,7 +64,10 @@ def _answer_page(
     if state in ("thanks", "done", "locked"):
         selected = response.score
     low, high = survey.scale_labels
+    company = company_name()  # read once: the page shows it three times, and each read is a cache round trip
     context = {
+        "COMPANY_NAME": company,
+        "question": survey.question_about(company),
         "invitation": invitation,
         "survey": survey,
         "response": response,

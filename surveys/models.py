@@ -76,7 +76,10 @@ class Survey(models.Model):
 
     @property
     def question_text(self) -> str:
-        return self.question.replace("{company}", company_name())
+        return self.question_about(company_name())
+
+    def question_about(self, company: str) -> str:
+        return self.question.replace("{company}", company)
 
 
 class Campaign(models.Model):
