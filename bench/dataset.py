@@ -1,22 +1,27 @@
 """The benchmark data set, built once in PostgreSQL and reused.
 
-10,000 accounts, 50 CSMs (one of them owns 500 accounts: the portfolio measured),
-40,000 contacts, 1,000,000 survey answers over a year, 3,000,000 metric values (three
-metrics over the last 100 days), 12 check-ins per account, and a year of daily health
-snapshots. Beside them, 1,000 accounts that churned during the year: four in five slide
-towards red in the 120 days before they leave, one in five leaves without warning; they have
-snapshots until their churn day and nothing else, so every other figure is measured on the
-10,000 active accounts. Renewal history for the renewals page: each active account's renewal closed a
-year before its renewal date (six in ten flat, three expanded, one contracted) and its open renewal,
-each churned account's renewal closed as churned on its churn day, two forecast calls on each closed
-renewal and on the open ones due within 120 days, and the ARR history they make (21,000 renewals).
-The small tables go through the ORM; the
-big ones are generated inside PostgreSQL with generate_series, which is what lets the
-whole build fit in a few minutes on two cores.
+At BENCH_SCALE=1 (the default): 10,000 accounts, 50 CSMs (one of them owns 500 accounts: the portfolio
+measured), 40,000 contacts, 1,000,000 survey answers over a year, 3,000,000 metric values (three metrics
+over the last 100 days), 12 check-ins per account, and a year of daily health snapshots. Beside them,
+1,000 accounts that churned during the year: four in five slide towards red in the 120 days before they
+leave, one in five leaves without warning; they have snapshots until their churn day and nothing else,
+so every other figure is measured on the active accounts. Renewal history for the renewals page: each
+active account's renewal closed a year before its renewal date (six in ten flat, three expanded, one
+contracted) and its open renewal, each churned account's renewal closed as churned on its churn day, two
+forecast calls on each closed renewal and on the open ones due within 120 days, and the ARR history they
+make (21,000 renewals).
+
+BENCH_SCALE=10 multiplies every count by ten (100,000 accounts, 500 CSMs, 400,000 contacts, 10 million
+answers, 30 million metric values, 36.5 million snapshots), in a database of its own; CSM 01 then owns
+200 accounts, as every CSM does.
+
+The small tables go through the ORM; the big ones are generated inside PostgreSQL with
+generate_series, which is what lets the whole build fit in a few minutes on two cores at 1x.
 """
 
 import datetime
 import json
+import os
 import time
 
 from django.contrib.auth.hashers import make_password
@@ -29,17 +34,18 @@ from renewals.models import Renewal
 from scoring.models import HealthModel
 from surveys.models import Response
 
-ACCOUNTS = 10_000
-CSMS = 50
-TEAMS = 5
+SCALE = int(os.environ.get("BENCH_SCALE", "1"))
+ACCOUNTS = 10_000 * SCALE
+CSMS = 50 * SCALE
+TEAMS = 5 * SCALE
 CONTACTS_PER_ACCOUNT = 4
-ANSWERS = 1_000_000
-METRIC_DAYS = 100  # 3 metrics x 10,000 accounts x 100 days = 3,000,000 values
+ANSWERS = 1_000_000 * SCALE
+METRIC_DAYS = 100  # 3 metrics x 10,000 accounts x 100 days = 3,000,000 values at 1x
 SNAPSHOT_DAYS = 365
-BIG_PORTFOLIO = 500
-CHURNED = 1_000  # BENCH-10001 ... BENCH-11000, for the health back-test
+BIG_PORTFOLIO = 500 if SCALE == 1 else ACCOUNTS // CSMS  # CSM 01's accounts: the portfolio measured
+CHURNED = 1_000 * SCALE  # the accounts after the active ones (BENCH-10001 ... BENCH-11000 at 1x), for the back-test
 PASSWORD = "bench"
-MARKER = "BENCH-10000"
+MARKER = f"BENCH-{ACCOUNTS:05d}"
 
 
 def exists() -> bool:
@@ -48,6 +54,13 @@ def exists() -> bool:
         and Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.CHURNED).count() >= CHURNED
         and Response.objects.count() >= ANSWERS
         and Renewal.objects.filter(account__external_id=MARKER).exists()
+    )
+
+
+def summary() -> str:
+    return (
+        f"{ACCOUNTS:,} accounts, {CSMS:,} CSMs, {ACCOUNTS * CONTACTS_PER_ACCOUNT:,} contacts, {ANSWERS:,} survey "
+        f"answers, {3 * ACCOUNTS * METRIC_DAYS:,} metric values, a year of daily health snapshots"
     )
 
 
@@ -97,7 +110,7 @@ def _people() -> None:
 
 
 def _accounts_and_contacts() -> None:
-    csms = list(User.objects.filter(email__endswith="@bench.example", role=User.Role.CSM).order_by("email"))
+    csms = list(User.objects.filter(email__endswith="@bench.example", role=User.Role.CSM).order_by("pk"))
     segments = ["smb", "smb", "mid_market", "enterprise"]
     today = timezone.localdate()
     accounts = []
@@ -132,17 +145,18 @@ def _accounts_and_contacts() -> None:
             )
         )
     Account.objects.bulk_create(accounts, batch_size=5000)
-    accounts = Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.ACTIVE).order_by("pk")
-    Contact.objects.bulk_create(
-        [
-            Contact(account=account, name=f"Contact {i} of {account.external_id}",
-                    email=f"c{i}.{account.external_id.lower()}@customer.example", is_primary=i == 0,
-                    email_hash=address_hash(f"c{i}.{account.external_id.lower()}@customer.example"))
-            for account in accounts
-            for i in range(CONTACTS_PER_ACCOUNT)
-        ],
-        batch_size=5000,
-    )  # fmt: skip
+    active = Account.objects.filter(external_id__startswith="BENCH-", status=Account.Status.ACTIVE).order_by("pk")
+    ids = list(active.values_list("pk", "external_id"))
+    for start in range(0, len(ids), 5000):  # in batches: 400,000 contacts at 10x never sit in memory at once
+        Contact.objects.bulk_create(
+            [
+                Contact(account_id=pk, name=f"Contact {i} of {external_id}",
+                        email=f"c{i}.{external_id.lower()}@customer.example", is_primary=i == 0,
+                        email_hash=address_hash(f"c{i}.{external_id.lower()}@customer.example"))
+                for pk, external_id in ids[start : start + 5000]
+                for i in range(CONTACTS_PER_ACCOUNT)
+            ]
+        )  # fmt: skip
 
 
 def _snapshot_components() -> str:
@@ -168,7 +182,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
     band = "CASE WHEN s.score < 40 THEN 'red' WHEN s.score < 70 THEN 'yellow' ELSE 'green' END"
     return [
         (
-            "1,000,000 survey answers",
+            f"{ANSWERS:,} survey answers",
             f"""
             WITH contacts AS (
                 SELECT row_number() OVER (ORDER BY c.id) AS n, c.id, c.account_id
@@ -194,7 +208,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
             """,
         ),
         (
-            "3,000,000 metric values",
+            f"{3 * ACCOUNTS * METRIC_DAYS:,} metric values",
             f"""
             INSERT INTO accounts_metricvalue (account_id, metric_id, date, value, updated_at)
             SELECT a.id, m.id, current_date - day, round((random() * 100)::numeric, 1), now()
@@ -204,7 +218,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
             """,
         ),
         (
-            "120,000 check-ins",
+            f"{12 * ACCOUNTS:,} check-ins",
             """
             INSERT INTO accounts_checkin (account_id, csm_id, date, notes, sentiment, next_checkin_on, created_at)
             SELECT a.id, a.owner_id, current_date - (n * 30 + (a.id % 20))::int, 'Bench check-in',
@@ -215,7 +229,7 @@ def _bulk_sql() -> list[tuple[str, str]]:
         ),
         *_renewal_sql(),
         (
-            "a year of daily health snapshots (3,650,000)",
+            f"a year of daily health snapshots ({ACCOUNTS * SNAPSHOT_DAYS:,})",
             f"""
             INSERT INTO scoring_healthsnapshot (account_id, date, version_id, score, band, coverage, components,
                                                 computed_at)
@@ -256,7 +270,7 @@ def _renewal_sql() -> list[tuple[str, str]]:
     )
     return [
         (
-            "renewal history (21,000 renewals)",
+            f"renewal history ({2 * ACCOUNTS + CHURNED:,} renewals)",
             f"""
             INSERT INTO renewals_renewal ({renewal_columns})
             SELECT a.id, a.renewal_date - 730, a.renewal_date - 365, o.previous, k.outcome, a.arr, '',
