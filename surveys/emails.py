@@ -14,12 +14,14 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
     contact = invitation.contact
     low_label, high_label = survey.scale_labels
     answer_url = invitation.answer_url
+    company = company_name()  # once: each read is a cache round trip, and a campaign sends thousands
+    question = survey.question_about(company)
     context = {
-        "company": company_name(),
+        "company": company,
         "contact": contact,
         "first_name": contact.name.split(" ")[0] if contact.name else "",
         "survey": survey,
-        "question": survey.question_text,
+        "question": question,
         "buttons": [(score, f"{answer_url}?score={score}") for score in survey.scale],
         "low_label": low_label,
         "high_label": high_label,
@@ -28,7 +30,7 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
         "reminder": reminder,
     }
     # One line: a question stored before the forms refused line breaks must not raise BadHeaderError.
-    subject = one_line(f"{'Reminder: ' if reminder else ''}{survey.question_text}")
+    subject = one_line(f"{'Reminder: ' if reminder else ''}{question}")
     return make_message(
         "surveys/email/invitation",
         to=contact.email,
