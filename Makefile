@@ -36,6 +36,7 @@ test: $(VENV)/.installed-dev
 
 # Builds the benchmark data set once in PostgreSQL (BENCH_DATABASE_URL, default pulse_bench on
 # 127.0.0.1) and Redis (BENCH_REDIS_URL), measures, and writes BENCHMARKS.md. Not part of `make test`.
+# BENCH_SCALE=10 make bench: ten times the data, in pulse_bench_x10.
 bench: $(VENV)/.installed-dev
 	$(PY) bench/run.py
 
