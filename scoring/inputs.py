@@ -10,7 +10,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Avg, Count, F, Max, Sum, Window
+from django.db.models import Avg, Count, F, Max, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import CheckIn, MetricValue
@@ -57,8 +57,8 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
     kind = SURVEY_KINDS[component.input]
     first, last = _window(component, as_of)
     answers = Response.objects.filter(
+        _of(accounts, account_ids),
         kind=kind,
-        account__in=accounts,
         answered_at__gte=day_start(first),
         answered_at__lt=day_start(last + datetime.timedelta(days=1)),
     )
@@ -67,7 +67,7 @@ def _survey(component: Component, accounts, account_ids, as_of: datetime.date) -
         account_id: Value(_survey_value(component.input, n=n, high=high, low=low, total=total), n)
         for account_id, n, high, low, total in _counted_per_account(latest, kind)
     }
-    older = Response.objects.filter(kind=kind, account__in=accounts, answered_at__lt=day_start(first))
+    older = Response.objects.filter(_of(accounts, account_ids), kind=kind, answered_at__lt=day_start(first))
     return _stale(older, account_ids, values)
 
 
@@ -130,10 +130,24 @@ def _dated(
     return _stale(rows.filter(date__lt=first), account_ids, values)
 
 
-def _days_since_checkin(accounts, as_of: datetime.date) -> dict[int, Value]:
+def _days_since_checkin(accounts, account_ids, as_of: datetime.date) -> dict[int, Value]:
     """No window: the longer since the last conversation, the more it says."""
-    last = CheckIn.objects.filter(account__in=accounts, date__lte=as_of).values("account_id").annotate(last=Max("date"))
+    last = (
+        CheckIn.objects.filter(_of(accounts, account_ids), date__lte=as_of)
+        .values("account_id")
+        .annotate(last=Max("date"))
+    )
     return {row["account_id"]: Value(float((as_of - row["last"]).days)) for row in last}
+
+
+def _of(accounts, account_ids: list[int] | None) -> Q:
+    """Rows of these accounts. With their ids, bounded by the lowest and highest as well: the same rows, but a
+    chunk of consecutive accounts (the nightly recompute's) is then read from the account index, where
+    PostgreSQL would otherwise read every account's rows of the window and join them to the chunk."""
+    of = Q(account__in=accounts)
+    if account_ids:
+        of &= Q(account_id__gte=min(account_ids), account_id__lte=max(account_ids))
+    return of
 
 
 def read_input(
@@ -147,12 +161,12 @@ def read_input(
     if component.input in SURVEY_KINDS:
         return _survey(component, accounts, account_ids, as_of)
     if component.input == Input.DAYS_SINCE_CHECKIN:
-        return _days_since_checkin(accounts, as_of)
+        return _days_since_checkin(accounts, account_ids, as_of)
     if component.input == Input.SENTIMENT:
-        checkins = CheckIn.objects.filter(account__in=accounts)
+        checkins = CheckIn.objects.filter(_of(accounts, account_ids))
         return _dated(
             component, checkins, "sentiment", account_ids, as_of, newest_first=[F("date").desc(), F("pk").desc()]
         )
     # One value per (account, metric, day): the date alone orders them, as the index does.
-    metric_values = MetricValue.objects.filter(account__in=accounts, metric_id=component.metric_id)
+    metric_values = MetricValue.objects.filter(_of(accounts, account_ids), metric_id=component.metric_id)
     return _dated(component, metric_values, "value", account_ids, as_of, newest_first=[F("date").desc()])
