@@ -1,10 +1,13 @@
 """`make bench`: build the benchmark data set once (PostgreSQL), measure, print one table, write BENCHMARKS.md.
 
-Measures the full health recompute against a hand-written single-SQL baseline, page server
-times and query counts, the rule passes over every account, campaign sending through real Celery
-workers to a local SMTP sink, the public answer page under concurrent load on gunicorn beside a
-minimal Django view, and webhook delivery through real Celery workers to a local HTTP receiver.
-Every load is on 127.0.0.1 and bounded in time.
+Each figure beside a floor measured in the same run: the full health recompute against a
+hand-written single-SQL baseline, and queued as chunks on one Celery worker process and on two; page
+server times and query counts against SQL floors (bench/floors.py); the rule passes over every
+account; campaign sending through one and two worker processes to a local SMTP sink against bare
+smtplib; the public answer page under 50 concurrent clients on gunicorn against a one-read-and-render
+view and a minimal one; and webhook delivery to a local HTTP receiver. Every load is on 127.0.0.1
+and bounded in time. BENCH_SCALE=10 measures the recompute, pages and stored back-test on ten
+times the data, and BENCHMARKS.md shows how each grows.
 """
 
 import datetime
