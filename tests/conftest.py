@@ -276,9 +276,11 @@ class SmtpSink:
 
 @pytest.fixture
 def sentiment_model(db):
-    """Health = the latest check-in sentiment (1 → 0, 5 → 100)."""
+    """Health = the latest check-in sentiment (1 → 0, 5 → 100). The default model comes from a migration, and
+    after an earlier transactional test's flush it is made again."""
+    model, _ = HealthModel.objects.get_or_create(segment="", defaults={"name": "Default health model"})
     return model_version_create(
-        model=HealthModel.objects.get(segment=""),
+        model=model,
         by=None,
         settings_values={"min_coverage": 50, "red_below": 40, "green_from": 70},
         components=[{"label": "Sentiment", "input": "checkin_sentiment", "reading": "latest", "window_days": 60,
