@@ -368,6 +368,8 @@ HEALTH_ALERT_DROP_POINTS = env_int("HEALTH_ALERT_DROP_POINTS", 10)
 HEALTH_RECOMPUTE_DELAY_SECONDS = env_int("HEALTH_RECOMPUTE_DELAY_SECONDS", 60)
 # The nightly recompute runs as tasks of this many accounts each: more workers finish it sooner.
 HEALTH_RECOMPUTE_CHUNK_ACCOUNTS = env_int("HEALTH_RECOMPUTE_CHUNK_ACCOUNTS", 2000)
+if HEALTH_RECOMPUTE_CHUNK_ACCOUNTS < 1:
+    raise ImproperlyConfigured("HEALTH_RECOMPUTE_CHUNK_ACCOUNTS must be at least 1.")
 
 # Webhooks: each request waits this long for the receiver; an endpoint is disabled after this many failed
 # attempts in a row. URLs resolving to loopback, private or link-local addresses are refused unless

@@ -13,8 +13,8 @@ def health_recompute_all_task() -> None:
 
 
 @shared_task(acks_late=True)
-def health_recompute_chunk_task(first_id: int, last_id: int, as_of: str, alert: bool) -> None:
-    """One chunk of the nightly recompute: the accounts with ids from first to last."""
+def health_recompute_chunk_task(first_id: int, last_id: int | None, as_of: str, alert: bool) -> None:
+    """One chunk of the nightly recompute: the accounts with ids from first to last (None: to the end)."""
     import datetime
 
     from scoring.services import health_recompute_chunk

@@ -82,7 +82,7 @@ def test_the_nightly_recompute_runs_as_chunks_of_accounts(sentiment_model, alice
     health_recompute_all_task()
 
     ids = [account.pk for account in accounts]
-    assert [args[:2] for args in chunks] == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], ids[4])]
+    assert [args[:2] for args in chunks] == [(ids[0], ids[1]), (ids[2], ids[3]), (ids[4], None)]
     assert {args[2:] for args in chunks} == {(day(0).isoformat(), True)}
     assert set(HealthSnapshot.objects.filter(date=day(0)).values_list("account_id", "score")) == {(pk, 0) for pk in ids}
     assert Notification.objects.filter(key__startswith="health-drop").count() == 5
@@ -91,6 +91,27 @@ def test_the_nightly_recompute_runs_as_chunks_of_accounts(sentiment_model, alice
     assert health_recompute_chunk(first_id=ids[0], last_id=ids[1], as_of=day(0)) == 2
     assert HealthSnapshot.objects.filter(date=day(0)).count() == 5
     assert Notification.objects.count() == len(mailoutbox) == 10
+    # The last chunk is open-ended: an account created after the chunks were queued is scored with it.
+    late = AccountFactory(owner=alice)
+    CheckInFactory(account=late, date=day(0), sentiment=5)
+    assert health_recompute_chunk(first_id=ids[4], last_id=None, as_of=day(0), alert=False) == 2
+
+
+def test_a_chunk_that_runs_on_a_later_day_writes_its_day_and_says_it_alerted_no_one(
+    sentiment_model, alice, caplog, mailoutbox
+):
+    from scoring.services import health_recompute_chunk
+
+    account = AccountFactory(owner=alice)
+    CheckInFactory(account=account, date=day(-3), sentiment=5)
+    CheckInFactory(account=account, date=day(-1), sentiment=1)
+    health_recompute(as_of=day(-3), alert=False)
+
+    assert health_recompute_chunk(first_id=account.pk, last_id=None, as_of=day(-1)) == 1
+
+    assert HealthSnapshot.objects.get(account=account, date=day(-1)).score == 0
+    assert not Notification.objects.exists() and not mailoutbox
+    assert "ran on a later day" in caplog.text
 
 
 def test_backfill_does_not_alert(sentiment_model, alice):
