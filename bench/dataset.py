@@ -21,7 +21,6 @@ generate_series, which is what lets the whole build fit in a few minutes on two 
 
 import datetime
 import json
-import os
 import time
 
 from django.contrib.auth.hashers import make_password
@@ -30,11 +29,11 @@ from django.utils import timezone
 
 from accounts.email_address import address_hash
 from accounts.models import Account, Contact, MetricDefinition, Team, User
+from bench.scale import SCALE
 from renewals.models import Renewal
 from scoring.models import HealthModel
 from surveys.models import Response
 
-SCALE = int(os.environ.get("BENCH_SCALE", "1"))
 ACCOUNTS = 10_000 * SCALE
 CSMS = 50 * SCALE
 TEAMS = 5 * SCALE
@@ -115,7 +114,7 @@ def _accounts_and_contacts() -> None:
     today = timezone.localdate()
     accounts = []
     for n in range(1, ACCOUNTS + 1):
-        # CSM 01 owns the first 500 accounts; the rest are spread over the other 49.
+        # CSM 01 owns the first BIG_PORTFOLIO accounts; the rest are spread over the other CSMs.
         owner = csms[0] if n <= BIG_PORTFOLIO else csms[1 + (n % (CSMS - 1))]
         accounts.append(
             Account(
