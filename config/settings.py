@@ -170,7 +170,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",  # Django's, with one client per pool (see there)
             "LOCATION": REDIS_URL,
             # A hung or stopped Redis costs one request a quarter of a second at most, then every request of
             # that process skips it for a few seconds (config/circuit_breaker.py); callers treat the cache

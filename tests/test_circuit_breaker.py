@@ -73,7 +73,7 @@ def test_rate_limit_fails_open_with_the_breaker_open(settings, dead_redis_url):
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": dead_redis_url,
             "OPTIONS": {"pool_class": "config.circuit_breaker.BreakerConnectionPool"},
         }

@@ -83,7 +83,7 @@ def test_redis_url_switches_broker_and_cache_and_leaves_the_embedded_worker_out(
         return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True).stdout
 
     with_redis = read({**clean, "REDIS_URL": "redis://127.0.0.1:6379/3"}).split()
-    assert with_redis == ["redis://127.0.0.1:6379/3", "False", "False", "django.core.cache.backends.redis.RedisCache"]
+    assert with_redis == ["redis://127.0.0.1:6379/3", "False", "False", "config.redis_cache.RedisCache"]
     embedded = ["memory://localhost/", "True", "True", "django.core.cache.backends.locmem.LocMemCache"]
     assert read(clean).split() == embedded
 

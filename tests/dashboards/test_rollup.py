@@ -618,7 +618,7 @@ def test_the_rollup_is_computed_when_the_cache_is_down(login, maria, dataset, se
     expected_total = rollup_of(login(maria).get(URL)).total
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
             "OPTIONS": {"pool_class": "config.circuit_breaker.BreakerConnectionPool"},
         }

@@ -1,5 +1,6 @@
 """Django's cache is Redis when REDIS_URL is set: values live in the server, not in the process."""
 
+import os
 import pickle
 import uuid
 
@@ -52,3 +53,26 @@ def test_cached_value_is_read_back_through_a_fresh_connection(cache, cache_key):
         assert cache.get(cache_key) is None
     finally:
         fresh.close()
+
+
+def test_every_call_of_a_thread_uses_one_client_and_a_forked_worker_gets_fresh_connections(cache, cache_key):
+    client = cache._cache.get_client(cache_key, write=True)
+    cache.set(cache_key, 1, timeout=60)
+    assert cache.incr(cache_key) == 2
+    assert cache._cache.get_client(cache_key) is client  # not rebuilt per call (config/redis_cache.py)
+
+    # The client holds no connection: the pool lends one per command, and a forked child opens its own.
+    pool = client.connection_pool
+    assert client.connection is None
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's result comes back through the pipe)
+        try:
+            os.write(write, str(cache.get(cache_key)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    assert os.read(read, 16) == b"2"
+    os.close(read)
+    assert pool.pid == os.getpid()

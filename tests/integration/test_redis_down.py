@@ -45,7 +45,7 @@ def web_on_redis(settings, redis_server):
     """The test process's Django cache on the same Redis as the worker (its broker is set by start_worker)."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": redis_server.url,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }

@@ -446,7 +446,7 @@ def test_rate_limit_lets_requests_through_when_the_cache_is_down(client, invitat
     # A Redis cache where nothing listens (port 9, discard): every cache call fails to connect.
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",
             "OPTIONS": {"socket_connect_timeout": 1},
         }
