@@ -9,12 +9,17 @@ from core.emails import make_message
 from surveys.models import Invitation
 
 
-def invitation_message(invitation: Invitation, *, connection=None, reminder: bool = False) -> EmailMultiAlternatives:
+def invitation_message(
+    invitation: Invitation, *, connection=None, reminder: bool = False, company: str | None = None
+) -> EmailMultiAlternatives:
+    """`company` is the company name, read once by a sender for its whole batch (each read is a cache
+    round trip, and a campaign sends thousands); read here when not given."""
     survey = invitation.campaign.survey
     contact = invitation.contact
     low_label, high_label = survey.scale_labels
     answer_url = invitation.answer_url
-    company = company_name()  # once: each read is a cache round trip, and a campaign sends thousands
+    if company is None:
+        company = company_name()
     question = survey.question_about(company)
     context = {
         "company": company,
@@ -22,7 +27,8 @@ def invitation_message(invitation: Invitation, *, connection=None, reminder: boo
         "first_name": contact.name.split(" ")[0] if contact.name else "",
         "survey": survey,
         "question": question,
-        "buttons": [(score, f"{answer_url}?score={score}") for score in survey.scale],
+        # The scores as text: an int in a template goes through number formatting, three times a button.
+        "buttons": [(str(score), f"{answer_url}?score={score}") for score in survey.scale],
         "low_label": low_label,
         "high_label": high_label,
         "answer_url": answer_url,

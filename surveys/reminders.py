@@ -24,6 +24,7 @@ from django.core.mail import get_connection
 from django.db.models import DateTimeField, Exists, F, Func, OuterRef, QuerySet
 from django.utils import timezone
 
+from accounts.company import company_name
 from accounts.models import Contact
 from accounts.suppression import suppressed_any
 from surveys.answers import LINK_OPEN_FOR
@@ -158,9 +159,10 @@ def reminders_send() -> int:
         logger.warning("reminders wait for the next run: the mail server cannot be reached (%s)", describe(exc))
         return 0
     sent = 0
+    company = company_name()
     try:
         for invitation in due:
-            message, error = invitation_email(invitation, connection=connection, reminder=True)
+            message, error = invitation_email(invitation, connection=connection, company=company, reminder=True)
             if message is None:  # it would fail the same way next time
                 _give_up(Invitation.objects.filter(pk=invitation.pk), error)
                 continue

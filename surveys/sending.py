@@ -32,6 +32,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
+from accounts.company import company_name
 from accounts.models import Account, Contact
 from accounts.suppression import address_suppress
 from surveys.audience import invitation_reasons
@@ -123,11 +124,11 @@ def bounce_record(invitation: Invitation, exc: Exception) -> None:
         address_suppress(email=invitation.contact.email, reason="bounced")
 
 
-def invitation_email(invitation: Invitation, *, connection, reminder: bool = False):
+def invitation_email(invitation: Invitation, *, connection, company: str, reminder: bool = False):
     """(the invitation's email, "") checked as the mail server would see it, or (None, why it cannot
     be built): a bad template, header or address is this invitation's problem only."""
     try:
-        message = invitation_message(invitation, connection=connection, reminder=reminder)
+        message = invitation_message(invitation, connection=connection, reminder=reminder, company=company)
         message.message()  # renders the headers: a bad one raises here, not halfway through the batch
     except Exception as exc:
         logger.exception("the email for invitation %s could not be built", invitation.pk)
@@ -240,8 +241,9 @@ def _last_try(invitation: Invitation) -> bool:
 def _send_claimed(invitations: list[Invitation], claim: Claim, smtp) -> list[int]:
     """Send the claimed invitations over the open connection; returns those to try again later."""
     retry = []
+    company = company_name()
     for invitation in invitations:
-        message, error = invitation_email(invitation, connection=smtp)
+        message, error = invitation_email(invitation, connection=smtp, company=company)
         if message is None:
             claim.give_up(invitation.pk, error)
             continue

@@ -292,6 +292,22 @@ def _batch_queries(alice, smtp_server, size: int) -> int:
     return len(queries)
 
 
+def test_a_batch_reads_the_company_name_once_and_every_email_carries_it(audience, smtp_server, monkeypatch):
+    from accounts.models import CompanySettings
+
+    CompanySettings.objects.create(company_name="Kestrel Telecom")
+    reads = []
+    monkeypatch.setattr(sending, "company_name", lambda: reads.append(1) or company_name())
+    campaign = CampaignFactory(status="sending", recipients="all")
+    Invitation.objects.bulk_create(
+        [Invitation(campaign=campaign, contact=c, account=c.account) for c in Contact.objects.all()]
+    )
+    ids = list(campaign.invitations.values_list("pk", flat=True))
+    assert sending.invitation_batch_send(invitation_ids=ids) == []
+    assert len(reads) == 1 and len(smtp_server.messages) == 6
+    assert all("The Kestrel Telecom team" in m.get_body(("plain",)).get_content() for m in smtp_server.messages)
+
+
 def test_a_batch_claims_in_a_few_queries_then_fences_and_confirms_each_email(alice, smtp_server):
     # Two queries per email: the fence, committed before the server is spoken to, and the confirmation.
     small, large = _batch_queries(alice, smtp_server, 40), _batch_queries(alice, smtp_server, 80)
