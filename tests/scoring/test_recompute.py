@@ -132,6 +132,19 @@ def test_a_history_of_no_days_writes_nothing(sentiment_model, alice):
     assert not HealthSnapshot.objects.exists()
 
 
+def test_command_scores_the_day_in_chunks_with_their_progress(sentiment_model, alice, settings):
+    settings.HEALTH_RECOMPUTE_CHUNK_ACCOUNTS = 2
+    accounts = [AccountFactory(owner=alice) for _ in range(5)]
+    for account in accounts:
+        CheckInFactory(account=account, date=day(-1), sentiment=5)
+    out = io.StringIO()
+    call_command("recompute_health", stdout=out)
+    assert "3/3 chunks" in out.getvalue() and "5 accounts scored" in out.getvalue()
+    assert set(HealthSnapshot.objects.filter(date=day(0)).values_list("account_id", flat=True)) == {
+        account.pk for account in accounts
+    }
+
+
 def test_command_prints_progress_and_refuses_bad_ranges(sentiment_model, alice):
     out = io.StringIO()
     call_command("recompute_health", "--from", day(-2).isoformat(), stdout=out)

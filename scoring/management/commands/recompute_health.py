@@ -2,10 +2,11 @@
 
 import datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from scoring.services import health_backfill, health_recompute
+from scoring.services import health_backfill, health_recompute_chunk, health_recompute_chunks
 
 
 def _date(value: str) -> datetime.date:
@@ -43,14 +44,19 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(self.style.SUCCESS(f"{written} snapshots written for {start} to {last}."))
             return
-        self._progress(0, 1)
-        written = health_recompute(as_of=last, alert=last == today)
-        self._progress(1, 1)
+        # One day runs in the nightly task's chunks, one after another: the memory is a chunk's, not
+        # every account's (at 100,000 accounts, one pass over all of them would hold about a gigabyte).
+        chunks = health_recompute_chunks(as_of=last, size=settings.HEALTH_RECOMPUTE_CHUNK_ACCOUNTS)
+        written = 0
+        self._progress(0, len(chunks), "chunks")
+        for done, (first_id, last_id) in enumerate(chunks, start=1):
+            written += health_recompute_chunk(first_id=first_id, last_id=last_id, as_of=last, alert=last == today)
+            self._progress(done, len(chunks), "chunks")
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"{written} accounts scored for {last}."))
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, what: str = "days") -> None:
         width = 30
-        filled = width * done // total
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} days", ending="")
+        filled = width * done // total if total else width
+        self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}", ending="")
         self.stdout.flush()
