@@ -137,7 +137,7 @@ class Component(models.Model):
 class HealthSnapshot(models.Model):
     """One account's health on one day, with the breakdown it was computed from."""
 
-    # No index of its own: the one of (account, date) below serves every read by account.
+    # No index of its own: those of (account, date) below serve every read by account.
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="health_snapshots", db_index=False)
     date = models.DateField()
     version = models.ForeignKey(HealthModelVersion, on_delete=models.PROTECT, related_name="snapshots")
@@ -151,15 +151,15 @@ class HealthSnapshot(models.Model):
 
     class Meta:
         ordering = ["account", "-date"]
-        constraints = [
-            # Carries the band, score and version, so an account's snapshot of a day (its latest, or the
-            # one before a renewal's forecast day) is read from the index alone, not from the rows with
-            # their breakdown: at 100,000 accounts the history is some 50 GB, and each row read is a disk read.
-            models.UniqueConstraint(
-                fields=["account", "date"], include=["band", "score", "version"], name="health_snapshot_per_day"
-            )
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "date"], name="health_snapshot_per_day")]
         indexes = [
+            # An account's snapshot of a day (its latest, or the one before a renewal's forecast day) with
+            # its band, score and version, from the index alone, not from the rows with their breakdown: at
+            # 100,000 accounts the history is some 50 GB, and each row read is a disk read. (The unique
+            # constraint cannot carry them: SQLite would then not create it at all.)
+            models.Index(
+                fields=["account", "date"], include=["band", "score", "version"], name="health_snapshot_account_day"
+            ),
             # One day's scores of many accounts (the rollup's weekly trend, the back-test's cases), from the
             # index alone.
             models.Index(fields=["date", "band"], include=["account", "score", "version"], name="health_snapshot_day"),
