@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.settling import HTMX_BUSY_SCRIPT
 from tests.factories import PASSWORD
 
 CHROMIUM_ARGS = [
@@ -69,6 +70,7 @@ def browser():
 def page(browser, live_server, request):
     """A fresh browser context per test, at desktop size, with relative URLs going to the live server."""
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    context.add_init_script(HTMX_BUSY_SCRIPT)  # see tests/browser/settling.py
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -6,6 +6,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from surveys.models import FeedbackReply, ReplyTemplate
+from tests.browser.settling import htmx_settled
 from tests.factories import AccountFactory, CommentFactory, ContactFactory
 
 pytestmark = pytest.mark.browser
@@ -28,6 +29,7 @@ def test_reply_to_a_detractor_from_the_inbox(page, log_in, transactional_db, smt
     expect(subject).to_have_value("About your 2")
     expect(item.get_by_label("Reply")).to_have_value("Hi Dana Scully,\n\nAlice Archer")
     assert page.url.endswith("/feedback/")  # opened in place
+    htmx_settled(page)
 
     item.get_by_label("Reply").fill("Hi Dana,\n\nI am sorry. Can I call you tomorrow?\n\nAlice")
     item.get_by_role("button", name="Send reply").click()

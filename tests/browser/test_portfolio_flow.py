@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.settling import htmx_settled
 from tests.factories import AccountFactory, HealthSnapshotFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
@@ -60,6 +61,7 @@ def test_sort_and_filter_in_place_and_back_restores(page, log_in, alice, alices_
     expect(page).to_have_url(re.compile(r"/portfolio/\?sort=arr$"))
     expect(page.locator("#results tbody td.card-title a").first).to_have_text("Cedar Cars")
     assert names(page) == BY_ARR
+    htmx_settled(page)
 
     page.select_option("#id_band", "red")
     expect(page).to_have_url(re.compile(r"[?&]band=red"))

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Account
 from renewals.models import ForecastCall, Renewal
+from tests.browser.settling import htmx_settled
 from tests.factories import AccountFactory, RenewalFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
@@ -30,6 +31,7 @@ def test_a_csm_records_a_call_and_closes_the_renewal_without_a_reload(page, log_
     page.locator("#id_flag").select_option("missing")  # filters in place, with the URL
     expect(page).to_have_url(re.compile(r"/renewals/\?flag=missing$"))
     expect(page.locator(f"tr[data-renewal='{renewal.pk}']")).to_have_count(1)
+    htmx_settled(page)
     with page.expect_navigation():
         page.locator(f"tr[data-renewal='{renewal.pk}']").get_by_role("link", name="Bluebird Labs").click()
 
@@ -41,12 +43,14 @@ def test_a_csm_records_a_call_and_closes_the_renewal_without_a_reload(page, log_
     section.get_by_role("button", name="Save the call").click()
     expect(section.locator(".renewal-calls")).to_contain_text("Budget approved, legal review next week.")
     assert ForecastCall.objects.get(renewal=renewal).call == "likely"
+    htmx_settled(page)
 
     section.get_by_text("Close the renewal").first.click()
     section.get_by_label("Outcome").select_option("expanded")
     section.get_by_label("New ARR").fill("39000")
     section.get_by_role("button", name="Close the renewal").click()
     expect(section).to_contain_text("An expansion's new ARR is above 40,000.00.")  # refused in place, kept open
+    htmx_settled(page)
     section.get_by_label("New ARR").fill("46000")
     section.get_by_role("button", name="Close the renewal").click()
     expect(section.locator(".renewal-history")).to_contain_text("Expanded")

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.settling import htmx_settled
 from tests.factories import AccountFactory, HealthSnapshotFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.dates]  # data built relative to today: run on frozen dates too
@@ -75,6 +76,7 @@ def test_filters_and_segment_drill_downs_update_in_place(page, log_in, maria, te
 
     expect(page).to_have_url(re.compile(r"/team/\?period=365$"))
     expect(page.locator("#rollup-surveys-title")).to_have_text("Surveys, last 12 months")
+    htmx_settled(page)
 
     smb_row = page.locator("#rollup-health-title ~ .table-wrap tbody tr", has_text="SMB")
     smb_row.locator("td[data-cell=band-red] a").first.click()

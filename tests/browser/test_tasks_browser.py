@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from playbooks.models import Task
 from playbooks.services import task_create
+from tests.browser.settling import htmx_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.dates]
 
@@ -26,6 +27,7 @@ def test_complete_a_task_from_the_account_page_without_a_reload(page, log_in, al
     expect(section).to_contain_text("Send the QBR deck")
     section.get_by_role("button", name=re.compile("Draft it")).click()
     expect(section.get_by_role("button", name=re.compile("Draft it"))).to_have_attribute("aria-pressed", "true")
+    htmx_settled(page)
 
     section.locator("summary", has_text="Complete").click()
     section.get_by_role("button", name="Mark done").click()  # empty: the browser asks for the outcome first
