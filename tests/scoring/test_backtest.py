@@ -58,6 +58,22 @@ def test_bootstrap_is_reproducible_with_a_seed_and_brackets_the_auc():
     assert low < backtest.auc(cases.score, cases.positive) < high
 
 
+def test_bootstrap_matches_resampling_the_cases_by_hand():
+    # Each resampling draws accounts uniformly, as many times as there are; an account drawn k times
+    # counts its cases k times. Done the slow way here, on the same draws, scores to a tenth.
+    cases = _cases(accounts=30, weeks=8)
+    accounts = int(cases.account.max()) + 1
+    rng = np.random.default_rng(5)
+    by_hand = []
+    for _ in range(40):
+        times = np.bincount(rng.integers(0, accounts, size=accounts, dtype=np.int32), minlength=accounts)
+        repeat = times[cases.account]
+        by_hand.append(backtest.auc(np.repeat(np.rint(cases.score * 10), repeat), np.repeat(cases.positive, repeat)))
+    expected = np.nanpercentile(np.array(by_hand, dtype=float), [2.5, 97.5])
+
+    assert backtest.auc_interval(cases, samples=40, seed=5) == pytest.approx(tuple(expected))
+
+
 def test_bootstrap_resamples_accounts_not_cases():
     # The same cases with every account split into 20 one-week "accounts" look 20 times as independent:
     # resampling accounts must give the real (grouped) data a wider interval.
